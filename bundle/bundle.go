@@ -1,0 +1,213 @@
+// Package bundle turns a TypeScript or JavaScript entry point into the one
+// self-contained ES module that StateBacked runs, and checks it against the
+// service's rules before anything is sent.
+//
+// Build is a pure function of the files on disk to bytes: it prints nothing
+// and touches no network. It bundles in memory with esbuild, using the same
+// options as the official StateBacked CLI, so that an upload made here
+// behaves exactly like one made with that CLI.
+package bundle
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// The service's limits on uploaded code (API.md, "What the code must be").
+const (
+	MaxGzippedBytes = 1_000_000
+	MaxRawBytes     = 10_000_000
+)
+
+// MigrationExports are the exports every machine version migration must have.
+var MigrationExports = []string{"upgradeState", "upgradeContext"}
+
+// Options says what to bundle.
+type Options struct {
+	// Dir is the absolute directory that relative paths, node_modules and
+	// tsconfig.json resolve from, as for any bundler run there.
+	Dir string
+	// Entry is the entry point's path relative to Dir.
+	Entry string
+	// Exports lists the exports the bundle must have.
+	Exports []string
+}
+
+// Bundle is the result of a successful Build.
+type Bundle struct {
+	// Code is the minified ES module.
+	Code []byte
+	// Gzipped is Code compressed with Gzip. It is always made, because the
+	// service's size limit applies to the gzipped form.
+	Gzipped []byte
+	// Exports are the names the module exports, sorted.
+	Exports []string
+	// Warnings are esbuild's warnings; they did not stop the build.
+	Warnings []Message
+}
+
+// Message is one esbuild diagnostic, located in the source.
+type Message struct {
+	File   string // relative to Options.Dir, slash-separated; "" if not in a file
+	Line   int    // 1-based; 0 if unknown
+	Column int    // 1-based; 0 if unknown
+	Text   string
+}
+
+// BuildError reports that esbuild could not bundle the entry point.
+type BuildError struct {
+	Messages []Message
+}
+
+func (e *BuildError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bundle failed with %d error(s)", len(e.Messages))
+	for _, m := range e.Messages {
+		b.WriteString("\n  ")
+		if m.File != "" {
+			fmt.Fprintf(&b, "%s:%d:%d: ", m.File, m.Line, m.Column)
+		}
+		b.WriteString(m.Text)
+	}
+	return b.String()
+}
+
+// ExportsError reports exports the bundle must have but does not.
+type ExportsError struct {
+	Entry   string
+	Missing []string
+	Have    []string
+}
+
+func (e *ExportsError) Error() string {
+	have := "nothing"
+	if len(e.Have) > 0 {
+		have = strings.Join(e.Have, ", ")
+	}
+	return fmt.Sprintf("%s does not export %s (it exports %s): add `export function %s(...)`",
+		e.Entry, strings.Join(e.Missing, " and "), have, e.Missing[0])
+}
+
+// SizeError reports a bundle over the service's limits.
+type SizeError struct {
+	Raw, Gzipped int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("bundle too large: %d bytes minified (limit %d) and %d bytes gzipped (limit %d); "+
+		"remove large dependencies or split the code", e.Raw, MaxRawBytes, e.Gzipped, MaxGzippedBytes)
+}
+
+// options are the official CLI's esbuild options (API.md), plus the in-memory
+// output and the metafile that lists the exports.
+func options(o Options) api.BuildOptions {
+	return api.BuildOptions{
+		EntryPoints:   []string{filepath.Join(o.Dir, o.Entry)},
+		AbsWorkingDir: o.Dir,
+		Outfile:       outfile,
+		Write:         false,
+		Metafile:      true,
+		LogLevel:      api.LogLevelSilent,
+
+		Bundle:            true,
+		Platform:          api.PlatformBrowser,
+		Format:            api.FormatESModule,
+		Target:            api.ES2022,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		KeepNames:         true,
+		LegalComments:     api.LegalCommentsNone,
+		Define:            map[string]string{"process.env.NODE_ENV": `"production"`},
+		Drop:              api.DropDebugger,
+		// The platform provides xstate; the upload must import it as npm:xstate.
+		Alias:    map[string]string{"xstate": "npm:xstate"},
+		External: []string{"npm:xstate", "npm:xstate/*"},
+	}
+}
+
+const outfile = "bundle.js"
+
+// Build bundles o.Entry, checks its exports and size, and gzips it.
+func Build(o Options) (*Bundle, error) {
+	if !filepath.IsAbs(o.Dir) {
+		return nil, fmt.Errorf("bundle: Dir %q is not absolute", o.Dir)
+	}
+	res := api.Build(options(o))
+	if len(res.Errors) > 0 {
+		return nil, &BuildError{Messages: messages(o.Dir, res.Errors)}
+	}
+	if len(res.OutputFiles) != 1 {
+		return nil, fmt.Errorf("bundle: esbuild wrote %d files, want 1", len(res.OutputFiles))
+	}
+	exports, err := metafileExports(res.Metafile)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, name := range o.Exports {
+		if !slices.Contains(exports, name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports}
+	}
+	code := res.OutputFiles[0].Contents
+	gz, err := Gzip(code)
+	if err != nil {
+		return nil, err
+	}
+	if len(code) > MaxRawBytes || len(gz) > MaxGzippedBytes {
+		return nil, &SizeError{Raw: len(code), Gzipped: len(gz)}
+	}
+	return &Bundle{Code: code, Gzipped: gz, Exports: exports, Warnings: messages(o.Dir, res.Warnings)}, nil
+}
+
+func messages(dir string, in []api.Message) []Message {
+	out := make([]Message, 0, len(in))
+	for _, m := range in {
+		msg := Message{Text: m.Text}
+		if l := m.Location; l != nil {
+			msg.File = relative(dir, l.File)
+			msg.Line = l.Line
+			msg.Column = l.Column + 1
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// relative makes esbuild's location (relative to the working directory, or
+// absolute for files outside it) relative to dir.
+func relative(dir, file string) string {
+	if filepath.IsAbs(file) {
+		if rel, err := filepath.Rel(dir, file); err == nil {
+			file = rel
+		}
+	}
+	return filepath.ToSlash(file)
+}
+
+func metafileExports(metafile string) ([]string, error) {
+	var meta struct {
+		Outputs map[string]struct {
+			Exports []string `json:"exports"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
+		return nil, fmt.Errorf("bundle: read esbuild metafile: %w", err)
+	}
+	out, ok := meta.Outputs[outfile]
+	if !ok {
+		return nil, fmt.Errorf("bundle: esbuild metafile has no entry for %s", outfile)
+	}
+	exports := slices.Clone(out.Exports)
+	slices.Sort(exports)
+	return exports, nil
+}

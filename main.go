@@ -1,0 +1,201 @@
+// Command sbdeploy deploys a StateBacked machine version migration from
+// TypeScript source in one step: it bundles the entry point with esbuild into
+// one ES module, checks its exports and size, gzips it, provisions the
+// migration, uploads the code to the presigned URL, finalizes, and writes the
+// migration ID as an output.
+//
+// It runs as a GitHub Action (inputs from INPUT_<NAME>, outputs to
+// $GITHUB_OUTPUT) and as a plain command in any CI, where every input is a
+// flag; "sbdeploy demo" deploys an example to a local emulator of the API.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"sbdeploy/bundle"
+	"sbdeploy/deploy"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	default:
+		os.Exit(1)
+	}
+}
+
+// run is the whole program with the process's environment passed in. It
+// reports its own errors to stdout/stderr; the error it returns only decides
+// the exit status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "demo" {
+		return demo(ctx, args[1:], getenv, stdout, stderr)
+	}
+	flags, err := parseFlags(args, stderr)
+	if err != nil {
+		return err // the flag package has printed it, with the usage
+	}
+	src := source{flags: flags, action: githubactions.New(githubactions.WithGetenv(getenv))}
+	token := src.get("token")
+	if token == "" {
+		token = getenv("STATEBACKED_TOKEN")
+	}
+	log := newLogger(getenv("GITHUB_ACTIONS") == "true", stdout, stderr, getenv, token)
+
+	cwd, err := os.Getwd()
+	if err != nil {
+		log.fail(err)
+		return err
+	}
+	cfg, err := loadConfig(src, getenv, cwd)
+	if err != nil {
+		log.fail(err)
+		return err
+	}
+	if cfg.workspaceMissing != "" {
+		log.debugf("GITHUB_WORKSPACE %s does not exist here; using the working directory %s as the workspace", cfg.workspaceMissing, cfg.workspace)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+
+	rep := &report{cfg: cfg, started: time.Now()}
+	err = deployMigration(ctx, cfg, log, rep)
+	if err != nil {
+		err = explainContext(ctx, err, cfg.timeout)
+		log.fail(err)
+		rep.err = err
+	}
+	rep.writeSummary(log)
+	return err
+}
+
+// deployMigration bundles and, unless this is a dry run, deploys; then it
+// writes the outputs. Nothing is written as an output unless it happened.
+func deployMigration(ctx context.Context, cfg *config, log *logger, rep *report) error {
+	start := time.Now()
+	b, err := bundle.Build(bundle.Options{Dir: cfg.dir, Entry: cfg.entry, Exports: bundle.MigrationExports})
+	if err != nil {
+		annotateBuildErrors(log, cfg, err)
+		return err
+	}
+	for _, w := range b.Warnings {
+		log.annotate("warning", workspacePath(cfg, w.File), w.Line, w.Column, w.Text)
+	}
+	rep.bundleTime = time.Since(start)
+	upload := b.Code
+	if cfg.gzip {
+		upload = b.Gzipped
+	}
+	sum := sha256.Sum256(b.Code)
+	rep.bundleBytes, rep.gzipBytes, rep.uploadBytes = len(b.Code), len(b.Gzipped), len(upload)
+	rep.sha256 = hex.EncodeToString(sum[:])
+	log.group("bundle",
+		fmt.Sprintf("entry %s", workspacePath(cfg, cfg.entry)),
+		fmt.Sprintf("%s minified, %s gzipped (limits %s and %s)", bytesText(len(b.Code)), bytesText(len(b.Gzipped)),
+			bytesText(bundle.MaxRawBytes), bytesText(bundle.MaxGzippedBytes)),
+		fmt.Sprintf("sha256 %s", rep.sha256),
+		fmt.Sprintf("took %s", ms(rep.bundleTime)))
+
+	outputs := []output{
+		{"bundle-bytes", strconv.Itoa(len(b.Code))},
+		{"upload-bytes", strconv.Itoa(len(upload))},
+		{"bundle-sha256", rep.sha256},
+	}
+	if cfg.dryRun {
+		log.noticef("dry run: %s of %s would be uploaded to machine %s; nothing was sent", bytesText(len(upload)), cfg.entry, cfg.machine)
+		return writeOutputs(log, outputs)
+	}
+
+	client, err := deploy.New(cfg.apiURL, cfg.token, deploy.WithOrgID(cfg.orgID))
+	if err != nil {
+		return err
+	}
+	m := deploy.Migration{Machine: cfg.machine, From: cfg.from, To: cfg.to, Code: upload, Gzipped: cfg.gzip}
+	id, err := client.DeployMigration(ctx, m, func(s deploy.StepDone) {
+		rep.steps = append(rep.steps, s)
+		lines := []string{"took " + ms(s.Duration)}
+		if s.Step == deploy.StepUpload {
+			lines = append([]string{fmt.Sprintf("%s as %s", bytesText(s.Bytes), m.Filename())}, lines...)
+		}
+		log.group(string(s.Step), lines...)
+	})
+	if err != nil {
+		return err
+	}
+	rep.migrationID = id
+	log.infof("deployed migration %s of machine %s (%s -> %s)", id, cfg.machine, cfg.from, cfg.to)
+	return writeOutputs(log, append([]output{{"migration-id", id}}, outputs...))
+}
+
+// annotateBuildErrors puts each esbuild error at its place in the source.
+func annotateBuildErrors(log *logger, cfg *config, err error) {
+	var be *bundle.BuildError
+	if !errors.As(err, &be) {
+		return
+	}
+	for _, m := range be.Messages {
+		if m.File != "" {
+			log.annotate("error", workspacePath(cfg, m.File), m.Line, m.Column, m.Text)
+		}
+	}
+}
+
+// workspacePath makes a path relative to the working directory relative to
+// the workspace, as GitHub annotations need.
+func workspacePath(cfg *config, file string) string {
+	if rel, err := filepath.Rel(cfg.workspace, filepath.Join(cfg.dir, file)); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return file
+}
+
+// explainContext says when an error came from the run's time limit or a
+// cancellation rather than from the service.
+func explainContext(ctx context.Context, err error, timeout time.Duration) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w\n  what to do: the whole run is limited to %s by the timeout input; raise it if the API is slow", err, timeout)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("cancelled: %w", err)
+	}
+	return err
+}
+
+type output struct{ name, value string }
+
+// writeOutputs writes step outputs to $GITHUB_OUTPUT, or prints them as
+// name=value lines when there is no such file (a plain CLI run).
+func writeOutputs(log *logger, outputs []output) (err error) {
+	if log.action.Getenv("GITHUB_OUTPUT") == "" {
+		for _, o := range outputs {
+			fmt.Fprintf(log.out, "%s=%s\n", o.name, o.value)
+		}
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil { // go-githubactions panics when the file cannot be written
+			err = fmt.Errorf("write outputs to GITHUB_OUTPUT: %v", r)
+		}
+	}()
+	for _, o := range outputs {
+		log.action.SetOutput(o.name, o.value)
+	}
+	return nil
+}

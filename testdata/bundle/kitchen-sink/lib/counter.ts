@@ -1,0 +1,8 @@
+export enum Mode {
+  Old = "old",
+  New = "new",
+}
+
+export class Counter {
+  constructor(readonly value: number) {}
+}

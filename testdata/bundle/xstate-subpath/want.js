@@ -1,0 +1,1 @@
+var o=Object.defineProperty;var e=(t,r)=>o(t,"name",{value:r,configurable:!0});import{createMachine as a}from"npm:xstate";import{raise as p}from"npm:xstate/actions";var n=e(t=>t,"upgradeState"),s=e(t=>({c:t,createMachine:a,raise:p}),"upgradeContext");export{s as upgradeContext,n as upgradeState};
