@@ -1,0 +1,368 @@
+package deploy_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"sbdeploy/deploy"
+	"sbdeploy/emulator"
+)
+
+const token = "sbtest_token"
+
+var code = []byte(`export function upgradeState(s){return s}export function upgradeContext(c){return c}`)
+
+func newEmulator(t *testing.T, cfg emulator.Config) (*emulator.Emulator, string) {
+	t.Helper()
+	if cfg.Token == "" {
+		cfg.Token = token
+	}
+	if cfg.Machines == nil {
+		cfg.Machines = map[string][]string{"toggle": {"ver_1", "ver_2"}}
+	}
+	em := emulator.New(cfg)
+	srv := httptest.NewServer(em)
+	t.Cleanup(srv.Close)
+	return em, srv.URL
+}
+
+func newClient(t *testing.T, baseURL string, opts ...deploy.Option) *deploy.Client {
+	t.Helper()
+	c, err := deploy.New(baseURL, token, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var migration = deploy.Migration{Machine: "toggle", From: "ver_1", To: "ver_2", Code: code}
+
+func TestDeployMigration(t *testing.T) {
+	t.Parallel()
+	for _, gzipped := range []bool{true, false} {
+		t.Run(map[bool]string{true: "gzipped", false: "plain"}[gzipped], func(t *testing.T) {
+			t.Parallel()
+			em, url := newEmulator(t, emulator.Config{Orgs: []string{"org_a", "org_b"}})
+			c := newClient(t, url, deploy.WithOrgID("org_b"))
+			m := migration
+			if gzipped {
+				m.Code, m.Gzipped = gzipBytes(t, code), true
+			}
+			var steps []deploy.Step
+			id, err := c.DeployMigration(context.Background(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if diff := cmp.Diff([]deploy.Step{deploy.StepProvision, deploy.StepUpload, deploy.StepFinalize}, steps); diff != "" {
+				t.Errorf("steps reported (-want +got):\n%s", diff)
+			}
+			migs := em.Migrations()
+			if len(migs) != 1 {
+				t.Fatalf("emulator has %d migrations, want 1", len(migs))
+			}
+			got := migs[0]
+			if id != got.ID || !got.Finalized || got.Gzip != gzipped || !bytes.Equal(got.Code, m.Code) {
+				t.Errorf("id %q, emulator state %+v; want the finalized migration %q with the code sent", id, got, got.ID)
+			}
+
+			reqs := em.Requests()
+			if len(reqs) != 3 {
+				t.Fatalf("%d requests, want exactly 3", len(reqs))
+			}
+			prov, up, fin := reqs[0], reqs[1], reqs[2]
+			wantQuery := map[bool]string{true: "gzip=true", false: ""}[gzipped]
+			if prov.Method != "POST" || prov.Path != "/machines/toggle/migrations" || prov.RawQuery != wantQuery {
+				t.Errorf("provision = %s %s?%s, want POST /machines/toggle/migrations?%s", prov.Method, prov.Path, prov.RawQuery, wantQuery)
+			}
+			if diff := cmp.Diff(`{"fromMachineVersionId":"ver_1","toMachineVersionId":"ver_2"}`, string(prov.Body)); diff != "" {
+				t.Errorf("provision body must hold only the two IDs (-want +got):\n%s", diff)
+			}
+			for _, r := range []emulator.Request{prov, fin} {
+				if r.Header.Get("Authorization") != "Bearer "+token || r.Header.Get("x-statebacked-org-id") != "org_b" {
+					t.Errorf("%s: missing the bearer token or org header", r.Step)
+				}
+			}
+			if up.Header.Get("Authorization") != "" {
+				t.Error("upload carried an Authorization header to the upload host")
+			}
+			if fin.Method != "PUT" || !strings.HasPrefix(fin.Path, "/machines/toggle/migrations/"+got.ID) || string(fin.Body) != "{}" {
+				t.Errorf("finalize = %s %s %q, want PUT .../migrations/<signed id> {}", fin.Method, fin.Path, fin.Body)
+			}
+			wantParts := []string{"content-type", "file"}
+			if gzipped {
+				wantParts = []string{"content-type", "content-encoding", "file"}
+			}
+			parts := formParts(t, up)
+			if diff := cmp.Diff(wantParts, parts[len(parts)-len(wantParts):]); diff != "" {
+				t.Errorf("upload must end with content-type, content-encoding if gzipped, then file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// formParts lists the part names of a recorded multipart upload in order.
+func formParts(t *testing.T, r emulator.Request) []string {
+	t.Helper()
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+	var names []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p.FormName())
+	}
+}
+
+// TestDeployMigrationErrors checks that each answer the API can give becomes
+// an error naming the step, the status, the API's code and parameter, and
+// what to do, and that the flow stops at the failing step.
+func TestDeployMigrationErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		cfg      emulator.Config
+		token    string
+		m        deploy.Migration
+		fail     func(*emulator.Emulator)
+		want     deploy.APIError // Message is not compared
+		hint     string          // a substring of the error
+		requests int
+	}{
+		{
+			name: "wrong token", token: "sbtest_wrong_token",
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 401, Code: "unauthorized"}, hint: "token was rejected", requests: 1,
+		},
+		{
+			name: "several orgs and no org-id", cfg: emulator.Config{Orgs: []string{"org_a", "org_b"}},
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "specify-org"}, hint: "set the org-id input", requests: 1,
+		},
+		{
+			name: "token without the write scope", cfg: emulator.Config{Scopes: []string{"machines.read"}},
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 403, Code: "missing-scope"}, hint: "smply keys create --use ci", requests: 1,
+		},
+		{
+			name: "unknown machine", m: deploy.Migration{Machine: "nope", From: "ver_1", To: "ver_2"},
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 404, Code: "not-found"}, hint: "check the machine input", requests: 1,
+		},
+		{
+			name: "unknown version", m: deploy.Migration{Machine: "toggle", From: "ver_9", To: "ver_2"},
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "invalid-parameter", Parameter: "fromMachineVersionId"},
+			hint: "rejected fromMachineVersionId", requests: 1,
+		},
+		{
+			name: "no migration path",
+			fail: func(e *emulator.Emulator) {
+				e.FailNext(emulator.StepProvision, 1, 400, `{"error":"no path","code":"no-migration-path"}`)
+			},
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "no-migration-path"}, hint: "check both IDs", requests: 1,
+		},
+		{
+			name: "server error with an HTML page",
+			fail: func(e *emulator.Emulator) {
+				e.FailNext(emulator.StepProvision, 1, 502, "<!DOCTYPE html><html><body>Bad gateway</body></html>")
+			},
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 502}, hint: "HTML page", requests: 1,
+		},
+		{
+			name: "server error with no body",
+			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepFinalize, 1, 503, "") },
+			want: deploy.APIError{Step: deploy.StepFinalize, Status: 503}, hint: "run the step again later", requests: 3,
+		},
+		{
+			name: "upload refused by S3",
+			fail: func(e *emulator.Emulator) {
+				e.FailNext(emulator.StepUpload, 1, 403, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>`)
+			},
+			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, hint: "may have expired", requests: 2,
+		},
+		{
+			name: "finalize in an invalid state",
+			fail: func(e *emulator.Emulator) {
+				e.FailNext(emulator.StepFinalize, 1, 409, `{"error":"busy","code":"invalid-state"}`)
+			},
+			want: deploy.APIError{Step: deploy.StepFinalize, Status: 409, Code: "invalid-state"}, requests: 3,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			em, url := newEmulator(t, tt.cfg)
+			if tt.fail != nil {
+				tt.fail(em)
+			}
+			tok := token
+			if tt.token != "" {
+				tok = tt.token
+			}
+			c, err := deploy.New(url, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tt.m
+			if m.Machine == "" {
+				m = migration
+			}
+			id, err := c.DeployMigration(context.Background(), m, nil)
+			var apiErr *deploy.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v (id %q), want *deploy.APIError", err, id)
+			}
+			got := *apiErr
+			got.Message = ""
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("APIError (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(err.Error(), tt.hint) || !strings.Contains(err.Error(), string(tt.want.Step)) {
+				t.Errorf("error %q does not name the step and say %q", err, tt.hint)
+			}
+			if n := len(em.Requests()); n != tt.requests {
+				t.Errorf("%d requests, want %d (the flow must stop at the failing step)", n, tt.requests)
+			}
+			if strings.Contains(err.Error(), tok) {
+				t.Error("error contains the token")
+			}
+		})
+	}
+}
+
+// TestDeployMigrationBadResponses checks answers that are 200 but unusable.
+func TestDeployMigrationBadResponses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		step emulator.Step
+		body string
+		want string
+	}{
+		{"malformed JSON", emulator.StepProvision, `{"machineVersionMigrationId": `, "not the expected JSON"},
+		{"empty body", emulator.StepProvision, "", "empty body"},
+		{"no upload URL", emulator.StepProvision, `{"machineVersionMigrationId":"mvm_1","codeUploadFields":{}}`, "unusable codeUploadUrl"},
+		{"upload URL over plain http to a remote host", emulator.StepProvision,
+			`{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"http://example.com/u","codeUploadFields":{}}`, "plain http"},
+		{"fields not strings", emulator.StepProvision,
+			`{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"https://example.com/u","codeUploadFields":{"a":1}}`, "not a string"},
+		{"ID with a newline", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_1\nmigration-id=evil"}`, "invalid machineVersionMigrationId"},
+		{"body over 1 MiB", emulator.StepFinalize, `{"machineVersionMigrationId":"` + strings.Repeat("a", 2<<20) + `"}`, "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			em, url := newEmulator(t, emulator.Config{})
+			em.FailNext(tt.step, 1, 200, tt.body)
+			id, err := newClient(t, url).DeployMigration(context.Background(), migration, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+			if id != "" {
+				t.Errorf("id = %q on failure, want none", id)
+			}
+		})
+	}
+}
+
+// TestNoRedirects checks that a redirecting API is an error and that the
+// token is not carried to where it points.
+func TestNoRedirects(t *testing.T) {
+	t.Parallel()
+	em, target := newEmulator(t, emulator.Config{})
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	_, err := newClient(t, redirector.URL).DeployMigration(context.Background(), migration, nil)
+	var apiErr *deploy.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTemporaryRedirect {
+		t.Fatalf("err = %v, want a 307 APIError", err)
+	}
+	if n := len(em.Requests()); n != 0 {
+		t.Errorf("the redirect was followed: the target got %d requests", n)
+	}
+}
+
+func TestParseBaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want, err string
+	}{
+		{in: "https://api.statebacked.dev", want: "https://api.statebacked.dev"},
+		{in: "https://staging.example.com/api/", want: "https://staging.example.com/api"},
+		{in: "http://127.0.0.1:8080", want: "http://127.0.0.1:8080"},
+		{in: "http://[::1]:8080", want: "http://[::1]:8080"},
+		{in: "http://localhost", want: "http://localhost"},
+		{in: "http://api.statebacked.dev", err: "plain http"},
+		{in: "http://10.0.0.1", err: "plain http"},
+		{in: "ftp://x", err: "not an absolute https URL"},
+		{in: "api.statebacked.dev", err: "not an absolute https URL"},
+		{in: "", err: "not an absolute https URL"},
+		{in: "https://user:pw@api.statebacked.dev", err: "credentials"},
+		{in: "https://api.statebacked.dev?x=1", err: "query"},
+		{in: "https://a b", err: "not a URL"},
+	}
+	for _, tt := range tests {
+		u, err := deploy.ParseBaseURL(tt.in)
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("ParseBaseURL(%q) err = %v, want %q", tt.in, err, tt.err)
+		case tt.err == "" && err != nil:
+			t.Errorf("ParseBaseURL(%q) err = %v", tt.in, err)
+		case tt.err == "" && u.String() != tt.want:
+			t.Errorf("ParseBaseURL(%q) = %q, want %q", tt.in, u, tt.want)
+		}
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	t.Parallel()
+	if _, err := deploy.New("https://api.statebacked.dev", ""); err == nil {
+		t.Error("New accepted an empty token")
+	}
+	if _, err := deploy.New("https://api.statebacked.dev", token, deploy.WithOrgID("org a")); err == nil {
+		t.Error("New accepted an org ID with a space")
+	}
+}
+
+func TestFieldsKeepOrder(t *testing.T) {
+	t.Parallel()
+	var f deploy.Fields
+	if err := json.Unmarshal([]byte(`{"z":"1","a":"2","m":"3"}`), &f); err != nil {
+		t.Fatal(err)
+	}
+	want := deploy.Fields{{Name: "z", Value: "1"}, {Name: "a", Value: "2"}, {Name: "m", Value: "3"}}
+	if diff := cmp.Diff(want, f); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,210 @@
+package emulator
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+const (
+	scopeWrite  = "machine-versions.write"
+	maxJSONBody = 64 << 10
+	idParam     = "signedMachineVersionMigrationId"
+)
+
+var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
+
+// apiError is a StateBacked error body and the status it is sent with.
+type apiError struct {
+	status    int
+	Message   string `json:"error"`
+	Code      string `json:"code"`
+	Parameter string `json:"parameter,omitempty"`
+}
+
+// badParam returns a 400 invalid-parameter error naming param ("" for the body as a whole).
+func badParam(param, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Code: "invalid-parameter", Parameter: param}
+}
+
+// api answers a provision or finalize request.
+func (e *Emulator) api(w http.ResponseWriter, r *http.Request, step Step, params []string, body []byte) {
+	p := e.checkCaller(r, params[0])
+	var res any
+	if p == nil && step == StepProvision {
+		res, p = e.provision(r, params[0], body)
+	} else if p == nil {
+		res, p = e.finalize(r, params[0], params[1], body)
+	}
+	if p != nil {
+		writeJSON(w, p.status, p)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// checkCaller applies the checks every migration endpoint shares: token, org,
+// scope, and the machine slug.
+func (e *Emulator) checkCaller(r *http.Request, slug string) *apiError {
+	auth := []byte(r.Header.Get("Authorization"))
+	if subtle.ConstantTimeCompare(auth, []byte("Bearer "+e.cfg.Token)) != 1 {
+		return &apiError{status: http.StatusUnauthorized, Message: "missing or invalid bearer token", Code: "unauthorized"}
+	}
+	switch org := r.Header.Get("x-statebacked-org-id"); {
+	case org == "" && len(e.cfg.Orgs) > 1:
+		return &apiError{status: http.StatusBadRequest, Code: "specify-org",
+			Message: "the user belongs to several orgs: name one in the x-statebacked-org-id header"}
+	case org != "" && len(e.cfg.Orgs) > 0 && !slices.Contains(e.cfg.Orgs, org):
+		return &apiError{status: http.StatusForbidden, Code: "missing-org",
+			Message: fmt.Sprintf("the user is not a member of org %q", org)}
+	}
+	if e.cfg.Scopes != nil && !slices.Contains(e.cfg.Scopes, scopeWrite) {
+		return &apiError{status: http.StatusForbidden, Code: "missing-scope",
+			Message: "the token lacks the " + scopeWrite + " scope"}
+	}
+	if !slugPattern.MatchString(slug) {
+		return badParam("machineSlug", "machine slug %q does not match %s", slug, slugPattern)
+	}
+	if _, ok := e.cfg.Machines[slug]; !ok {
+		return &apiError{status: http.StatusNotFound, Message: "machine not found", Code: "not-found"}
+	}
+	return nil
+}
+
+// provisioned is the answer to a provision request.
+type provisioned struct {
+	ID     string            `json:"machineVersionMigrationId"`
+	URL    string            `json:"codeUploadUrl"`
+	Fields map[string]string `json:"codeUploadFields"`
+}
+
+// provision checks the body of POST /machines/{slug}/migrations and, if it
+// is valid, issues a migration with its presigned upload.
+func (e *Emulator) provision(r *http.Request, slug string, body []byte) (any, *apiError) {
+	gz, p := gzipFlag(r.URL.Query())
+	if p != nil {
+		return nil, p
+	}
+	obj, p := jsonObject(r, body)
+	if p != nil {
+		return nil, p
+	}
+	keys := []string{"fromMachineVersionId", "toMachineVersionId"}
+	for _, k := range sortedKeys(obj) {
+		if !slices.Contains(keys, k) {
+			return nil, badParam(k, "unexpected property %q: the body takes only fromMachineVersionId and toMachineVersionId", k)
+		}
+	}
+	var versions []string
+	for _, k := range keys {
+		var v string
+		if err := json.Unmarshal(obj[k], &v); err != nil || v == "" {
+			return nil, badParam(k, "%s must be a non-empty string", k)
+		}
+		if !slices.Contains(e.cfg.Machines[slug], v) {
+			return nil, badParam(k, "machine version %q does not exist for machine %q", v, slug)
+		}
+		versions = append(versions, v)
+	}
+
+	id := "mvm_" + hex.EncodeToString(randomBytes(8))
+	maxSize := maxPlain
+	if gz {
+		maxSize = maxGzipped
+	}
+	m := &migration{
+		Migration: Migration{ID: id, SignedID: id + "." + sign(e.idKey, id), Machine: slug, From: versions[0], To: versions[1], Gzip: gz},
+		fields:    e.presign("migrations/"+slug+"/"+id+".js", maxSize, gz),
+	}
+	e.mu.Lock()
+	e.migrations = append(e.migrations, m)
+	e.mu.Unlock()
+
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return provisioned{ID: m.SignedID, URL: scheme + "://" + r.Host + "/upload/" + bucket, Fields: m.fields}, nil
+}
+
+// gzipFlag reads the gzip query flag: present bare or as true/1 means the
+// code will be uploaded gzipped.
+func gzipFlag(q url.Values) (bool, *apiError) {
+	v, ok := q["gzip"]
+	if !ok {
+		return false, nil
+	}
+	switch v[0] {
+	case "", "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, badParam("gzip", "gzip must be true or false, not %q", v[0])
+}
+
+// jsonObject decodes a JSON object body sent with content-type application/json.
+func jsonObject(r *http.Request, body []byte) (map[string]json.RawMessage, *apiError) {
+	if len(body) > maxJSONBody {
+		return nil, badParam("", "request body is larger than %d bytes", maxJSONBody)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, badParam("", "content-type must be application/json, not %q", r.Header.Get("Content-Type"))
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return nil, badParam("", "request body must be a JSON object")
+	}
+	return obj, nil
+}
+
+// finalized is the answer to a finalize request.
+type finalized struct {
+	ID string `json:"machineVersionMigrationId"`
+}
+
+// finalize checks PUT /machines/{slug}/migrations/{signedID} and marks the
+// migration finalized. Finalizing again answers the same.
+func (e *Emulator) finalize(r *http.Request, slug, signedID string, body []byte) (any, *apiError) {
+	id, sig, _ := strings.Cut(signedID, ".")
+	if !verify(e.idKey, id, sig) {
+		return nil, badParam(idParam, "signed migration id does not verify: use the machineVersionMigrationId that provisioning returned")
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		obj, p := jsonObject(r, body)
+		if p != nil {
+			return nil, p
+		}
+		if keys := sortedKeys(obj); len(keys) > 0 {
+			return nil, badParam(keys[0], "unexpected property %q: finalizing a migration takes an empty body", keys[0])
+		}
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := e.find(func(m *migration) bool { return m.ID == id })
+	switch {
+	case m == nil: // unreachable while only IDs this emulator issued verify
+		return nil, badParam(idParam, "migration %s does not exist", id)
+	case m.Machine != slug:
+		return nil, badParam(idParam, "migration %s belongs to machine %q, not %q", id, m.Machine, slug)
+	case m.Code == nil:
+		return nil, badParam(idParam, "no code was uploaded for migration %s: upload it to codeUploadUrl before finalizing", id)
+	}
+	m.Finalized = true
+	return finalized{ID: m.ID}, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

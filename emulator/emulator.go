@@ -1,0 +1,306 @@
+// Package emulator is an in-memory stand-in for the StateBacked API and for
+// the S3 presigned POST that receives migration code. It validates every
+// request as the real services would (more strictly where leniency would hide
+// a client bug), records every request, and injects failures on demand.
+//
+// It shares no code with package deploy on purpose: it is a second, independent
+// reading of the API facts, so a misreading in one fails against the other.
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxRecorded is the most body bytes read and kept per request. Every valid
+// request is far smaller (an upload is at most 10,000,000 bytes plus fields).
+const maxRecorded = 16 << 20
+
+// Config is what the emulator knows about its one user.
+type Config struct {
+	Token    string              // the one bearer token accepted (required, non-empty)
+	Scopes   []string            // scopes that token has; nil means every scope
+	Orgs     []string            // orgs of the token's user; with more than one, x-statebacked-org-id is required
+	Machines map[string][]string // machine slug -> IDs of its existing versions (e.g. "ver_1")
+}
+
+// Step names one of the three requests of a migration deploy.
+type Step string
+
+// The steps, named by the request that performs them.
+const (
+	StepProvision Step = "provision" // POST /machines/{slug}/migrations
+	StepUpload    Step = "upload"    // POST to the presigned upload URL
+	StepFinalize  Step = "finalize"  // PUT /machines/{slug}/migrations/{signedId}
+)
+
+// Request is one recorded request.
+type Request struct {
+	Step     Step // "" when the path matched no step
+	Method   string
+	Path     string
+	RawQuery string
+	Header   http.Header // a clone
+	Body     []byte      // the body as received, at most 16 MiB
+	Status   int         // the status answered; 0 while the request is in progress
+}
+
+// Migration is the emulator's state for one provisioned migration.
+type Migration struct {
+	ID                string // public id, returned by finalize, e.g. "mvm_<hex>"
+	SignedID          string // what provision returned as machineVersionMigrationId
+	Machine, From, To string
+	Gzip              bool   // provisioned with the gzip query flag
+	Code              []byte // the uploaded file part as uploaded (still gzipped if Gzip); nil before upload
+	Finalized         bool
+}
+
+// Emulator is an http.Handler serving the StateBacked migration API and the
+// upload target. It is safe for concurrent use.
+type Emulator struct {
+	cfg     Config
+	idKey   []byte // signs migration IDs, so finalize can reject forged ones
+	postKey []byte // signs upload policies, as an S3 secret access key would
+
+	mu         sync.Mutex
+	requests   []Request
+	migrations []*migration
+	fails      map[Step]failure
+}
+
+// migration is a Migration plus the upload fields issued for it.
+type migration struct {
+	Migration
+	fields map[string]string // never changed after provision
+}
+
+// failure is a pending injected answer.
+type failure struct {
+	n, status int
+	body      string
+}
+
+// New returns an emulator for cfg. It panics if cfg.Token is empty, since an
+// emulator that accepts no token is a mistake in the test, not a runtime error.
+func New(cfg Config) *Emulator {
+	if cfg.Token == "" {
+		panic("emulator: Config.Token is empty")
+	}
+	cfg.Scopes = slices.Clone(cfg.Scopes) // keeps nil as nil: every scope
+	cfg.Orgs = slices.Clone(cfg.Orgs)
+	machines := make(map[string][]string, len(cfg.Machines))
+	for slug, versions := range cfg.Machines {
+		machines[slug] = slices.Clone(versions)
+	}
+	cfg.Machines = machines
+	return &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), fails: map[Step]failure{}}
+}
+
+// ServeHTTP records the request, then answers an injected failure or the
+// emulated API or upload.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	step, method, params := route(r.URL.Path)
+	i := e.record(step, r)
+	sw := &statusWriter{ResponseWriter: w}
+	// Reading one byte past the cap lets handlers see an oversized body as too large.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRecorded+1))
+	defer func() {
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.requests[i].Body = body[:min(len(body), maxRecorded)]
+		e.requests[i].Status = sw.status
+	}()
+
+	switch {
+	case err != nil:
+		http.Error(sw, "cannot read request body", http.StatusBadRequest)
+	case step == "":
+		writeJSON(sw, http.StatusNotFound, &apiError{Message: "no such path: " + r.URL.Path, Code: "not-found"})
+	case r.Method != method:
+		sw.Header().Set("Allow", method)
+		msg := fmt.Sprintf("%s takes %s, not %s", r.URL.Path, method, r.Method)
+		if step == StepUpload {
+			writeS3(sw, s3err(http.StatusMethodNotAllowed, "MethodNotAllowed", "%s", msg))
+		} else {
+			writeJSON(sw, http.StatusMethodNotAllowed, &apiError{Message: msg, Code: "method-not-allowed"})
+		}
+	case e.inject(sw, step):
+	case step == StepUpload:
+		if p := e.receive(r, params[0], body); p != nil {
+			writeS3(sw, p)
+			return
+		}
+		sw.WriteHeader(http.StatusNoContent)
+	default:
+		e.api(sw, r, step, params, body)
+	}
+}
+
+// route names the step a path belongs to, the method that step takes, and the
+// path parameters: the slug (and signed id), or the upload bucket.
+func route(path string) (step Step, method string, params []string) {
+	parts := strings.Split(path, "/")
+	switch {
+	case len(parts) == 4 && parts[0] == "" && parts[1] == "machines" && parts[3] == "migrations":
+		return StepProvision, http.MethodPost, parts[2:3]
+	case len(parts) == 5 && parts[0] == "" && parts[1] == "machines" && parts[3] == "migrations":
+		return StepFinalize, http.MethodPut, []string{parts[2], parts[4]}
+	case len(parts) == 3 && parts[0] == "" && parts[1] == "upload":
+		return StepUpload, http.MethodPost, parts[2:3]
+	}
+	return "", "", nil
+}
+
+// record appends r on arrival, so the log keeps arrival order even when
+// concurrent requests finish out of order, and returns its index.
+func (e *Emulator) record(step Step, r *http.Request) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requests = append(e.requests, Request{
+		Step: step, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(),
+	})
+	return len(e.requests) - 1
+}
+
+// Requests returns a copy of every request received, in arrival order.
+func (e *Emulator) Requests() []Request {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Request, len(e.requests))
+	for i, r := range e.requests {
+		r.Header, r.Body = r.Header.Clone(), bytes.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+// Migrations returns a copy of every provisioned migration, in provision order.
+func (e *Emulator) Migrations() []Migration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Migration, len(e.migrations))
+	for i, m := range e.migrations {
+		out[i] = m.Migration
+		out[i].Code = bytes.Clone(m.Code)
+	}
+	return out
+}
+
+// FailNext makes the next n requests of step answer status with body
+// (verbatim) without validating them or touching state. It replaces any
+// failure still pending for step; n <= 0 cancels it.
+func (e *Emulator) FailNext(step Step, n int, status int, body string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n <= 0 {
+		delete(e.fails, step)
+		return
+	}
+	e.fails[step] = failure{n: n, status: status, body: body}
+}
+
+// inject answers w with a pending failure for step, if there is one, and
+// reports whether it did.
+func (e *Emulator) inject(w http.ResponseWriter, step Step) bool {
+	e.mu.Lock()
+	f, ok := e.fails[step]
+	if f.n--; ok && f.n > 0 {
+		e.fails[step] = f
+	} else {
+		delete(e.fails, step)
+	}
+	e.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if strings.HasPrefix(strings.TrimSpace(f.body), "{") {
+		w.Header().Set("Content-Type", "application/json") // so clients can decode an injected API error
+	}
+	w.WriteHeader(f.status)
+	_, _ = io.WriteString(w, f.body)
+	return true
+}
+
+// find returns the migration for which match is true, or nil. Callers hold e.mu.
+func (e *Emulator) find(match func(*migration) bool) *migration {
+	if i := slices.IndexFunc(e.migrations, match); i >= 0 {
+		return e.migrations[i]
+	}
+	return nil
+}
+
+// Listen serves e on addr (e.g. "127.0.0.1:0") in a goroutine. It returns the
+// base URL ("http://127.0.0.1:PORT") and a func that shuts the server down.
+func (e *Emulator) Listen(addr string) (baseURL string, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed after stop
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// statusWriter remembers the status written, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// sign returns the hex HMAC-SHA256 of msg under key.
+func sign(key []byte, msg string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(msg))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// verify reports whether sig is sign(key, msg), in constant time.
+func verify(key []byte, msg, sig string) bool {
+	return hmac.Equal([]byte(sig), []byte(sign(key, msg)))
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return b
+}
+
+// sortedKeys returns m's keys in order, so errors name the same key every run.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

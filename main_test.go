@@ -1,0 +1,439 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"sbdeploy/emulator"
+)
+
+const testToken = "sbtest_secret_token_0123456789"
+
+// env is a fake process environment.
+type env map[string]string
+
+func (e env) get(k string) string { return e[k] }
+
+// harness is one run of the action against an emulator, as the GitHub runner
+// would do it: inputs in INPUT_ variables, a workspace, and the file commands.
+type harness struct {
+	em        *emulator.Emulator
+	apiURL    string
+	workspace string
+	env       env
+	output    string // GITHUB_OUTPUT
+	summary   string // GITHUB_STEP_SUMMARY
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	srv := httptest.NewServer(em)
+	t.Cleanup(srv.Close)
+
+	workspace := t.TempDir()
+	example, err := fs.Sub(exampleFS, "testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(workspace, "app"), example); err != nil {
+		t.Fatal(err)
+	}
+	files := t.TempDir()
+	h := &harness{em: em, apiURL: srv.URL, workspace: workspace,
+		output: filepath.Join(files, "output"), summary: filepath.Join(files, "summary")}
+	h.env = env{
+		"GITHUB_ACTIONS":          "true",
+		"GITHUB_WORKSPACE":        workspace,
+		"GITHUB_OUTPUT":           h.output,
+		"GITHUB_STEP_SUMMARY":     h.summary,
+		"INPUT_MACHINE":           demoMachine,
+		"INPUT_FROM-VERSION":      demoFrom,
+		"INPUT_TO-VERSION":        demoTo,
+		"INPUT_WORKING-DIRECTORY": "app",
+		"INPUT_FILE":              demoFile,
+		"INPUT_API-URL":           srv.URL,
+		"INPUT_TOKEN":             testToken,
+		// What action.yml passes for inputs a workflow leaves out.
+		"INPUT_MODE": "migration", "INPUT_GZIP": "true", "INPUT_DRY-RUN": "false", "INPUT_TIMEOUT": "5m",
+	}
+	return h
+}
+
+// write creates a file in the workspace.
+func (h *harness) write(t *testing.T, name, content string) {
+	t.Helper()
+	path := filepath.Join(h.workspace, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, h.env.get, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// outputs parses the GITHUB_OUTPUT file (name<<delimiter, value, delimiter).
+func (h *harness) outputs(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(h.output)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		if !ok {
+			t.Fatalf("malformed output line %q", sc.Text())
+		}
+		var value []string
+		for sc.Scan() && sc.Text() != delim {
+			value = append(value, sc.Text())
+		}
+		got[name] = strings.Join(value, "\n")
+	}
+	return got
+}
+
+func TestRunDeploysAsGitHubRunner(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	stdout, stderr, err := h.run(t)
+	if err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+
+	migs := h.em.Migrations()
+	if len(migs) != 1 || !migs[0].Finalized || !migs[0].Gzip {
+		t.Fatalf("emulator migrations = %+v, want one finalized gzipped migration", migs)
+	}
+	code := gunzip(t, migs[0].Code)
+	sum := sha256.Sum256(code)
+	want := map[string]string{
+		"migration-id":  migs[0].ID,
+		"bundle-bytes":  strconv.Itoa(len(code)),
+		"upload-bytes":  strconv.Itoa(len(migs[0].Code)),
+		"bundle-sha256": hex.EncodeToString(sum[:]),
+	}
+	if diff := cmp.Diff(want, h.outputs(t)); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	if !bytes.Contains(code, []byte(`"enabled"`)) || !bytes.Contains(code, []byte("export{")) {
+		t.Errorf("uploaded code is not the bundled example:\n%s", code)
+	}
+	if n := len(h.em.Requests()); n != 3 {
+		t.Errorf("%d requests, want exactly 3", n)
+	}
+
+	// The token is masked before anything else is printed, and appears
+	// nowhere else.
+	first, rest, _ := strings.Cut(stdout, "\n")
+	if first != "::add-mask::"+testToken {
+		t.Errorf("first line = %q, want the add-mask command", first)
+	}
+	for _, s := range []string{rest, stderr, readFile(t, h.summary), readFile(t, h.output)} {
+		if strings.Contains(s, testToken) {
+			t.Errorf("token leaked into:\n%s", s)
+		}
+	}
+	for _, group := range []string{"bundle", "provision", "upload", "finalize"} {
+		if !strings.Contains(stdout, "::group::"+group+"\n") {
+			t.Errorf("no ::group::%s in the log:\n%s", group, stdout)
+		}
+	}
+	summary := readFile(t, h.summary)
+	for _, row := range []string{"| Machine | `toggle` |", "| Migration ID | `" + migs[0].ID + "` |", "| Times | bundle "} {
+		if !strings.Contains(summary, row) {
+			t.Errorf("summary lacks %q:\n%s", row, summary)
+		}
+	}
+}
+
+func TestRunPlainCLI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env = env{"GITHUB_WORKSPACE": h.workspace, "STATEBACKED_TOKEN": testToken}
+	stdout, stderr, err := h.run(t,
+		"--machine", demoMachine, "--from-version", demoFrom, "--to-version", demoTo,
+		"--working-directory", "app", "--file", demoFile, "--api-url", h.apiURL, "--gzip=false")
+	if err != nil {
+		t.Fatalf("run: %v\n%s%s", err, stdout, stderr)
+	}
+	if strings.Contains(stdout, "::") || strings.Contains(stdout+stderr, testToken) {
+		t.Errorf("a plain run printed workflow commands or the token:\n%s", stdout)
+	}
+	migs := h.em.Migrations()
+	if len(migs) != 1 || migs[0].Gzip {
+		t.Fatalf("migrations = %+v, want one, not gzipped", migs)
+	}
+	if !strings.Contains(stdout, "\nmigration-id="+migs[0].ID+"\n") {
+		t.Errorf("outputs not printed as name=value:\n%s", stdout)
+	}
+}
+
+func TestRunFlagWinsOverInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["INPUT_MACHINE"] = "Not A Valid Name"
+	h.env["INPUT_GZIP"] = "false"
+	if _, stderr, err := h.run(t, "--machine", demoMachine); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	if migs := h.em.Migrations(); len(migs) != 1 || migs[0].Machine != demoMachine || migs[0].Gzip {
+		t.Errorf("migrations = %+v: want the flag's machine and the input's gzip=false", migs)
+	}
+}
+
+func TestRunDryRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["INPUT_DRY-RUN"] = "true"
+	h.env["INPUT_TOKEN"] = "" // a dry run needs no token
+	stdout, _, err := h.run(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.em.Requests()); n != 0 {
+		t.Errorf("a dry run sent %d requests", n)
+	}
+	out := h.outputs(t)
+	if _, ok := out["migration-id"]; ok || out["bundle-sha256"] == "" || out["upload-bytes"] == "" {
+		t.Errorf("dry-run outputs = %v: want sizes and hash, no migration-id", out)
+	}
+	if !strings.Contains(stdout, "::notice::dry run") {
+		t.Errorf("no dry-run notice:\n%s", stdout)
+	}
+}
+
+// TestRunAnnotatesBuildErrors checks that an esbuild error becomes an
+// annotation at its file (relative to the workspace), line and column.
+func TestRunAnnotatesBuildErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.write(t, "app/migrations/broken.ts", "export function upgradeState(s: string) {\n  return s +;\n}\n")
+	h.env["INPUT_FILE"] = "migrations/broken.ts"
+	stdout, _, err := h.run(t)
+	if err == nil {
+		t.Fatal("run succeeded on a syntax error")
+	}
+	want := "::error col=13,file=app/migrations/broken.ts,line=2::Unexpected \";\"\n"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("log lacks the annotation %q:\n%s", want, stdout)
+	}
+}
+
+// TestRunBadInput checks that each input a user can get wrong fails with a
+// message naming the input and the fix, writes no output, and sends nothing.
+func TestRunBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, h *harness)
+		want  []string
+	}{
+		{"missing machine", set("INPUT_MACHINE", ""), []string{"input machine: required"}},
+		{"invalid machine", set("INPUT_MACHINE", "my machine!"), []string{`input machine: "my machine!" is not a machine name`}},
+		{"machine name too long", set("INPUT_MACHINE", strings.Repeat("m", 129)), []string{"is not a machine name"}},
+		{"missing from-version", set("INPUT_FROM-VERSION", ""), []string{"input from-version: required"}},
+		{"missing to-version", set("INPUT_TO-VERSION", ""), []string{"input to-version: required"}},
+		{"version with a newline", set("INPUT_TO-VERSION", "ver_1\nx"), []string{"input to-version:", "is not a machine version ID"}},
+		{"missing file", set("INPUT_FILE", ""), []string{"input file: required"}},
+		{"file not found", set("INPUT_FILE", "nope.ts"), []string{`input file: "nope.ts" not found`}},
+		{"file escaping with ..", set("INPUT_FILE", "../../etc/passwd.ts"), []string{"input file:", "relative path inside"}},
+		{"absolute file", set("INPUT_FILE", "/etc/x.ts"), []string{"input file:", "relative path inside"}},
+		{"file with another extension", set("INPUT_FILE", "README.md"), []string{"must end in one of .ts, .tsx, .js, .mjs"}},
+		{"file is a directory", func(t *testing.T, h *harness) {
+			h.write(t, "app/dir.ts/x", "")
+			h.env["INPUT_FILE"] = "dir.ts"
+		}, []string{`input file: "dir.ts" is not a regular file`}},
+		{"file symlink leading outside", func(t *testing.T, h *harness) {
+			outside := filepath.Join(t.TempDir(), "evil.ts")
+			if err := os.WriteFile(outside, []byte("export {}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, outside, filepath.Join(h.workspace, "app", "link.ts"))
+			h.env["INPUT_FILE"] = "link.ts"
+		}, []string{"input file:", "leads outside the workspace"}},
+		{"working-directory escaping with ..", set("INPUT_WORKING-DIRECTORY", "app/../.."), []string{"input working-directory:", "relative path inside"}},
+		{"absolute working-directory", set("INPUT_WORKING-DIRECTORY", "/tmp"), []string{"input working-directory:", "relative path inside"}},
+		{"working-directory not found", set("INPUT_WORKING-DIRECTORY", "nope"), []string{`input working-directory: "nope" does not exist`}},
+		{"working-directory symlink leading outside", func(t *testing.T, h *harness) {
+			symlink(t, t.TempDir(), filepath.Join(h.workspace, "out"))
+			h.env["INPUT_WORKING-DIRECTORY"] = "out"
+		}, []string{"input working-directory:", "leads outside the workspace"}},
+		{"TypeScript syntax error", func(t *testing.T, h *harness) {
+			h.write(t, "app/bad.ts", "export const upgradeState = (s: string) => {;\n")
+			h.env["INPUT_FILE"] = "bad.ts"
+		}, []string{"bundle failed with 1 error(s)", "bad.ts:"}},
+		{"missing exports", func(t *testing.T, h *harness) {
+			h.write(t, "app/half.ts", "export function upgradeState(s: string) { return s; }\n")
+			h.env["INPUT_FILE"] = "half.ts"
+		}, []string{"half.ts does not export upgradeContext"}},
+		{"oversize bundle", func(t *testing.T, h *harness) {
+			h.write(t, "app/big.js", "export const upgradeState = (s) => s, upgradeContext = (c) => c;\nexport const a = \""+
+				strings.Repeat("x", 10_000_001)+"\";\n")
+			h.env["INPUT_FILE"] = "big.js"
+		}, []string{"bundle too large", "limit 10000000", "limit 1000000"}},
+		{"gzip maybe", set("INPUT_GZIP", "maybe"), []string{`input gzip: "maybe" is not true or false`}},
+		{"dry-run yes", set("INPUT_DRY-RUN", "yes"), []string{`input dry-run: "yes" is not true or false`}},
+		{"unknown mode", set("INPUT_MODE", "deploy"), []string{`input mode: "deploy" is not a mode`}},
+		{"timeout without unit", set("INPUT_TIMEOUT", "300"), []string{`input timeout: "300" is not a positive duration`}},
+		{"negative timeout", set("INPUT_TIMEOUT", "-1m"), []string{"input timeout:"}},
+		{"plain http api-url", set("INPUT_API-URL", "http://api.statebacked.dev"), []string{"input api-url:", "plain http"}},
+		{"api-url not a URL", set("INPUT_API-URL", "api.statebacked.dev"), []string{"input api-url:", "not an absolute https URL"}},
+		{"empty token", set("INPUT_TOKEN", ""), []string{"input token: empty", "STATEBACKED_TOKEN"}},
+		{"empty token on a pull request", func(t *testing.T, h *harness) {
+			h.env["INPUT_TOKEN"] = ""
+			h.env["GITHUB_EVENT_NAME"] = "pull_request"
+		}, []string{"input token: empty", "forks"}},
+		{"several problems at once", func(t *testing.T, h *harness) {
+			h.env["INPUT_MACHINE"] = ""
+			h.env["INPUT_GZIP"] = "maybe"
+		}, []string{"input machine: required", "input gzip:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			tt.setup(t, h)
+			stdout, _, err := h.run(t)
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if !strings.Contains(stdout, "::error::") {
+				t.Errorf("no ::error:: command in the log:\n%s", stdout)
+			}
+			if n := len(h.em.Requests()); n != 0 {
+				t.Errorf("%d requests sent for bad input, want none", n)
+			}
+			if out := h.outputs(t); len(out) != 0 {
+				t.Errorf("outputs written on failure: %v", out)
+			}
+		})
+	}
+}
+
+func set(key, value string) func(*testing.T, *harness) {
+	return func(_ *testing.T, h *harness) { h.env[key] = value }
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunAPIFailureWritesNoID checks that a deploy the API refuses exits
+// non-zero, explains itself, and writes no output.
+func TestRunAPIFailureWritesNoID(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.em.FailNext(emulator.StepFinalize, 1, 403, `{"error":"no","code":"missing-scope"}`)
+	stdout, _, err := h.run(t)
+	if err == nil {
+		t.Fatal("run succeeded")
+	}
+	if !strings.Contains(stdout, "::error::finalize failed: 403 Forbidden (missing-scope)") {
+		t.Errorf("log lacks the API error:\n%s", stdout)
+	}
+	if out := h.outputs(t); len(out) != 0 {
+		t.Errorf("outputs written on failure: %v", out)
+	}
+	if s := readFile(t, h.summary); !strings.Contains(s, "Deploy failed") {
+		t.Errorf("summary does not say the deploy failed:\n%s", s)
+	}
+}
+
+// TestRunMissingWorkspace checks that a GITHUB_WORKSPACE that does not exist
+// here (as under act) falls back to the working directory.
+func TestRunMissingWorkspace(t *testing.T) {
+	h := newHarness(t)
+	t.Chdir(h.workspace)
+	h.env["GITHUB_WORKSPACE"] = "/nonexistent/workspace"
+	stdout, _, err := h.run(t)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout)
+	}
+	if !strings.Contains(stdout, "::debug::GITHUB_WORKSPACE /nonexistent/workspace does not exist here") {
+		t.Errorf("no debug line about the missing workspace:\n%s", stdout)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, env{}.get, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "help requested") {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	for _, in := range inputs {
+		if !strings.Contains(out.String(), "--"+in.name) {
+			t.Errorf("--help does not list --%s", in.name)
+		}
+	}
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if err := demo(context.Background(), nil, env{}.get, &out, &errOut); err != nil {
+		t.Fatalf("demo: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{"\nmigration-id=mvm_", "provision POST /machines/toggle/migrations?gzip=true -> 200", "upload    POST", "-> 204", "finalize  PUT"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
