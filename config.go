@@ -25,7 +25,7 @@ type input struct {
 // inputs are the action's inputs, in the order --help and action.yml list
 // them. action_test.go checks that action.yml agrees.
 var inputs = []input{
-	{"mode", "migration", "what to deploy: migration"},
+	{"mode", "migration", "what to do: migration, or teardown to delete the machine"},
 	{"machine", "", "machine name (slug): 1-128 letters, digits, _ or -"},
 	{"from-version", "", "machine version ID the migration starts from"},
 	{"to-version", "", "machine version ID the migration ends at"},
@@ -37,6 +37,8 @@ var inputs = []input{
 	{"api-url", deploy.DefaultBaseURL, "StateBacked API URL"},
 	{"dry-run", "false", "bundle and check only; send nothing: true or false"},
 	{"timeout", "5m", "time limit for the whole run, as a Go duration (90s, 5m)"},
+	{"confirm-delete", "", "teardown: must equal machine exactly to delete it"},
+	{"delete-instances", "false", "teardown: delete every instance first: true or false"},
 }
 
 var versionPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+-]{1,512}$`)
@@ -45,7 +47,7 @@ var entryExtensions = []string{".ts", ".tsx", ".js", ".mjs"}
 
 // config is every input, parsed and checked.
 type config struct {
-	mode             string
+	mode             string // modeMigration or modeTeardown
 	machine          string
 	from, to         string
 	workspace        string // absolute, symlinks resolved
@@ -58,7 +60,14 @@ type config struct {
 	dryRun           bool
 	timeout          time.Duration
 	workspaceMissing string // a GITHUB_WORKSPACE that did not exist, if any
+	deleteInstances  bool   // teardown only
 }
+
+// The modes.
+const (
+	modeMigration = "migration"
+	modeTeardown  = "teardown"
+)
 
 // source reads inputs: a flag set on the command line wins over the action's
 // INPUT_<NAME> variable, which wins over the default.
@@ -80,6 +89,14 @@ func (s source) get(name string) string {
 		}
 	}
 	return ""
+}
+
+// raw is get without trimming spaces, for a value that must match exactly.
+func (s source) raw(name string) string {
+	if v, ok := s.flags[name]; ok {
+		return v
+	}
+	return s.action.Getenv("INPUT_" + strings.ToUpper(name))
 }
 
 // parseFlags reads the command line. It returns flag.ErrHelp after printing
@@ -106,7 +123,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: sbdeploy [flags]
        sbdeploy demo
 
-Bundles a StateBacked migration and deploys it. In GitHub Actions every flag
+Bundles a StateBacked migration and deploys it, or (--mode teardown) deletes a
+machine on exact confirmation. In GitHub Actions every flag
 is also an input (INPUT_<NAME>); a flag given here wins over its input.
 "demo" deploys an example to a local emulator.
 
@@ -121,7 +139,8 @@ Flags:
 	}
 	fmt.Fprint(w, `
 Outputs (to $GITHUB_OUTPUT, or printed as name=value):
-  migration-id, bundle-bytes, upload-bytes, bundle-sha256
+  migration: migration-id, bundle-bytes, upload-bytes, bundle-sha256
+  teardown:  deleted, deleted-instances
 `)
 }
 
@@ -145,24 +164,39 @@ func loadConfig(src source, getenv func(string) string, cwd string) (*config, er
 		errs = append(errs, fmt.Errorf("input %s: %s", name, fmt.Sprintf(format, args...)))
 	}
 
-	if c.mode != "migration" {
-		bad("mode", "%q is not a mode: use migration", c.mode)
+	if c.mode != modeMigration && c.mode != modeTeardown {
+		bad("mode", "%q is not a mode: use migration or teardown", c.mode)
 	}
+	machineOK := false
 	switch {
 	case c.machine == "":
-		bad("machine", "required: the name of the machine to deploy to")
+		bad("machine", "required: the name of the machine")
 	case !deploy.ValidSlug(c.machine):
 		bad("machine", "%q is not a machine name: use 1-128 letters, digits, _ or -", c.machine)
+	default:
+		machineOK = true
 	}
-	for _, v := range []struct{ name, value string }{{"from-version", c.from}, {"to-version", c.to}} {
-		switch {
-		case v.value == "":
-			bad(v.name, "required for a migration: a machine version ID (ver_...)")
-		case !versionPattern.MatchString(v.value):
-			bad(v.name, "%q is not a machine version ID", v.value)
+	if c.mode == modeMigration {
+		for _, v := range []struct{ name, value string }{{"from-version", c.from}, {"to-version", c.to}} {
+			switch {
+			case v.value == "":
+				bad(v.name, "required for a migration: a machine version ID (ver_...)")
+			case !versionPattern.MatchString(v.value):
+				bad(v.name, "%q is not a machine version ID", v.value)
+			}
 		}
 	}
 	var err error
+	if c.mode == modeTeardown {
+		if machineOK {
+			if err := checkConfirmation(c.machine, src.raw("confirm-delete")); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.deleteInstances, err = parseBool(src.get("delete-instances")); err != nil {
+			bad("delete-instances", "%v", err)
+		}
+	}
 	if c.gzip, err = parseBool(src.get("gzip")); err != nil {
 		bad("gzip", "%v", err)
 	}
@@ -178,16 +212,34 @@ func loadConfig(src source, getenv func(string) string, cwd string) (*config, er
 	if strings.ContainsAny(c.orgID, " \t\r\n") {
 		bad("org-id", "%q must not contain spaces", c.orgID)
 	}
-	if c.token == "" && !c.dryRun {
+	// A teardown's dry run lists instances, so it needs the token too.
+	if c.token == "" && (!c.dryRun || c.mode == modeTeardown) {
 		errs = append(errs, emptyTokenError(getenv))
 	}
-	if err := c.resolvePaths(src.get("working-directory"), src.get("file"), getenv("GITHUB_WORKSPACE"), cwd); err != nil {
-		errs = append(errs, err)
+	if c.mode == modeMigration {
+		if err := c.resolvePaths(src.get("working-directory"), src.get("file"), getenv("GITHUB_WORKSPACE"), cwd); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// checkConfirmation is the teardown guard: the confirmation must be the
+// machine name exactly, as when a person re-types a name to confirm. Nothing
+// else (true, yes, another case, extra spaces) is accepted.
+func checkConfirmation(machine, confirm string) error {
+	fix := fmt.Sprintf("set confirm-delete: %s (exactly the machine name) to delete the machine %q "+
+		"with all its versions, migrations and instances, for good", machine, machine)
+	if confirm == "" {
+		return fmt.Errorf("input confirm-delete: required for a teardown: %s", fix)
+	}
+	if confirm != machine {
+		return fmt.Errorf("input confirm-delete: %q is not the machine name %q, to the letter: %s", confirm, machine, fix)
+	}
+	return nil
 }
 
 func parseBool(s string) (bool, error) {

@@ -76,7 +76,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 
 	rep := &report{cfg: cfg, started: time.Now()}
-	err = deployMigration(ctx, cfg, log, rep)
+	if cfg.mode == modeTeardown {
+		err = teardown(ctx, cfg, log, rep)
+	} else {
+		err = deployMigration(ctx, cfg, log, rep)
+	}
 	if err != nil {
 		err = explainContext(ctx, err, cfg.timeout)
 		log.fail(err)

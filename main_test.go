@@ -41,7 +41,16 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	return newHarnessWith(t, emulator.Config{})
+}
+
+// newHarnessWith is newHarness with an emulator that also knows cfg's
+// instances and page size.
+func newHarnessWith(t *testing.T, cfg emulator.Config) *harness {
+	t.Helper()
+	cfg.Token = testToken
+	cfg.Machines = map[string][]string{demoMachine: {demoFrom, demoTo}}
+	em := emulator.New(cfg)
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
 

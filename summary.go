@@ -19,41 +19,66 @@ type report struct {
 	uploadBytes int
 	sha256      string
 	migrationID string
+	teardown    *deploy.TeardownResult // teardown mode only
 	err         error
 }
 
-// markdown renders the job summary: what was deployed, how large, how long.
+// markdown renders the job summary: what was done, how large, how long.
 func (r *report) markdown() string {
-	var b strings.Builder
-	status := "Deployed migration"
-	switch {
-	case r.err != nil:
-		status = "Deploy failed"
-	case r.cfg.dryRun:
-		status = "Dry run: nothing was sent"
+	var rows [][2]string
+	if r.cfg.mode == modeTeardown {
+		rows = append(teardownRows(r.cfg, r.teardown), [2]string{"Time", ms(time.Since(r.started))})
+	} else {
+		rows = r.migrationRows()
 	}
-	fmt.Fprintf(&b, "### StateBacked: %s\n\n| | |\n|---|---|\n", status)
-	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
-	row("Machine", code(r.cfg.machine))
-	row("Versions", code(r.cfg.from)+" → "+code(r.cfg.to))
+	if r.err != nil {
+		rows = append(rows, [2]string{"Error", cell(firstLine(r.err.Error()))})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### StateBacked: %s\n\n| | |\n|---|---|\n", r.title())
+	for _, kv := range rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], kv[1])
+	}
+	return b.String()
+}
+
+func (r *report) title() string {
+	teardown := r.cfg.mode == modeTeardown
+	switch {
+	case r.err != nil && teardown:
+		return "Teardown failed"
+	case r.err != nil:
+		return "Deploy failed"
+	case r.cfg.dryRun && teardown:
+		return "Teardown dry run: nothing was deleted"
+	case r.cfg.dryRun:
+		return "Dry run: nothing was sent"
+	case teardown:
+		return "Teardown"
+	}
+	return "Deployed migration"
+}
+
+func (r *report) migrationRows() [][2]string {
+	rows := [][2]string{
+		{"Machine", code(r.cfg.machine)},
+		{"Versions", code(r.cfg.from) + " → " + code(r.cfg.to)},
+	}
 	if r.migrationID != "" {
-		row("Migration ID", code(r.migrationID))
+		rows = append(rows, [2]string{"Migration ID", code(r.migrationID)})
 	}
 	if r.bundleBytes > 0 {
-		row("Bundle", fmt.Sprintf("%s minified, %s gzipped, %s uploaded",
-			bytesText(r.bundleBytes), bytesText(r.gzipBytes), bytesText(r.uploadBytes)))
-		row("SHA-256", code(r.sha256))
+		rows = append(rows,
+			[2]string{"Bundle", fmt.Sprintf("%s minified, %s gzipped, %s uploaded",
+				bytesText(r.bundleBytes), bytesText(r.gzipBytes), bytesText(r.uploadBytes))},
+			[2]string{"SHA-256", code(r.sha256)})
 	}
 	times := []string{"bundle " + ms(r.bundleTime)}
 	for _, s := range r.steps {
 		times = append(times, fmt.Sprintf("%s %s", s.Step, ms(s.Duration)))
 	}
 	times = append(times, "total "+ms(time.Since(r.started)))
-	row("Times", strings.Join(times, ", "))
-	if r.err != nil {
-		row("Error", cell(firstLine(r.err.Error())))
-	}
-	return b.String()
+	return append(rows, [2]string{"Times", strings.Join(times, ", ")})
 }
 
 // writeSummary adds the report to the job summary, when there is one. A

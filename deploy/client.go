@@ -134,25 +134,33 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// do sends one API request and decodes a 2xx JSON answer into out. Any other
-// answer becomes an *APIError. path is already escaped.
+// do sends one API request, with in as its JSON body unless in is nil, and
+// decodes a 2xx JSON answer into out unless out is nil. Any other answer
+// becomes an *APIError. path is already escaped.
 func (c *Client) do(ctx context.Context, step Step, method, path string, query url.Values, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
 	}
+	var err error
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + path
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
 		return err
 	}
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if c.orgID != "" {
@@ -165,6 +173,9 @@ func (c *Client) do(ctx context.Context, step Step, method, path string, query u
 	defer drain(resp.Body)
 	if err := checkResponse(step, resp); err != nil {
 		return err
+	}
+	if out == nil {
+		return nil
 	}
 	return decodeJSON(step, resp, out)
 }

@@ -41,9 +41,7 @@ func (e *APIError) Error() string {
 func (e *APIError) Hint() string {
 	switch {
 	case e.Code == "missing-scope":
-		return "the token lacks the scope this step needs (machine-versions.write to deploy code; " +
-			"machines.admin to delete a machine). Create a CI key with `smply keys create --use ci` " +
-			"and store its token as a repository secret."
+		return missingScopeHint(e.Step)
 	case e.Code == "specify-org":
 		return "your user belongs to several organizations: set the org-id input to the org_... ID to deploy to."
 	case e.Code == "missing-org":
@@ -54,8 +52,10 @@ func (e *APIError) Hint() string {
 		return "the machine's authorizer refused this request."
 	case e.Code == "no-migration-path":
 		return "the API found no migration path between from-version and to-version: check both IDs."
-	case e.Code == "invalid-state":
-		return "the machine still has instances."
+	case e.Code == "invalid-state" && e.Step == StepDeleteMachine:
+		return "the machine still has instances, and the API deletes only a machine without any. " +
+			"Set delete-instances: true to delete every instance first: that destroys each instance's " +
+			"state and history for good."
 	case e.Code == "invalid-parameter" && e.Parameter != "":
 		return fmt.Sprintf("the API rejected %s: check the input it comes from.", e.Parameter)
 	case e.Status == http.StatusUnauthorized:
@@ -72,6 +72,25 @@ func (e *APIError) Hint() string {
 		return "the service failed; run the step again later."
 	}
 	return ""
+}
+
+// scopes is the scope each step needs (API.md, "Scopes").
+var scopes = map[Step]string{
+	StepProvision:      "machine-versions.write",
+	StepFinalize:       "machine-versions.write",
+	StepDeleteMachine:  "machines.admin",
+	StepListInstances:  "instances.read",
+	StepDeleteInstance: "instances.admin",
+}
+
+func missingScopeHint(step Step) string {
+	scope := scopes[step]
+	if scope == "machine-versions.write" {
+		return "the token lacks the machine-versions.write scope. Create a CI key with " +
+			"`smply keys create --use ci` (it has that scope) and store its token as a repository secret."
+	}
+	return fmt.Sprintf("the token lacks the %s scope that %s needs; keys made with `smply keys create --use ci` "+
+		"do not have it: use a key with that scope for this step.", scope, step)
 }
 
 // checkResponse turns an answer outside 2xx into an *APIError, reading at

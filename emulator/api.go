@@ -20,6 +20,15 @@ const (
 	idParam     = "signedMachineVersionMigrationId"
 )
 
+// stepScopes names the scope each API step needs.
+var stepScopes = map[Step]string{
+	StepProvision:      scopeWrite,
+	StepFinalize:       scopeWrite,
+	StepDeleteMachine:  "machines.admin",
+	StepListInstances:  "instances.read",
+	StepDeleteInstance: "instances.admin",
+}
+
 var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
 
 // apiError is a StateBacked error body and the status it is sent with.
@@ -35,25 +44,43 @@ func badParam(param, format string, args ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Code: "invalid-parameter", Parameter: param}
 }
 
-// api answers a provision or finalize request.
+// api answers a request of any step but upload: 200 with the JSON of what the
+// step returns, 204 when it returns nothing, or the error.
 func (e *Emulator) api(w http.ResponseWriter, r *http.Request, step Step, params []string, body []byte) {
-	p := e.checkCaller(r, params[0])
+	p := e.checkCaller(r, step, params)
 	var res any
-	if p == nil && step == StepProvision {
-		res, p = e.provision(r, params[0], body)
-	} else if p == nil {
-		res, p = e.finalize(r, params[0], params[1], body)
+	if p == nil {
+		switch step {
+		case StepProvision:
+			res, p = e.provision(r, params[0], body)
+		case StepFinalize:
+			res, p = e.finalize(r, params[0], params[1], body)
+		case StepListInstances:
+			res, p = e.listInstances(r, params[0])
+		case StepDeleteMachine:
+			p = e.deleteMachine(r, params[0], body)
+		case StepDeleteInstance:
+			p = e.deleteInstance(r, params[0], params[1], body)
+		}
 	}
-	if p != nil {
+	switch {
+	case p != nil:
 		writeJSON(w, p.status, p)
-		return
+	case res == nil:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, http.StatusOK, res)
 	}
-	writeJSON(w, http.StatusOK, res)
 }
 
-// checkCaller applies the checks every migration endpoint shares: token, org,
-// scope, and the machine slug.
-func (e *Emulator) checkCaller(r *http.Request, slug string) *apiError {
+// notFound returns the 404 for a missing machine or instance.
+func notFound(what string) *apiError {
+	return &apiError{status: http.StatusNotFound, Message: what + " not found", Code: "not-found"}
+}
+
+// checkCaller applies the checks every API endpoint shares: token, org, the
+// step's scope, the slugs, and that the machine exists.
+func (e *Emulator) checkCaller(r *http.Request, step Step, params []string) *apiError {
 	auth := []byte(r.Header.Get("Authorization"))
 	if subtle.ConstantTimeCompare(auth, []byte("Bearer "+e.cfg.Token)) != 1 {
 		return &apiError{status: http.StatusUnauthorized, Message: "missing or invalid bearer token", Code: "unauthorized"}
@@ -66,15 +93,18 @@ func (e *Emulator) checkCaller(r *http.Request, slug string) *apiError {
 		return &apiError{status: http.StatusForbidden, Code: "missing-org",
 			Message: fmt.Sprintf("the user is not a member of org %q", org)}
 	}
-	if e.cfg.Scopes != nil && !slices.Contains(e.cfg.Scopes, scopeWrite) {
+	if scope := stepScopes[step]; e.cfg.Scopes != nil && !slices.Contains(e.cfg.Scopes, scope) {
 		return &apiError{status: http.StatusForbidden, Code: "missing-scope",
-			Message: "the token lacks the " + scopeWrite + " scope"}
+			Message: "the token lacks the " + scope + " scope"}
 	}
-	if !slugPattern.MatchString(slug) {
+	if slug := params[0]; !slugPattern.MatchString(slug) {
 		return badParam("machineSlug", "machine slug %q does not match %s", slug, slugPattern)
 	}
-	if _, ok := e.cfg.Machines[slug]; !ok {
-		return &apiError{status: http.StatusNotFound, Message: "machine not found", Code: "not-found"}
+	if step == StepDeleteInstance && !slugPattern.MatchString(params[1]) {
+		return badParam("instanceSlug", "instance slug %q does not match %s", params[1], slugPattern)
+	}
+	if !e.HasMachine(params[0]) {
+		return notFound("machine")
 	}
 	return nil
 }
@@ -103,13 +133,16 @@ func (e *Emulator) provision(r *http.Request, slug string, body []byte) (any, *a
 			return nil, badParam(k, "unexpected property %q: the body takes only fromMachineVersionId and toMachineVersionId", k)
 		}
 	}
+	e.mu.Lock()
+	known := e.cfg.Machines[slug] // never changed in place, so safe to read unlocked below
+	e.mu.Unlock()
 	var versions []string
 	for _, k := range keys {
 		var v string
 		if err := json.Unmarshal(obj[k], &v); err != nil || v == "" {
 			return nil, badParam(k, "%s must be a non-empty string", k)
 		}
-		if !slices.Contains(e.cfg.Machines[slug], v) {
+		if !slices.Contains(known, v) {
 			return nil, badParam(k, "machine version %q does not exist for machine %q", v, slug)
 		}
 		versions = append(versions, v)

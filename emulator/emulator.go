@@ -31,20 +31,26 @@ const maxRecorded = 16 << 20
 
 // Config is what the emulator knows about its one user.
 type Config struct {
-	Token    string              // the one bearer token accepted (required, non-empty)
-	Scopes   []string            // scopes that token has; nil means every scope
-	Orgs     []string            // orgs of the token's user; with more than one, x-statebacked-org-id is required
-	Machines map[string][]string // machine slug -> IDs of its existing versions (e.g. "ver_1")
+	Token     string              // the one bearer token accepted (required, non-empty)
+	Scopes    []string            // scopes that token has; nil means every scope
+	Orgs      []string            // orgs of the token's user; with more than one, x-statebacked-org-id is required
+	Machines  map[string][]string // machine slug -> IDs of its existing versions (e.g. "ver_1")
+	Instances map[string][]string // machine slug -> slugs of its instances (machines must also be in Machines)
+	PageSize  int                 // instances per page when listing; 0 means 100
 }
 
-// Step names one of the three requests of a migration deploy.
+// Step names one kind of request the emulator serves: the three requests of a
+// migration deploy, and those that list and delete.
 type Step string
 
 // The steps, named by the request that performs them.
 const (
-	StepProvision Step = "provision" // POST /machines/{slug}/migrations
-	StepUpload    Step = "upload"    // POST to the presigned upload URL
-	StepFinalize  Step = "finalize"  // PUT /machines/{slug}/migrations/{signedId}
+	StepProvision      Step = "provision"       // POST /machines/{slug}/migrations
+	StepUpload         Step = "upload"          // POST to the presigned upload URL
+	StepFinalize       Step = "finalize"        // PUT /machines/{slug}/migrations/{signedId}
+	StepDeleteMachine  Step = "delete-machine"  // DELETE /machines/{slug}
+	StepListInstances  Step = "list-instances"  // GET /machines/{slug}/i
+	StepDeleteInstance Step = "delete-instance" // DELETE /machines/{slug}/i/{instanceSlug}
 )
 
 // Request is one recorded request.
@@ -68,16 +74,18 @@ type Migration struct {
 	Finalized         bool
 }
 
-// Emulator is an http.Handler serving the StateBacked migration API and the
-// upload target. It is safe for concurrent use.
+// Emulator is an http.Handler serving the StateBacked API for migrations,
+// instance listing and deletion, and the upload target. It is safe for
+// concurrent use.
 type Emulator struct {
-	cfg     Config
+	cfg     Config // cfg.Machines is state: deleting a machine removes its entry, under mu
 	idKey   []byte // signs migration IDs, so finalize can reject forged ones
 	postKey []byte // signs upload policies, as an S3 secret access key would
 
 	mu         sync.Mutex
 	requests   []Request
 	migrations []*migration
+	instances  map[string][]string // machine slug -> its instance slugs, sorted; a key for every machine
 	fails      map[Step]failure
 }
 
@@ -93,20 +101,41 @@ type failure struct {
 	body      string
 }
 
-// New returns an emulator for cfg. It panics if cfg.Token is empty, since an
-// emulator that accepts no token is a mistake in the test, not a runtime error.
+// New returns an emulator for cfg. It panics if cfg.Token is empty, if
+// cfg.Instances names a machine missing from cfg.Machines or an instance slug
+// the API would reject, or if cfg.PageSize is negative, since each is a
+// mistake in the test, not a runtime error. Duplicate instances count once.
 func New(cfg Config) *Emulator {
 	if cfg.Token == "" {
 		panic("emulator: Config.Token is empty")
 	}
+	if cfg.PageSize < 0 {
+		panic(fmt.Sprintf("emulator: Config.PageSize is %d", cfg.PageSize))
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = 100
+	}
 	cfg.Scopes = slices.Clone(cfg.Scopes) // keeps nil as nil: every scope
 	cfg.Orgs = slices.Clone(cfg.Orgs)
 	machines := make(map[string][]string, len(cfg.Machines))
+	instances := make(map[string][]string, len(cfg.Machines))
 	for slug, versions := range cfg.Machines {
 		machines[slug] = slices.Clone(versions)
+		instances[slug] = nil
 	}
-	cfg.Machines = machines
-	return &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), fails: map[Step]failure{}}
+	for _, slug := range sortedKeys(cfg.Instances) {
+		if _, ok := machines[slug]; !ok {
+			panic(fmt.Sprintf("emulator: Config.Instances names machine %q, which is not in Config.Machines", slug))
+		}
+		for _, inst := range cfg.Instances[slug] {
+			if !slugPattern.MatchString(inst) {
+				panic(fmt.Sprintf("emulator: Config.Instances[%q] has %q, which does not match %s", slug, inst, slugPattern))
+			}
+		}
+		instances[slug] = slices.Compact(slices.Sorted(slices.Values(cfg.Instances[slug])))
+	}
+	cfg.Machines, cfg.Instances = machines, nil // the state is e.instances
+	return &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), instances: instances, fails: map[Step]failure{}}
 }
 
 // ServeHTTP records the request, then answers an injected failure or the
@@ -153,16 +182,27 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // route names the step a path belongs to, the method that step takes, and the
-// path parameters: the slug (and signed id), or the upload bucket.
+// path parameters: the machine slug (and signed id or instance slug), or the
+// upload bucket.
 func route(path string) (step Step, method string, params []string) {
 	parts := strings.Split(path, "/")
 	switch {
-	case len(parts) == 4 && parts[0] == "" && parts[1] == "machines" && parts[3] == "migrations":
-		return StepProvision, http.MethodPost, parts[2:3]
-	case len(parts) == 5 && parts[0] == "" && parts[1] == "machines" && parts[3] == "migrations":
-		return StepFinalize, http.MethodPut, []string{parts[2], parts[4]}
 	case len(parts) == 3 && parts[0] == "" && parts[1] == "upload":
 		return StepUpload, http.MethodPost, parts[2:3]
+	case len(parts) < 3 || parts[0] != "" || parts[1] != "machines":
+		return "", "", nil
+	}
+	switch rest := parts[3:]; {
+	case len(rest) == 0:
+		return StepDeleteMachine, http.MethodDelete, parts[2:3]
+	case len(rest) == 1 && rest[0] == "migrations":
+		return StepProvision, http.MethodPost, parts[2:3]
+	case len(rest) == 2 && rest[0] == "migrations":
+		return StepFinalize, http.MethodPut, []string{parts[2], rest[1]}
+	case len(rest) == 1 && rest[0] == "i":
+		return StepListInstances, http.MethodGet, parts[2:3]
+	case len(rest) == 2 && rest[0] == "i":
+		return StepDeleteInstance, http.MethodDelete, []string{parts[2], rest[1]}
 	}
 	return "", "", nil
 }
@@ -200,6 +240,27 @@ func (e *Emulator) Migrations() []Migration {
 		out[i].Code = bytes.Clone(m.Code)
 	}
 	return out
+}
+
+// HasMachine reports whether machine slug exists: it was in Config.Machines
+// and has not been deleted.
+func (e *Emulator) HasMachine(slug string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.cfg.Machines[slug]
+	return ok
+}
+
+// Instances returns the slugs of machine's instances, sorted, or nil if the
+// machine does not exist.
+func (e *Emulator) Instances(machine string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list, ok := e.instances[machine]
+	if !ok {
+		return nil
+	}
+	return append([]string{}, list...) // not nil: the machine exists
 }
 
 // FailNext makes the next n requests of step answer status with body

@@ -34,7 +34,9 @@ const (
 func newServer(t *testing.T, cfg emulator.Config) (*emulator.Emulator, *httptest.Server) {
 	t.Helper()
 	cfg.Token = token
-	cfg.Machines = map[string][]string{"door": {"ver_1", "ver_2"}, "lamp": {"ver_a", "ver_b"}}
+	if cfg.Machines == nil {
+		cfg.Machines = map[string][]string{"door": {"ver_1", "ver_2"}, "lamp": {"ver_a", "ver_b"}}
+	}
 	em := emulator.New(cfg)
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
@@ -661,12 +663,28 @@ func TestListen(t *testing.T) {
 	}
 }
 
-func TestNewPanicsWithoutToken(t *testing.T) {
+func TestNewPanics(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if recover() == nil {
-			t.Error("New with an empty token did not panic")
-		}
-	}()
-	emulator.New(emulator.Config{})
+	machines := map[string][]string{"door": {"ver_1"}}
+	tests := []struct {
+		name string
+		cfg  emulator.Config
+	}{
+		{name: "empty token", cfg: emulator.Config{Machines: machines}},
+		{name: "instances of an unknown machine", cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"lamp": {"bulb"}}}},
+		{name: "instance slug with a dot", cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {"front.door"}}}},
+		{name: "empty instance slug", cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {""}}}},
+		{name: "negative page size", cfg: emulator.Config{Token: token, Machines: machines, PageSize: -1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New(%+v) did not panic", tc.cfg)
+				}
+			}()
+			emulator.New(tc.cfg)
+		})
+	}
 }
