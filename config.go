@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ var inputs = []input{
 	{"api-url", deploy.DefaultBaseURL, "StateBacked API URL"},
 	{"dry-run", "false", "bundle and check only; send nothing: true or false"},
 	{"timeout", "5m", "time limit for the whole run, as a Go duration (90s, 5m)"},
+	{"retries", "4", "attempts in all for each request, 1 to 10 (1: no retries)"},
 	{"confirm-delete", "", "teardown: must equal machine exactly to delete it"},
 	{"delete-instances", "false", "teardown: delete every instance first: true or false"},
 }
@@ -61,6 +63,7 @@ type config struct {
 	timeout          time.Duration
 	workspaceMissing string // a GITHUB_WORKSPACE that did not exist, if any
 	deleteInstances  bool   // teardown only
+	attempts         int    // per request, from the retries input
 }
 
 // The modes.
@@ -205,6 +208,9 @@ func loadConfig(src source, getenv func(string) string, cwd string) (*config, er
 	}
 	if c.timeout, err = time.ParseDuration(src.get("timeout")); err != nil || c.timeout <= 0 {
 		bad("timeout", "%q is not a positive duration: use a Go duration such as 90s or 5m", src.get("timeout"))
+	}
+	if c.attempts, err = strconv.Atoi(src.get("retries")); err != nil || c.attempts < 1 || c.attempts > 10 {
+		bad("retries", "%q is not a number of attempts from 1 to 10", src.get("retries"))
 	}
 	if _, err := deploy.ParseBaseURL(c.apiURL); err != nil {
 		bad("api-url", "%v", err)

@@ -9,4 +9,7 @@ require (
 	github.com/sethvargo/go-githubactions v1.4.0
 )
 
-require golang.org/x/sys v0.0.0-20220715151400-c0bba94af5f8 // indirect
+require (
+	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
+	golang.org/x/sys v0.0.0-20220715151400-c0bba94af5f8 // indirect
+)

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -127,7 +128,7 @@ func deployMigration(ctx context.Context, cfg *config, log *logger, rep *report)
 		return writeOutputs(log, outputs)
 	}
 
-	client, err := deploy.New(cfg.apiURL, cfg.token, deploy.WithOrgID(cfg.orgID))
+	client, err := newClient(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -146,6 +147,25 @@ func deployMigration(ctx context.Context, cfg *config, log *logger, rep *report)
 	rep.migrationID = id
 	log.infof("deployed migration %s of machine %s (%s -> %s)", id, cfg.machine, cfg.from, cfg.to)
 	return writeOutputs(log, append([]output{{"migration-id", id}}, outputs...))
+}
+
+// retryWait is the first and the longest wait between attempts; tests
+// shorten it.
+var retryWait = [2]time.Duration{500 * time.Millisecond, 10 * time.Second}
+
+// newClient makes the API client for cfg; it logs each retry.
+func newClient(cfg *config, log *logger) (*deploy.Client, error) {
+	return deploy.New(cfg.apiURL, cfg.token,
+		deploy.WithOrgID(cfg.orgID),
+		deploy.WithAttempts(cfg.attempts),
+		deploy.WithRetryWait(retryWait[0], retryWait[1]),
+		deploy.WithRetryNotify(func(e deploy.RetryEvent) {
+			if e.Reprovision {
+				log.infof("upload: refused (%s); the presigned upload may have expired: provisioning again", firstLine(e.Err.Error()))
+				return
+			}
+			log.infof("%s: attempt %d of %d failed (%s); retrying in %s", e.Step, e.Attempt, e.Attempts, firstLine(e.Err.Error()), ms(e.Wait))
+		}))
 }
 
 // annotateBuildErrors puts each esbuild error at its place in the source.
@@ -187,6 +207,12 @@ type output struct{ name, value string }
 // writeOutputs writes step outputs to $GITHUB_OUTPUT, or prints them as
 // name=value lines when there is no such file (a plain CLI run).
 func writeOutputs(log *logger, outputs []output) (err error) {
+	for _, o := range outputs {
+		// A line break in a value could end it early and start another output.
+		if strings.ContainsAny(o.value, "\r\n") {
+			return fmt.Errorf("output %s: refusing to write a value with a line break: %q", o.name, o.value)
+		}
+	}
 	if log.action.Getenv("GITHUB_OUTPUT") == "" {
 		for _, o := range outputs {
 			fmt.Fprintf(log.out, "%s=%s\n", o.name, o.value)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,7 +79,7 @@ func newHarnessWith(t *testing.T, cfg emulator.Config) *harness {
 		"INPUT_API-URL":           srv.URL,
 		"INPUT_TOKEN":             testToken,
 		// What action.yml passes for inputs a workflow leaves out.
-		"INPUT_MODE": "migration", "INPUT_GZIP": "true", "INPUT_DRY-RUN": "false", "INPUT_TIMEOUT": "5m",
+		"INPUT_MODE": "migration", "INPUT_GZIP": "true", "INPUT_DRY-RUN": "false", "INPUT_TIMEOUT": "5m", "INPUT_RETRIES": "4",
 	}
 	return h
 }
@@ -255,76 +256,77 @@ func TestRunAnnotatesBuildErrors(t *testing.T) {
 	}
 }
 
+var badInputs = []struct {
+	name  string
+	setup func(t *testing.T, h *harness)
+	want  []string
+}{
+	{"missing machine", set("INPUT_MACHINE", ""), []string{"input machine: required"}},
+	{"invalid machine", set("INPUT_MACHINE", "my machine!"), []string{`input machine: "my machine!" is not a machine name`}},
+	{"machine name too long", set("INPUT_MACHINE", strings.Repeat("m", 129)), []string{"is not a machine name"}},
+	{"missing from-version", set("INPUT_FROM-VERSION", ""), []string{"input from-version: required"}},
+	{"missing to-version", set("INPUT_TO-VERSION", ""), []string{"input to-version: required"}},
+	{"version with a newline", set("INPUT_TO-VERSION", "ver_1\nx"), []string{"input to-version:", "is not a machine version ID"}},
+	{"missing file", set("INPUT_FILE", ""), []string{"input file: required"}},
+	{"file not found", set("INPUT_FILE", "nope.ts"), []string{`input file: "nope.ts" not found`}},
+	{"file escaping with ..", set("INPUT_FILE", "../../etc/passwd.ts"), []string{"input file:", "relative path inside"}},
+	{"absolute file", set("INPUT_FILE", "/etc/x.ts"), []string{"input file:", "relative path inside"}},
+	{"file with another extension", set("INPUT_FILE", "README.md"), []string{"must end in one of .ts, .tsx, .js, .mjs"}},
+	{"file is a directory", func(t *testing.T, h *harness) {
+		h.write(t, "app/dir.ts/x", "")
+		h.env["INPUT_FILE"] = "dir.ts"
+	}, []string{`input file: "dir.ts" is not a regular file`}},
+	{"file symlink leading outside", func(t *testing.T, h *harness) {
+		outside := filepath.Join(t.TempDir(), "evil.ts")
+		if err := os.WriteFile(outside, []byte("export {}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		symlink(t, outside, filepath.Join(h.workspace, "app", "link.ts"))
+		h.env["INPUT_FILE"] = "link.ts"
+	}, []string{"input file:", "leads outside the workspace"}},
+	{"working-directory escaping with ..", set("INPUT_WORKING-DIRECTORY", "app/../.."), []string{"input working-directory:", "relative path inside"}},
+	{"absolute working-directory", set("INPUT_WORKING-DIRECTORY", "/tmp"), []string{"input working-directory:", "relative path inside"}},
+	{"working-directory not found", set("INPUT_WORKING-DIRECTORY", "nope"), []string{`input working-directory: "nope" does not exist`}},
+	{"working-directory symlink leading outside", func(t *testing.T, h *harness) {
+		symlink(t, t.TempDir(), filepath.Join(h.workspace, "out"))
+		h.env["INPUT_WORKING-DIRECTORY"] = "out"
+	}, []string{"input working-directory:", "leads outside the workspace"}},
+	{"TypeScript syntax error", func(t *testing.T, h *harness) {
+		h.write(t, "app/bad.ts", "export const upgradeState = (s: string) => {;\n")
+		h.env["INPUT_FILE"] = "bad.ts"
+	}, []string{"bundle failed with 1 error(s)", "bad.ts:"}},
+	{"missing exports", func(t *testing.T, h *harness) {
+		h.write(t, "app/half.ts", "export function upgradeState(s: string) { return s; }\n")
+		h.env["INPUT_FILE"] = "half.ts"
+	}, []string{"half.ts does not export upgradeContext"}},
+	{"oversize bundle", func(t *testing.T, h *harness) {
+		h.write(t, "app/big.js", "export const upgradeState = (s) => s, upgradeContext = (c) => c;\nexport const a = \""+
+			strings.Repeat("x", 10_000_001)+"\";\n")
+		h.env["INPUT_FILE"] = "big.js"
+	}, []string{"bundle too large", "limit 10000000", "limit 1000000"}},
+	{"gzip maybe", set("INPUT_GZIP", "maybe"), []string{`input gzip: "maybe" is not true or false`}},
+	{"dry-run yes", set("INPUT_DRY-RUN", "yes"), []string{`input dry-run: "yes" is not true or false`}},
+	{"unknown mode", set("INPUT_MODE", "deploy"), []string{`input mode: "deploy" is not a mode`}},
+	{"timeout without unit", set("INPUT_TIMEOUT", "300"), []string{`input timeout: "300" is not a positive duration`}},
+	{"negative timeout", set("INPUT_TIMEOUT", "-1m"), []string{"input timeout:"}},
+	{"plain http api-url", set("INPUT_API-URL", "http://api.statebacked.dev"), []string{"input api-url:", "plain http"}},
+	{"api-url not a URL", set("INPUT_API-URL", "api.statebacked.dev"), []string{"input api-url:", "not an absolute https URL"}},
+	{"empty token", set("INPUT_TOKEN", ""), []string{"input token: empty", "STATEBACKED_TOKEN"}},
+	{"empty token on a pull request", func(t *testing.T, h *harness) {
+		h.env["INPUT_TOKEN"] = ""
+		h.env["GITHUB_EVENT_NAME"] = "pull_request"
+	}, []string{"input token: empty", "forks"}},
+	{"several problems at once", func(t *testing.T, h *harness) {
+		h.env["INPUT_MACHINE"] = ""
+		h.env["INPUT_GZIP"] = "maybe"
+	}, []string{"input machine: required", "input gzip:"}},
+}
+
 // TestRunBadInput checks that each input a user can get wrong fails with a
 // message naming the input and the fix, writes no output, and sends nothing.
 func TestRunBadInput(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		setup func(t *testing.T, h *harness)
-		want  []string
-	}{
-		{"missing machine", set("INPUT_MACHINE", ""), []string{"input machine: required"}},
-		{"invalid machine", set("INPUT_MACHINE", "my machine!"), []string{`input machine: "my machine!" is not a machine name`}},
-		{"machine name too long", set("INPUT_MACHINE", strings.Repeat("m", 129)), []string{"is not a machine name"}},
-		{"missing from-version", set("INPUT_FROM-VERSION", ""), []string{"input from-version: required"}},
-		{"missing to-version", set("INPUT_TO-VERSION", ""), []string{"input to-version: required"}},
-		{"version with a newline", set("INPUT_TO-VERSION", "ver_1\nx"), []string{"input to-version:", "is not a machine version ID"}},
-		{"missing file", set("INPUT_FILE", ""), []string{"input file: required"}},
-		{"file not found", set("INPUT_FILE", "nope.ts"), []string{`input file: "nope.ts" not found`}},
-		{"file escaping with ..", set("INPUT_FILE", "../../etc/passwd.ts"), []string{"input file:", "relative path inside"}},
-		{"absolute file", set("INPUT_FILE", "/etc/x.ts"), []string{"input file:", "relative path inside"}},
-		{"file with another extension", set("INPUT_FILE", "README.md"), []string{"must end in one of .ts, .tsx, .js, .mjs"}},
-		{"file is a directory", func(t *testing.T, h *harness) {
-			h.write(t, "app/dir.ts/x", "")
-			h.env["INPUT_FILE"] = "dir.ts"
-		}, []string{`input file: "dir.ts" is not a regular file`}},
-		{"file symlink leading outside", func(t *testing.T, h *harness) {
-			outside := filepath.Join(t.TempDir(), "evil.ts")
-			if err := os.WriteFile(outside, []byte("export {}"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			symlink(t, outside, filepath.Join(h.workspace, "app", "link.ts"))
-			h.env["INPUT_FILE"] = "link.ts"
-		}, []string{"input file:", "leads outside the workspace"}},
-		{"working-directory escaping with ..", set("INPUT_WORKING-DIRECTORY", "app/../.."), []string{"input working-directory:", "relative path inside"}},
-		{"absolute working-directory", set("INPUT_WORKING-DIRECTORY", "/tmp"), []string{"input working-directory:", "relative path inside"}},
-		{"working-directory not found", set("INPUT_WORKING-DIRECTORY", "nope"), []string{`input working-directory: "nope" does not exist`}},
-		{"working-directory symlink leading outside", func(t *testing.T, h *harness) {
-			symlink(t, t.TempDir(), filepath.Join(h.workspace, "out"))
-			h.env["INPUT_WORKING-DIRECTORY"] = "out"
-		}, []string{"input working-directory:", "leads outside the workspace"}},
-		{"TypeScript syntax error", func(t *testing.T, h *harness) {
-			h.write(t, "app/bad.ts", "export const upgradeState = (s: string) => {;\n")
-			h.env["INPUT_FILE"] = "bad.ts"
-		}, []string{"bundle failed with 1 error(s)", "bad.ts:"}},
-		{"missing exports", func(t *testing.T, h *harness) {
-			h.write(t, "app/half.ts", "export function upgradeState(s: string) { return s; }\n")
-			h.env["INPUT_FILE"] = "half.ts"
-		}, []string{"half.ts does not export upgradeContext"}},
-		{"oversize bundle", func(t *testing.T, h *harness) {
-			h.write(t, "app/big.js", "export const upgradeState = (s) => s, upgradeContext = (c) => c;\nexport const a = \""+
-				strings.Repeat("x", 10_000_001)+"\";\n")
-			h.env["INPUT_FILE"] = "big.js"
-		}, []string{"bundle too large", "limit 10000000", "limit 1000000"}},
-		{"gzip maybe", set("INPUT_GZIP", "maybe"), []string{`input gzip: "maybe" is not true or false`}},
-		{"dry-run yes", set("INPUT_DRY-RUN", "yes"), []string{`input dry-run: "yes" is not true or false`}},
-		{"unknown mode", set("INPUT_MODE", "deploy"), []string{`input mode: "deploy" is not a mode`}},
-		{"timeout without unit", set("INPUT_TIMEOUT", "300"), []string{`input timeout: "300" is not a positive duration`}},
-		{"negative timeout", set("INPUT_TIMEOUT", "-1m"), []string{"input timeout:"}},
-		{"plain http api-url", set("INPUT_API-URL", "http://api.statebacked.dev"), []string{"input api-url:", "plain http"}},
-		{"api-url not a URL", set("INPUT_API-URL", "api.statebacked.dev"), []string{"input api-url:", "not an absolute https URL"}},
-		{"empty token", set("INPUT_TOKEN", ""), []string{"input token: empty", "STATEBACKED_TOKEN"}},
-		{"empty token on a pull request", func(t *testing.T, h *harness) {
-			h.env["INPUT_TOKEN"] = ""
-			h.env["GITHUB_EVENT_NAME"] = "pull_request"
-		}, []string{"input token: empty", "forks"}},
-		{"several problems at once", func(t *testing.T, h *harness) {
-			h.env["INPUT_MACHINE"] = ""
-			h.env["INPUT_GZIP"] = "maybe"
-		}, []string{"input machine: required", "input gzip:"}},
-	}
-	for _, tt := range tests {
+	for _, tt := range badInputs {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
@@ -445,4 +447,11 @@ func gunzip(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestMain(m *testing.M) {
+	// Waits of milliseconds between attempts keep the retry tests fast;
+	// the policy under test is the same.
+	retryWait = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
+	os.Exit(m.Run())
 }

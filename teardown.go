@@ -12,7 +12,7 @@ import (
 // a dry run lists what would be deleted. The deleted and deleted-instances
 // outputs say what really happened: false and 0 on a dry run.
 func teardown(ctx context.Context, cfg *config, log *logger, rep *report) error {
-	client, err := deploy.New(cfg.apiURL, cfg.token, deploy.WithOrgID(cfg.orgID))
+	client, err := newClient(cfg, log)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // DefaultBaseURL is the production API.
@@ -40,6 +41,11 @@ type Client struct {
 	orgID     string
 	userAgent string
 	http      *http.Client
+
+	attempts         int
+	minWait, maxWait time.Duration
+	requestTimeout   time.Duration
+	onRetry          func(RetryEvent)
 }
 
 // Option configures a Client.
@@ -86,7 +92,8 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("empty token")
 	}
-	c := &Client{base: base, token: token, userAgent: "sbdeploy", http: newHTTPClient()}
+	c := &Client{base: base, token: token, userAgent: "sbdeploy", http: newHTTPClient(),
+		attempts: DefaultAttempts, minWait: defaultMinWait, maxWait: defaultMaxWait, requestTimeout: DefaultRequestTimeout}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
@@ -136,29 +143,41 @@ func isLoopback(host string) bool {
 
 // do sends one API request, with in as its JSON body unless in is nil, and
 // decodes a 2xx JSON answer into out unless out is nil. Any other answer
-// becomes an *APIError. path is already escaped.
+// becomes an *APIError. path is already escaped. Failed attempts are retried
+// as retryable says.
 func (c *Client) do(ctx context.Context, step Step, method, path string, query url.Values, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(data)
 	}
-	var err error
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + path
+	var err error
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
 		return err
 	}
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	_, err = retry(ctx, c, step, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, c.attempt(ctx, step, method, &u, body, out)
+	})
+	return err
+}
+
+// attempt sends a request once.
+func (c *Client) attempt(ctx context.Context, step Step, method string, u *url.URL, body []byte, out any) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), r)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
@@ -168,7 +187,7 @@ func (c *Client) do(ctx context.Context, step Step, method, path string, query u
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s failed: %s %s: %w", step, method, u.Redacted(), unwrapURLError(err))
+		return &transportError{fmt.Errorf("%s failed: %s %s: %w", step, method, u.Redacted(), unwrapURLError(err))}
 	}
 	defer drain(resp.Body)
 	if err := checkResponse(step, resp); err != nil {
@@ -193,7 +212,7 @@ func unwrapURLError(err error) error {
 func decodeJSON(step Step, resp *http.Response, out any) error {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("read %s response: %w", step, err)
+		return &transportError{fmt.Errorf("read %s response: %w", step, err)}
 	}
 	switch {
 	case len(data) > maxResponseBytes:

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -38,9 +40,12 @@ func newEmulator(t *testing.T, cfg emulator.Config) (*emulator.Emulator, string)
 	return em, srv.URL
 }
 
+// fastRetries keeps the tests' waits between attempts to milliseconds.
+var fastRetries = deploy.WithRetryWait(time.Millisecond, 4*time.Millisecond)
+
 func newClient(t *testing.T, baseURL string, opts ...deploy.Option) *deploy.Client {
 	t.Helper()
-	c, err := deploy.New(baseURL, token, opts...)
+	c, err := deploy.New(baseURL, token, append([]deploy.Option{fastRetries}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,21 +198,26 @@ func TestDeployMigrationErrors(t *testing.T) {
 		{
 			name: "server error with an HTML page",
 			fail: func(e *emulator.Emulator) {
-				e.FailNext(emulator.StepProvision, 1, 502, "<!DOCTYPE html><html><body>Bad gateway</body></html>")
+				e.FailNext(emulator.StepProvision, 4, 502, "<!DOCTYPE html><html><body>Bad gateway</body></html>")
 			},
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 502}, hint: "HTML page", requests: 1,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 502}, hint: "HTML page", requests: 4,
 		},
 		{
-			name: "server error with no body",
-			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepFinalize, 1, 503, "") },
-			want: deploy.APIError{Step: deploy.StepFinalize, Status: 503}, hint: "run the step again later", requests: 3,
+			name: "server error with no body, every attempt",
+			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepFinalize, 4, 503, "") },
+			want: deploy.APIError{Step: deploy.StepFinalize, Status: 503}, hint: "after 4 attempts: finalize failed", requests: 6,
 		},
 		{
-			name: "upload refused by S3",
+			name: "501 is not retried",
+			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepProvision, 4, 501, "") },
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 501}, requests: 1,
+		},
+		{
+			name: "upload refused by S3, also after provisioning again",
 			fail: func(e *emulator.Emulator) {
-				e.FailNext(emulator.StepUpload, 1, 403, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>`)
+				e.FailNext(emulator.StepUpload, 2, 403, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>`)
 			},
-			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, hint: "may have expired", requests: 2,
+			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, hint: "may have expired", requests: 4,
 		},
 		{
 			name: "finalize in an invalid state",
@@ -228,7 +238,7 @@ func TestDeployMigrationErrors(t *testing.T) {
 			if tt.token != "" {
 				tok = tt.token
 			}
-			c, err := deploy.New(url, tok)
+			c, err := deploy.New(url, tok, fastRetries)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -364,5 +374,54 @@ func TestFieldsKeepOrder(t *testing.T) {
 	want := deploy.Fields{{Name: "z", Value: "1"}, {Name: "a", Value: "2"}, {Name: "m", Value: "3"}}
 	if diff := cmp.Diff(want, f); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestExpiredUploadProvisionsAgain checks that an upload refused with 403
+// (an expired presigned POST) is provisioned again once and then succeeds.
+func TestExpiredUploadProvisionsAgain(t *testing.T) {
+	t.Parallel()
+	em, url := newEmulator(t, emulator.Config{})
+	em.FailNext(emulator.StepUpload, 1, 403, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`)
+	var events []deploy.RetryEvent
+	c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { events = append(events, e) }))
+	id, err := c.DeployMigration(context.Background(), migration, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []emulator.Step
+	for _, r := range em.Requests() {
+		got = append(got, r.Step)
+	}
+	want := []emulator.Step{emulator.StepProvision, emulator.StepUpload, emulator.StepProvision, emulator.StepUpload, emulator.StepFinalize}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	migs := em.Migrations()
+	if len(migs) != 2 || migs[0].Finalized || !migs[1].Finalized || id != migs[1].ID {
+		t.Errorf("migrations %+v, id %q: want the second one finalized and returned", migs, id)
+	}
+	if len(events) != 1 || !events[0].Reprovision {
+		t.Errorf("retry events = %+v, want one Reprovision", events)
+	}
+}
+
+// TestTLSIsVerified checks that a server whose certificate is not trusted is
+// refused at once: no retries, no request reaching the handler.
+func TestTLSIsVerified(t *testing.T) {
+	t.Parallel()
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	srv := httptest.NewUnstartedServer(em)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failure is the point
+	srv.StartTLS()                                   // with a self-signed certificate
+	t.Cleanup(srv.Close)
+	var retries int
+	c := newClient(t, srv.URL, deploy.WithRetryNotify(func(deploy.RetryEvent) { retries++ }))
+	_, err := c.DeployMigration(context.Background(), migration, nil)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("err = %v, want a certificate error", err)
+	}
+	if retries != 0 || len(em.Requests()) != 0 {
+		t.Errorf("%d retries and %d requests, want none", retries, len(em.Requests()))
 	}
 }

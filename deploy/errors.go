@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // APIError is an answer outside 2xx from the API or the upload host.
@@ -17,6 +18,8 @@ type APIError struct {
 	Code      string // the API's code (e.g. missing-scope) or S3's (e.g. AccessDenied)
 	Parameter string // the rejected parameter, when the API names one
 	Message   string // the server's own text, if any
+	// RetryAfter is the wait the server asked for (Retry-After), if any.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -100,7 +103,7 @@ func checkResponse(step Step, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	e := &APIError{Step: step, Status: resp.StatusCode}
+	e := &APIError{Step: step, Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	decodeErrorBody(e, data)
 	return e

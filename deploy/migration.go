@@ -99,7 +99,22 @@ func (c *Client) DeployMigration(ctx context.Context, m Migration, done func(Ste
 	report(StepProvision, start, 0)
 
 	start = time.Now()
-	if err := c.Upload(ctx, up, m.Filename(), m.Code, m.Gzipped); err != nil {
+	err = c.Upload(ctx, up, m.Filename(), m.Code, m.Gzipped)
+	if isUploadRefused(err) {
+		// A presigned POST expires; one that did is refused with 403. A new
+		// provision gives a fresh one: try that once.
+		if c.onRetry != nil {
+			c.onRetry(RetryEvent{Step: StepUpload, Attempt: 1, Attempts: 2, Err: err, Reprovision: true})
+		}
+		start = time.Now()
+		if up, err = c.ProvisionMigration(ctx, m.Machine, m.From, m.To, m.Gzipped); err != nil {
+			return "", err
+		}
+		report(StepProvision, start, 0)
+		start = time.Now()
+		err = c.Upload(ctx, up, m.Filename(), m.Code, m.Gzipped)
+	}
+	if err != nil {
 		return "", err
 	}
 	report(StepUpload, start, len(m.Code))
@@ -140,6 +155,11 @@ func (c *Client) ProvisionMigration(ctx context.Context, machine, from, to strin
 	return &Upload{SignedID: out.ID, URL: out.URL, Fields: out.Fields}, nil
 }
 
+func isUploadRefused(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Step == StepUpload && e.Status == http.StatusForbidden
+}
+
 func gzipQuery(gzipped bool) url.Values {
 	if !gzipped {
 		return nil
@@ -156,18 +176,21 @@ func (c *Client) Upload(ctx context.Context, up *Upload, filename string, code [
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, up.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("User-Agent", c.userAgent)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("upload failed: POST %s: %w", redactedHost(up.URL), unwrapURLError(err))
-	}
-	defer drain(resp.Body)
-	return checkResponse(StepUpload, resp)
+	_, err = retry(ctx, c, StepUpload, func(ctx context.Context) (struct{}, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, up.URL, bytes.NewReader(body))
+		if err != nil {
+			return struct{}{}, err
+		}
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("User-Agent", c.userAgent)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return struct{}{}, &transportError{fmt.Errorf("upload failed: POST %s: %w", redactedHost(up.URL), unwrapURLError(err))}
+		}
+		defer drain(resp.Body)
+		return struct{}{}, checkResponse(StepUpload, resp)
+	})
+	return err
 }
 
 // redactedHost names the upload host without the path and query, which may

@@ -118,7 +118,8 @@ func (c *Client) AllInstances(ctx context.Context, machine string) ([]string, er
 
 // DeleteInstances deletes instances of machine with at most workers requests
 // at a time, calling progress (if not nil, never concurrently) after each
-// deletion. An instance that is already gone is skipped. After the first
+// deletion. An instance that is already gone is skipped (but counted when
+// an earlier attempt of this run deleted it). After the first
 // failure no new deletion starts; those under way finish. It returns how
 // many instances it deleted.
 func (c *Client) DeleteInstances(ctx context.Context, machine string, instances []string, workers int, progress func(deleted, total int)) (int, error) {
@@ -143,7 +144,7 @@ func (c *Client) DeleteInstances(ctx context.Context, machine string, instances 
 				err := c.DeleteInstance(ctx, machine, name)
 				mu.Lock()
 				switch {
-				case err == nil:
+				case err == nil, goneAfterRetry(err):
 					deleted++
 					if progress != nil {
 						progress(deleted, len(instances))
@@ -237,6 +238,8 @@ func (c *Client) Teardown(ctx context.Context, t Teardown) (TeardownResult, erro
 	}
 	err := c.DeleteMachine(ctx, t.Machine)
 	switch {
+	case goneAfterRetry(err):
+		res.Deleted = true // an earlier attempt deleted it; its answer was lost
 	case IsNotFound(err):
 		res.AlreadyGone = true
 	case err != nil:

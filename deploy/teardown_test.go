@@ -95,7 +95,7 @@ func TestTeardown(t *testing.T) {
 			name: "an instance fails: stop, count, keep the machine", instances: 7,
 			td: deploy.Teardown{DeleteInstances: true, Workers: 1},
 			fail: func(e *emulator.Emulator) {
-				e.FailNext(emulator.StepDeleteInstance, 1, 500, `{"error":"boom","code":"internal"}`)
+				e.FailNext(emulator.StepDeleteInstance, 1, 403, `{"error":"no","code":"missing-scope"}`)
 			},
 			want:     deploy.TeardownResult{Listed: true, Instances: 7},
 			wantErr:  "deleted 0 of 7 instances, then stopped; the machine was not deleted",

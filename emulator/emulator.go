@@ -61,7 +61,7 @@ type Request struct {
 	RawQuery string
 	Header   http.Header // a clone
 	Body     []byte      // the body as received, at most 16 MiB
-	Status   int         // the status answered; 0 while the request is in progress
+	Status   int         // the status answered; 0 while in progress, or if a Hang or Reset fault sent none
 }
 
 // Migration is the emulator's state for one provisioned migration.
@@ -86,19 +86,13 @@ type Emulator struct {
 	requests   []Request
 	migrations []*migration
 	instances  map[string][]string // machine slug -> its instance slugs, sorted; a key for every machine
-	fails      map[Step]failure
+	fails      map[Step][]run      // pending faults, in order
 }
 
 // migration is a Migration plus the upload fields issued for it.
 type migration struct {
 	Migration
 	fields map[string]string // never changed after provision
-}
-
-// failure is a pending injected answer.
-type failure struct {
-	n, status int
-	body      string
 }
 
 // New returns an emulator for cfg. It panics if cfg.Token is empty, if
@@ -135,25 +129,22 @@ func New(cfg Config) *Emulator {
 		instances[slug] = slices.Compact(slices.Sorted(slices.Values(cfg.Instances[slug])))
 	}
 	cfg.Machines, cfg.Instances = machines, nil // the state is e.instances
-	return &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), instances: instances, fails: map[Step]failure{}}
+	return &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), instances: instances, fails: map[Step][]run{}}
 }
 
-// ServeHTTP records the request, then answers an injected failure or the
+// ServeHTTP records the request, then answers an injected fault or the
 // emulated API or upload.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	step, method, params := route(r.URL.Path)
 	i := e.record(step, r)
-	sw := &statusWriter{ResponseWriter: w}
 	// Reading one byte past the cap lets handlers see an oversized body as too large.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRecorded+1))
+	e.update(i, func(req *Request) { req.Body = body[:min(len(body), maxRecorded)] })
+	sw := &statusWriter{ResponseWriter: w, e: e, i: i}
 	defer func() {
-		if sw.status == 0 {
-			sw.status = http.StatusOK
+		if sw.status == 0 && !sw.cut {
+			e.update(i, func(req *Request) { req.Status = http.StatusOK }) // what net/http sends for no answer
 		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		e.requests[i].Body = body[:min(len(body), maxRecorded)]
-		e.requests[i].Status = sw.status
 	}()
 
 	switch {
@@ -169,7 +160,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeJSON(sw, http.StatusMethodNotAllowed, &apiError{Message: msg, Code: "method-not-allowed"})
 		}
-	case e.inject(sw, step):
+	case e.inject(sw, r, step):
 	case step == StepUpload:
 		if p := e.receive(r, params[0], body); p != nil {
 			writeS3(sw, p)
@@ -218,6 +209,13 @@ func (e *Emulator) record(step Step, r *http.Request) int {
 	return len(e.requests) - 1
 }
 
+// update applies f to the record of request i.
+func (e *Emulator) update(i int, f func(*Request)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f(&e.requests[i])
+}
+
 // Requests returns a copy of every request received, in arrival order.
 func (e *Emulator) Requests() []Request {
 	e.mu.Lock()
@@ -263,41 +261,6 @@ func (e *Emulator) Instances(machine string) []string {
 	return append([]string{}, list...) // not nil: the machine exists
 }
 
-// FailNext makes the next n requests of step answer status with body
-// (verbatim) without validating them or touching state. It replaces any
-// failure still pending for step; n <= 0 cancels it.
-func (e *Emulator) FailNext(step Step, n int, status int, body string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if n <= 0 {
-		delete(e.fails, step)
-		return
-	}
-	e.fails[step] = failure{n: n, status: status, body: body}
-}
-
-// inject answers w with a pending failure for step, if there is one, and
-// reports whether it did.
-func (e *Emulator) inject(w http.ResponseWriter, step Step) bool {
-	e.mu.Lock()
-	f, ok := e.fails[step]
-	if f.n--; ok && f.n > 0 {
-		e.fails[step] = f
-	} else {
-		delete(e.fails, step)
-	}
-	e.mu.Unlock()
-	if !ok {
-		return false
-	}
-	if strings.HasPrefix(strings.TrimSpace(f.body), "{") {
-		w.Header().Set("Content-Type", "application/json") // so clients can decode an injected API error
-	}
-	w.WriteHeader(f.status)
-	_, _ = io.WriteString(w, f.body)
-	return true
-}
-
 // find returns the migration for which match is true, or nil. Callers hold e.mu.
 func (e *Emulator) find(match func(*migration) bool) *migration {
 	if i := slices.IndexFunc(e.migrations, match); i >= 0 {
@@ -306,41 +269,61 @@ func (e *Emulator) find(match func(*migration) bool) *migration {
 	return nil
 }
 
+// stopKey keys, in the context of each request Listen serves, the channel
+// that its stop func closes.
+type stopKey struct{}
+
 // Listen serves e on addr (e.g. "127.0.0.1:0") in a goroutine. It returns the
-// base URL ("http://127.0.0.1:PORT") and a func that shuts the server down.
+// base URL ("http://127.0.0.1:PORT") and a func that shuts the server down,
+// closing the connections of requests held by a Hang fault.
 func (e *Emulator) Listen(addr string) (baseURL string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	stopped := make(chan struct{})
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.Background(), stopKey{}, stopped)
+		}}
 	go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed after stop
-	stop = func() {
+	stop = sync.OnceFunc(func() {
+		close(stopped) // Shutdown does not wait for hanging requests, so end them
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-	}
+	})
 	return "http://" + ln.Addr().String(), stop, nil
 }
 
-// statusWriter remembers the status written, for the request log.
+// statusWriter records the status in the request log as it is written, so
+// the log has it before the client can have the answer.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	e      *Emulator
+	i      int  // the request's index in e.requests
+	status int  // the first status written
+	cut    bool // a Hang or Reset fault took the connection: no status is sent
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.e.update(w.i, func(req *Request) { req.Status = code })
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection, to hijack it.
+func (w *statusWriter) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
 }
 
 // sign returns the hex HMAC-SHA256 of msg under key.

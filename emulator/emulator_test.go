@@ -62,12 +62,16 @@ type response struct {
 }
 
 func send(method, url string, header http.Header, body []byte) (response, error) {
+	return sendWith(http.DefaultClient, method, url, header, body)
+}
+
+func sendWith(c *http.Client, method, url string, header http.Header, body []byte) (response, error) {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return response{}, err
 	}
 	req.Header = header
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return response{}, err
 	}

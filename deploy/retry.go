@@ -1,0 +1,207 @@
+package deploy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+)
+
+// Retry defaults: 4 attempts in all, waits from about 0.5 s doubling to at
+// most 10 s, each with up to ±50% jitter; 60 s for any one request.
+const (
+	DefaultAttempts       = 4
+	DefaultRequestTimeout = 60 * time.Second
+	defaultMinWait        = 500 * time.Millisecond
+	defaultMaxWait        = 10 * time.Second
+	// maxRetryAfter is the longest Retry-After honoured; a longer one ends
+	// the step at once rather than waiting out the run's timeout.
+	maxRetryAfter = 60 * time.Second
+)
+
+// RetryEvent reports a failed attempt that will be retried.
+type RetryEvent struct {
+	Step     Step
+	Attempt  int // the attempt that failed, from 1
+	Attempts int // attempts in all
+	Err      error
+	Wait     time.Duration
+	// Reprovision reports an upload refused with 403 (the presigned POST
+	// may have expired): the migration is provisioned again, once.
+	Reprovision bool
+}
+
+// WithAttempts sets how many times each request is tried in all (1 means no
+// retries).
+func WithAttempts(n int) Option {
+	return func(c *Client) error {
+		if n < 1 || n > 20 {
+			return fmt.Errorf("attempts must be from 1 to 20, not %d", n)
+		}
+		c.attempts = n
+		return nil
+	}
+}
+
+// WithRetryWait sets the first wait between attempts and the longest;
+// each wait doubles up to max, with jitter.
+func WithRetryWait(first, max time.Duration) Option {
+	return func(c *Client) error {
+		if first <= 0 || max < first {
+			return fmt.Errorf("retry waits must satisfy 0 < first <= max, not %v and %v", first, max)
+		}
+		c.minWait, c.maxWait = first, max
+		return nil
+	}
+}
+
+// WithRequestTimeout bounds each attempt of each request.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("request timeout must be positive, not %v", d)
+		}
+		c.requestTimeout = d
+		return nil
+	}
+}
+
+// WithRetryNotify calls notify before each wait for a retry.
+func WithRetryNotify(notify func(RetryEvent)) Option {
+	return func(c *Client) error {
+		c.onRetry = notify
+		return nil
+	}
+}
+
+// transportError is a request that got no complete answer: the connection
+// failed, was reset, or timed out. It is retried unless TLS verification
+// failed.
+type transportError struct {
+	err error
+}
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// retryable is the retry policy, in one place: connection failures and
+// timeouts of one attempt, 429, and 5xx other than 501. Nothing else: other
+// 4xx will not change, and a 2xx answer that cannot be used is not retried
+// (the request may have taken effect).
+func retryable(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status == http.StatusTooManyRequests ||
+			apiErr.Status >= 500 && apiErr.Status != http.StatusNotImplemented
+	}
+	var te *transportError
+	return errors.As(err, &te) && !isCertError(err)
+}
+
+func isCertError(err error) bool {
+	var (
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+		hostname x509.HostnameError
+		verify   *tls.CertificateVerificationError
+	)
+	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.As(err, &verify)
+}
+
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// retry runs attempt, each try under its own timeout, until it succeeds,
+// fails in a way that retrying cannot fix, or runs out of attempts or time.
+func retry[T any](ctx context.Context, c *Client, step Step, attempt func(context.Context) (T, error)) (T, error) {
+	tries := 0
+	var last error
+	lost := false // an attempt got no answer: it may have taken effect
+	op := func() (T, error) {
+		tries++
+		actx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+		defer cancel()
+		v, err := attempt(actx)
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = &transportError{fmt.Errorf("%s: no answer within %v", step, c.requestTimeout)}
+		}
+		if last != nil {
+			var te *transportError
+			lost = lost || errors.As(last, &te)
+		}
+		last = err
+		var wait time.Duration
+		if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
+			wait = apiErr.RetryAfter
+		}
+		switch {
+		case ctx.Err() != nil || !retryable(err):
+			return v, backoff.Permanent(err)
+		case wait > maxRetryAfter:
+			last = fmt.Errorf("%w\n  the API asks to wait %v before retrying, longer than this step waits: run it again later", err, wait)
+			return v, backoff.Permanent(last)
+		case wait > 0:
+			return v, &backoff.RetryAfterError{Duration: wait}
+		}
+		return v, err
+	}
+	v, err := backoff.Retry(ctx, op,
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval: c.minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: c.maxWait,
+		}),
+		backoff.WithMaxTries(uint(c.attempts)),
+		backoff.WithMaxElapsedTime(0), // the caller's context bounds the time
+		backoff.WithNotify(func(_ error, wait time.Duration) {
+			if c.onRetry != nil {
+				c.onRetry(RetryEvent{Step: step, Attempt: tries, Attempts: c.attempts, Err: last, Wait: wait})
+			}
+		}))
+	switch {
+	case err == nil:
+		return v, nil
+	case last == nil: // cancelled before the first attempt ended
+		return v, fmt.Errorf("%s: %w", step, err)
+	case ctx.Err() != nil && !errors.Is(last, ctx.Err()):
+		return v, fmt.Errorf("%s: %w after %d attempt(s); the last failed with: %w", step, ctx.Err(), tries, last)
+	case tries > 1:
+		return v, &retriedError{attempts: tries, err: last, lostAnswer: lost}
+	}
+	return v, last
+}
+
+// retriedError is the last error of a request that was tried more than once.
+type retriedError struct {
+	attempts   int
+	err        error
+	lostAnswer bool // an earlier attempt got no answer
+}
+
+func (e *retriedError) Error() string { return fmt.Sprintf("after %d attempts: %v", e.attempts, e.err) }
+func (e *retriedError) Unwrap() error { return e.err }
+
+// goneAfterRetry reports a 404 to a deletion whose earlier attempt got no
+// answer: that attempt most likely did the deleting.
+func goneAfterRetry(err error) bool {
+	var r *retriedError
+	return IsNotFound(err) && errors.As(err, &r) && r.lostAnswer
+}

@@ -1,0 +1,182 @@
+//go:build docker
+
+// The container-action proof: the real Dockerfile built by a real Docker
+// engine, run the way the GitHub runner runs it, and the action run under
+// act. It needs what .ci/docker-setup.sh prepares (a Docker engine, local
+// stand-ins for the base images, act) and runs with:
+//
+//	go test -tags docker -run 'TestDocker|TestAct' -count=1 -v .
+//
+// Every container uses the host network and reaches only the emulator on
+// 127.0.0.1.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sbdeploy/emulator"
+)
+
+const (
+	testImage = "sbdeploy:test"
+	// actImage is the name act gives the image of a local action (uses: ./).
+	actImage    = "act-dockeraction:latest"
+	runnerImage = "sbdeploy-runner:local"
+	// maxImageBytes is the budget for the final image.
+	maxImageBytes = 15_000_000
+)
+
+// command runs name with args in the repository, bounded in time, and
+// returns its combined output; it fails the test on a non-zero exit.
+func command(t *testing.T, timeout time.Duration, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v after %v\n%s", name, strings.Join(args, " "), err, time.Since(start).Round(time.Millisecond), out.String())
+	}
+	t.Logf("%s %s: %v", name, args[0], time.Since(start).Round(time.Millisecond))
+	return out.String()
+}
+
+// startEmulator serves an emulator on 127.0.0.1 for the test's duration.
+func startEmulator(t *testing.T) (*emulator.Emulator, string) {
+	t.Helper()
+	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	url, stop, err := em.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return em, url
+}
+
+// buildImage builds the real Dockerfile once per test binary.
+func buildImage(t *testing.T) {
+	t.Helper()
+	command(t, 10*time.Minute, nil, "docker", "build", "--network", "host", "-t", testImage, ".")
+}
+
+// TestDockerImage builds the image, checks its size, and runs it as the
+// GitHub runner runs a container action: the workspace at
+// /github/workspace, file commands under /github/file_commands, inputs as
+// INPUT_ variables with hyphens kept.
+func TestDockerImage(t *testing.T) {
+	buildImage(t)
+	size, err := strconv.Atoi(strings.TrimSpace(command(t, time.Minute, nil, "docker", "image", "inspect", "-f", "{{.Size}}", testImage)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("image %s: %d bytes", testImage, size)
+	if size > maxImageBytes {
+		t.Errorf("image is %d bytes, over the %d-byte budget", size, maxImageBytes)
+	}
+
+	em, url := startEmulator(t)
+	workspace, files := t.TempDir(), t.TempDir()
+	example, err := fs.Sub(exampleFS, "testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(workspace, "app"), example); err != nil {
+		t.Fatal(err)
+	}
+	out := command(t, 2*time.Minute, []string{"INPUT_TOKEN=" + testToken}, "docker", "run", "--rm", "--network", "host",
+		"-v", workspace+":/github/workspace", "-v", files+":/github/file_commands", "-w", "/github/workspace",
+		"-e", "GITHUB_ACTIONS=true",
+		"-e", "GITHUB_WORKSPACE=/github/workspace",
+		"-e", "GITHUB_OUTPUT=/github/file_commands/output",
+		"-e", "GITHUB_STEP_SUMMARY=/github/file_commands/summary",
+		"-e", "INPUT_MACHINE="+demoMachine,
+		"-e", "INPUT_FROM-VERSION="+demoFrom,
+		"-e", "INPUT_TO-VERSION="+demoTo,
+		"-e", "INPUT_WORKING-DIRECTORY=app",
+		"-e", "INPUT_FILE="+demoFile,
+		"-e", "INPUT_API-URL="+url,
+		"-e", "INPUT_TOKEN", // from this process's environment: not on the command line
+		testImage)
+
+	migs := em.Migrations()
+	if len(migs) != 1 || !migs[0].Finalized {
+		t.Fatalf("emulator migrations = %+v, want one finalized\n%s", migs, out)
+	}
+	h := &harness{output: filepath.Join(files, "output")}
+	got := h.outputs(t)
+	if got["migration-id"] != migs[0].ID || got["bundle-sha256"] == "" {
+		t.Errorf("outputs = %v, want migration-id %s and the bundle's hash", got, migs[0].ID)
+	}
+	if s := readFile(t, filepath.Join(files, "summary")); !strings.Contains(s, migs[0].ID) {
+		t.Errorf("job summary lacks the migration ID:\n%s", s)
+	}
+	if strings.Count(out, testToken) != 1 { // only in ::add-mask::
+		t.Errorf("the token appears %d times in the log, want once (the mask command)", strings.Count(out, testToken))
+	}
+}
+
+// act runs one workflow of testdata/workflows with act against url.
+func act(t *testing.T, workflow, url string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"push", "-W", filepath.Join("testdata", "workflows", workflow),
+		"-P", "ubuntu-latest=" + runnerImage, "--pull=false", "--network", "host",
+		"--no-cache-server", "--cache-server-addr", "127.0.0.1", "--artifact-server-addr", "127.0.0.1",
+		"--container-daemon-socket", "-",
+		"--env", "SB_API_URL=" + url, "--secret", "STATEBACKED_TOKEN"}, extra...)
+	return command(t, 10*time.Minute, []string{"ACT_DISABLE_VERSION_CHECK=1", "STATEBACKED_TOKEN=" + testToken}, actPath(t), args...)
+}
+
+func actPath(t *testing.T) string {
+	if p, err := exec.LookPath("act"); err == nil {
+		return p
+	}
+	gopath := strings.TrimSpace(command(t, time.Minute, nil, "go", "env", "GOPATH"))
+	p := filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "bin", "act")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("act is not installed (run .ci/docker-setup.sh): %v", err)
+	}
+	return p
+}
+
+// TestAct runs the deploy workflow (checkout, uses: ./, a step reading the
+// migration-id output), then the teardown workflow, under act.
+func TestAct(t *testing.T) {
+	em, url := startEmulator(t)
+
+	// act builds the action's image from the Dockerfile itself, offline.
+	out := act(t, "deploy.yml", url)
+	migs := em.Migrations()
+	if len(migs) != 1 || !migs[0].Finalized {
+		t.Fatalf("emulator migrations = %+v, want one finalized\n%s", migs, out)
+	}
+	if want := "migration-id=" + migs[0].ID; !regexp.MustCompile(`(?m)\| ` + regexp.QuoteMeta(want) + `$`).MatchString(out) {
+		t.Errorf("the later step did not print %q:\n%s", want, out)
+	}
+	if strings.Contains(out, testToken) {
+		t.Error("the token appears in act's log")
+	}
+
+	// The image act just built serves the teardown run too.
+	out = act(t, "teardown.yml", url, "--rebuild=false")
+	if em.HasMachine(demoMachine) {
+		t.Fatalf("machine %s still exists after the teardown workflow\n%s", demoMachine, out)
+	}
+	if !strings.Contains(out, "deleted=true") {
+		t.Errorf("the later step did not print deleted=true:\n%s", out)
+	}
+	fmt.Fprintln(os.Stderr, "act runs passed")
+}
