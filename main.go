@@ -149,9 +149,12 @@ func deployMigration(ctx context.Context, cfg *config, log *logger, rep *report)
 	return writeOutputs(log, append([]output{{"migration-id", id}}, outputs...))
 }
 
-// retryWait is the first and the longest wait between attempts; tests
-// shorten it.
-var retryWait = [2]time.Duration{500 * time.Millisecond, 10 * time.Second}
+// retryWait is the first and the longest wait between attempts, and
+// requestTimeout bounds each attempt; tests shorten them.
+var (
+	retryWait      = [2]time.Duration{500 * time.Millisecond, 10 * time.Second}
+	requestTimeout = deploy.DefaultRequestTimeout
+)
 
 // newClient makes the API client for cfg; it logs each retry.
 func newClient(cfg *config, log *logger) (*deploy.Client, error) {
@@ -159,6 +162,7 @@ func newClient(cfg *config, log *logger) (*deploy.Client, error) {
 		deploy.WithOrgID(cfg.orgID),
 		deploy.WithAttempts(cfg.attempts),
 		deploy.WithRetryWait(retryWait[0], retryWait[1]),
+		deploy.WithRequestTimeout(requestTimeout),
 		deploy.WithRetryNotify(func(e deploy.RetryEvent) {
 			if e.Reprovision {
 				log.infof("upload: refused (%s); the presigned upload may have expired: provisioning again", firstLine(e.Err.Error()))

@@ -450,8 +450,13 @@ func gunzip(t *testing.T, b []byte) []byte {
 }
 
 func TestMain(m *testing.M) {
-	// Waits of milliseconds between attempts keep the retry tests fast;
-	// the policy under test is the same.
+	if os.Getenv("SBDEPLOY_TEST_AS_MAIN") == "1" {
+		main() // the test binary as the program, for exit codes and signals
+		os.Exit(0)
+	}
+	// Waits of milliseconds between attempts, and 2 s for an attempt, keep
+	// the retry tests fast; the policy under test is the same.
 	retryWait = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
+	requestTimeout = 2 * time.Second
 	os.Exit(m.Run())
 }

@@ -111,6 +111,21 @@ func TestTeardown(t *testing.T) {
 			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 1},
 		},
 		{
+			// The first attempt got no answer; the retry finds the machine
+			// gone: the first attempt is what deleted it.
+			name: "answer lost, then 404: this run deleted it", machine: "gone",
+			fail:     func(e *emulator.Emulator) { e.Inject(emulator.StepDeleteMachine, 1, emulator.Fault{Reset: true}) },
+			want:     deploy.TeardownResult{Deleted: true},
+			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 2}, gone: true,
+		},
+		{
+			// A 503 means the server did not act: the machine was gone before.
+			name: "503, then 404: already gone", machine: "gone",
+			fail:     func(e *emulator.Emulator) { e.Inject(emulator.StepDeleteMachine, 1, emulator.Fault{Status: 503}) },
+			want:     deploy.TeardownResult{AlreadyGone: true},
+			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 2}, gone: true,
+		},
+		{
 			name: "a cursor sent twice stops the listing", td: deploy.Teardown{DeleteInstances: true},
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepListInstances, 5, 200, `{"instances":[{"slug":"a"}],"cursor":"same"}`)
