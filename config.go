@@ -125,11 +125,12 @@ func parseFlags(args []string, stderr io.Writer) (map[string]string, error) {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: sbdeploy [flags]
        sbdeploy demo
+       sbdeploy emulator [--listen 127.0.0.1:8787]
 
 Bundles a StateBacked migration and deploys it, or (--mode teardown) deletes a
 machine on exact confirmation. In GitHub Actions every flag
 is also an input (INPUT_<NAME>); a flag given here wins over its input.
-"demo" deploys an example to a local emulator.
+"demo" deploys an example to a local emulator; "emulator" just runs one.
 
 Flags:
 `)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -77,6 +78,35 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintf(stdout, "  %-9s %-4s %s -> %d (%d-byte body)\n", r.Step, r.Method, path, r.Status, len(r.Body))
 	}
+	return nil
+}
+
+// serveEmulator runs the emulator on its own until the context ends, for
+// local runs of the action, its image or act against it. It knows the
+// example's machine; the token is STATEBACKED_TOKEN, or a random one it
+// prints.
+func serveEmulator(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sbdeploy emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on (keep it on loopback)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	token := getenv("STATEBACKED_TOKEN")
+	if token == "" {
+		token = "emulator_" + randomHex(16)
+		fmt.Fprintf(stdout, "token: %s (set STATEBACKED_TOKEN to choose one)\n", token)
+	}
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	baseURL, stop, err := em.Listen(*listen)
+	if err != nil {
+		return fmt.Errorf("start the emulator: %w", err)
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "emulator of the StateBacked API listening on %s (machine %s, versions %s and %s); Ctrl-C stops it\n",
+		baseURL, demoMachine, demoFrom, demoTo)
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "stopped after %d requests\n", len(em.Requests()))
 	return nil
 }
 

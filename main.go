@@ -46,8 +46,13 @@ func main() {
 // reports its own errors to stdout/stderr; the error it returns only decides
 // the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "demo" {
-		return demo(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo":
+			return demo(ctx, args[1:], getenv, stdout, stderr)
+		case "emulator":
+			return serveEmulator(ctx, args[1:], getenv, stdout, stderr)
+		}
 	}
 	flags, err := parseFlags(args, stderr)
 	if err != nil {

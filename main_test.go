@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -459,4 +460,52 @@ func TestMain(m *testing.M) {
 	retryWait = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
 	requestTimeout = 2 * time.Second
 	os.Exit(m.Run())
+}
+
+// TestServeEmulator starts the standalone emulator, deploys to it with a
+// plain CLI run, and stops it by cancelling.
+func TestServeEmulator(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- serveEmulator(ctx, []string{"--listen", "127.0.0.1:0"}, env{"STATEBACKED_TOKEN": testToken}.get, &out, &out)
+	}()
+	var url string
+	for deadline := time.Now().Add(5 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
+			url, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	h := newHarness(t)
+	h.env["INPUT_API-URL"] = url
+	if _, _, err := h.run(t); err != nil {
+		t.Fatalf("deploy to %q: %v", url, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "stopped after 3 requests") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
