@@ -55,7 +55,7 @@ func TestActionYAML(t *testing.T) {
 	if diff := cmp.Diff(want, defaults); diff != "" {
 		t.Errorf("action.yml inputs and defaults differ from the program's (-program +action.yml):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"migration-id", "bundle-bytes", "upload-bytes", "bundle-sha256", "deleted", "deleted-instances"}, outputs); diff != "" {
+	if diff := cmp.Diff([]string{"migration-id", "version-id", "bundle-bytes", "upload-bytes", "bundle-sha256", "deleted", "deleted-instances"}, outputs); diff != "" {
 		t.Errorf("action.yml outputs (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"using: docker", "image: Dockerfile"}, runs); diff != "" {

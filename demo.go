@@ -89,6 +89,7 @@ func serveEmulator(ctx context.Context, args []string, getenv func(string) strin
 	fs := flag.NewFlagSet("sbdeploy emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on (keep it on loopback)")
+	lenient := fs.Bool("lenient", false, "accept the official JS client's extra provision body keys (for benchmarks against it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,7 +98,8 @@ func serveEmulator(ctx context.Context, args []string, getenv func(string) strin
 		token = "emulator_" + randomHex(16)
 		fmt.Fprintf(stdout, "token: %s (set STATEBACKED_TOKEN to choose one)\n", token)
 	}
-	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
+		AllowExtraProvisionFields: *lenient})
 	baseURL, stop, err := em.Listen(*listen)
 	if err != nil {
 		return fmt.Errorf("start the emulator: %w", err)

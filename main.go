@@ -11,8 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -59,11 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err // the flag package has printed it, with the usage
 	}
 	src := source{flags: flags, action: githubactions.New(githubactions.WithGetenv(getenv))}
-	token := src.get("token")
-	if token == "" {
-		token = getenv("STATEBACKED_TOKEN")
-	}
-	log := newLogger(getenv("GITHUB_ACTIONS") == "true", stdout, stderr, getenv, token)
+	// Every secret is masked before anything else is printed.
+	log := newLogger(getenv("GITHUB_ACTIONS") == "true", stdout, stderr, getenv,
+		src.get("token"), getenv("STATEBACKED_TOKEN"), src.get("secret-key"))
 
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -75,6 +70,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.fail(err)
 		return err
 	}
+	if cfg.key.ID != "" {
+		if err := mintToken(cfg, log, getenv); err != nil {
+			log.fail(err)
+			return err
+		}
+	}
 	if cfg.workspaceMissing != "" {
 		log.debugf("GITHUB_WORKSPACE %s does not exist here; using the working directory %s as the workspace", cfg.workspaceMissing, cfg.workspace)
 	}
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.mode == modeTeardown {
 		err = teardown(ctx, cfg, log, rep)
 	} else {
-		err = deployMigration(ctx, cfg, log, rep)
+		err = deployCode(ctx, cfg, log, rep)
 	}
 	if err != nil {
 		err = explainContext(ctx, err, cfg.timeout)
@@ -96,62 +97,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return err
 }
 
-// deployMigration bundles and, unless this is a dry run, deploys; then it
-// writes the outputs. Nothing is written as an output unless it happened.
-func deployMigration(ctx context.Context, cfg *config, log *logger, rep *report) error {
-	start := time.Now()
-	b, err := bundle.Build(bundle.Options{Dir: cfg.dir, Entry: cfg.entry, Exports: bundle.MigrationExports})
+// mintToken makes the run's token from the key, and masks it before it
+// could be printed. Its act claim names the repository, when there is one.
+func mintToken(cfg *config, log *logger, getenv func(string) string) error {
+	sub := getenv("GITHUB_REPOSITORY")
+	if sub == "" {
+		sub = "sbdeploy"
+	}
+	token, err := deploy.MintToken(cfg.key, map[string]any{"sub": sub}, cfg.tokenLifetime, time.Now())
 	if err != nil {
-		annotateBuildErrors(log, cfg, err)
-		return err
+		return fmt.Errorf("mint a token from key-id and secret-key: %w", err)
 	}
-	for _, w := range b.Warnings {
-		log.annotate("warning", workspacePath(cfg, w.File), w.Line, w.Column, w.Text)
-	}
-	rep.bundleTime = time.Since(start)
-	upload := b.Code
-	if cfg.gzip {
-		upload = b.Gzipped
-	}
-	sum := sha256.Sum256(b.Code)
-	rep.bundleBytes, rep.gzipBytes, rep.uploadBytes = len(b.Code), len(b.Gzipped), len(upload)
-	rep.sha256 = hex.EncodeToString(sum[:])
-	log.group("bundle",
-		fmt.Sprintf("entry %s", workspacePath(cfg, cfg.entry)),
-		fmt.Sprintf("%s minified, %s gzipped (limits %s and %s)", bytesText(len(b.Code)), bytesText(len(b.Gzipped)),
-			bytesText(bundle.MaxRawBytes), bytesText(bundle.MaxGzippedBytes)),
-		fmt.Sprintf("sha256 %s", rep.sha256),
-		fmt.Sprintf("took %s", ms(rep.bundleTime)))
-
-	outputs := []output{
-		{"bundle-bytes", strconv.Itoa(len(b.Code))},
-		{"upload-bytes", strconv.Itoa(len(upload))},
-		{"bundle-sha256", rep.sha256},
-	}
-	if cfg.dryRun {
-		log.noticef("dry run: %s of %s would be uploaded to machine %s; nothing was sent", bytesText(len(upload)), cfg.entry, cfg.machine)
-		return writeOutputs(log, outputs)
-	}
-
-	client, err := newClient(cfg, log)
-	if err != nil {
-		return err
-	}
-	m := deploy.Migration{Machine: cfg.machine, From: cfg.from, To: cfg.to, Code: upload, Gzipped: cfg.gzip}
-	id, err := client.DeployMigration(ctx, m, func(s deploy.StepDone) {
-		rep.steps = append(rep.steps, s)
-		lines := []string{"took " + ms(s.Duration)}
-		if s.Step == deploy.StepUpload {
-			lines = append([]string{fmt.Sprintf("%s as %s", bytesText(s.Bytes), m.Filename())}, lines...)
-		}
-		log.group(string(s.Step), lines...)
-	})
-	if err != nil {
-		return err
-	}
-	rep.migrationID = id
-	log.infof("deployed migration %s of machine %s (%s -> %s)", id, cfg.machine, cfg.from, cfg.to)
-	return writeOutputs(log, append([]output{{"migration-id", id}}, outputs...))
+	log.addSecret(token)
+	cfg.token = token
+	log.debugf("minted a token from key %s, valid for %s", cfg.key.ID, cfg.tokenLifetime)
+	return nil
 }
 
 // retryWait is the first and the longest wait between attempts, and

@@ -23,7 +23,27 @@ import (
 	"sbdeploy/emulator"
 )
 
-const testToken = "sbtest_secret_token_0123456789"
+const (
+	testToken     = "sbtest_secret_token_0123456789"
+	testSecretKey = "sbsec_test_secret_key_9876543210"
+)
+
+// versionMode sets the inputs of a machine version deploy of the example.
+func versionMode(h *harness) {
+	h.env["INPUT_MODE"] = "version"
+	h.env["INPUT_FILE"] = "machines/toggle.ts"
+	h.env["INPUT_FROM-VERSION"] = ""
+	h.env["INPUT_TO-VERSION"] = ""
+}
+
+// releaseMode sets the inputs of a release of the example: a version and the
+// migration to it from demoFrom.
+func releaseMode(h *harness) {
+	versionMode(h)
+	h.env["INPUT_MODE"] = "release"
+	h.env["INPUT_FROM-VERSION"] = demoFrom
+	h.env["INPUT_MIGRATION-FILE"] = demoFile
+}
 
 // env is a fake process environment.
 type env map[string]string
@@ -317,6 +337,59 @@ var badInputs = []struct {
 		h.env["INPUT_TOKEN"] = ""
 		h.env["GITHUB_EVENT_NAME"] = "pull_request"
 	}, []string{"input token: empty", "forks"}},
+	{"version mode with from-version", func(_ *testing.T, h *harness) {
+		versionMode(h)
+		h.env["INPUT_FROM-VERSION"] = demoFrom
+	}, []string{"input from-version: not used by mode version"}},
+	{"release with to-version", func(_ *testing.T, h *harness) {
+		releaseMode(h)
+		h.env["INPUT_TO-VERSION"] = demoTo
+	}, []string{"input to-version: not used by mode release"}},
+	{"release with from-version and no migration-file", func(_ *testing.T, h *harness) {
+		releaseMode(h)
+		h.env["INPUT_MIGRATION-FILE"] = ""
+	}, []string{"input migration-file: required"}},
+	{"release with migration-file and no from-version", func(_ *testing.T, h *harness) {
+		releaseMode(h)
+		h.env["INPUT_FROM-VERSION"] = ""
+	}, []string{"a release deploys a migration only from from-version"}},
+	{"machine without allowWrite", func(t *testing.T, h *harness) {
+		versionMode(h)
+		h.write(t, "app/machines/half.ts", "export default {};\nexport const allowRead = () => true;\n")
+		h.env["INPUT_FILE"] = "machines/half.ts"
+	}, []string{"machines/half.ts does not export allowWrite"}},
+	{"index-selectors not an object", func(_ *testing.T, h *harness) {
+		versionMode(h)
+		h.env["INPUT_INDEX-SELECTORS"] = "[1, 2]"
+	}, []string{`input index-selectors: "[1, 2]" is not a JSON object`}},
+	{"indexes without create-machine", func(_ *testing.T, h *harness) {
+		versionMode(h)
+		h.env["INPUT_INDEXES"] = "email"
+	}, []string{"input indexes: used only when create-machine is true"}},
+	{"bad index name", func(_ *testing.T, h *harness) {
+		versionMode(h)
+		h.env["INPUT_CREATE-MACHINE"] = "true"
+		h.env["INPUT_INDEXES"] = "email, by owner"
+	}, []string{`input indexes: "by owner" is not an index name`}},
+	{"create-machine in migration mode", set("INPUT_CREATE-MACHINE", "true"), []string{"input create-machine: used only by modes version and release"}},
+	{"make-current maybe", func(_ *testing.T, h *harness) {
+		versionMode(h)
+		h.env["INPUT_MAKE-CURRENT"] = "maybe"
+	}, []string{`input make-current: "maybe" is not true or false`}},
+	{"token and key together", func(_ *testing.T, h *harness) {
+		h.env["INPUT_KEY-ID"] = "sbk_test"
+		h.env["INPUT_SECRET-KEY"] = testSecretKey
+	}, []string{"input token: give a token, or key-id and secret-key, not both"}},
+	{"key-id without secret-key", func(_ *testing.T, h *harness) {
+		h.env["INPUT_TOKEN"] = ""
+		h.env["INPUT_KEY-ID"] = "sbk_test"
+	}, []string{"key-id and secret-key go together"}},
+	{"key-id of the wrong form", func(_ *testing.T, h *harness) {
+		h.env["INPUT_TOKEN"] = ""
+		h.env["INPUT_KEY-ID"] = "key_test"
+		h.env["INPUT_SECRET-KEY"] = testSecretKey
+	}, []string{`key ID "key_test" is not of the form sbk_...`}},
+	{"token-lifetime over an hour", set("INPUT_TOKEN-LIFETIME", "2h"), []string{`input token-lifetime: "2h" is not a duration from 1s to 1h`}},
 	{"several problems at once", func(t *testing.T, h *harness) {
 		h.env["INPUT_MACHINE"] = ""
 		h.env["INPUT_GZIP"] = "maybe"

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,31 +17,36 @@ import (
 type logger struct {
 	gha     bool
 	secrets []string
-	out     io.Writer // redacted stdout
-	errOut  io.Writer // redacted stderr
+	out     *redactor // stdout
+	errOut  *redactor // stderr
+	rawOut  io.Writer // stdout itself, for ::add-mask:: only
 	action  *githubactions.Action
 }
 
 func newLogger(gha bool, stdout, stderr io.Writer, getenv githubactions.GetenvFunc, secrets ...string) *logger {
-	var keep []string
-	for _, s := range secrets {
-		if s != "" {
-			keep = append(keep, s)
-		}
-	}
-	out := &redactor{w: stdout, secrets: keep}
-	l := &logger{gha: gha, secrets: keep, out: out, errOut: &redactor{w: stderr, secrets: keep},
+	out := &redactor{w: stdout}
+	l := &logger{gha: gha, out: out, errOut: &redactor{w: stderr}, rawOut: stdout,
 		action: githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(getenv))}
-	if gha {
+	for _, s := range secrets {
+		l.addSecret(s)
+	}
+	return l
+}
+
+// addSecret hides s from now on: the runner masks it (on GitHub), and the
+// redactors replace it in everything written.
+func (l *logger) addSecret(s string) {
+	if s == "" || slices.Contains(l.secrets, s) {
+		return
+	}
+	l.secrets = append(l.secrets, s)
+	l.out.secrets, l.errOut.secrets = l.secrets, l.secrets
+	if l.gha {
 		// The mask command must carry the secret itself, so it goes to the
 		// raw stdout; only the runner reads it. Outside GitHub it would print
 		// the secret, so it is never sent there.
-		raw := githubactions.New(githubactions.WithWriter(stdout))
-		for _, s := range keep {
-			raw.AddMask(s)
-		}
+		githubactions.New(githubactions.WithWriter(l.rawOut)).AddMask(s)
 	}
-	return l
 }
 
 // group logs lines under a title: a collapsible group on GitHub.

@@ -13,14 +13,16 @@ import (
 
 // TestNoSecretLeaks runs every scenario, good and bad, and scans everything
 // a workflow shows (stdout, stderr, the outputs file, the job summary) for the
-// token and for the presigned upload's policy and signature. Only the first
-// line, the ::add-mask:: command that hides the token, may name it.
+// secrets (the token, the secret key, any token minted from it) and for the
+// presigned upload's policy and signature. Only the ::add-mask:: commands
+// that hide them, before anything else, may name them.
 func TestNoSecretLeaks(t *testing.T) {
 	t.Parallel()
 	type scenario struct {
 		name  string
 		setup func(t *testing.T, h *harness)
 		args  []string
+		keys  bool // the emulator accepts tokens minted from the test key
 	}
 	echo := `{"error":"token ` + testToken + ` rejected","code":"unauthorized"}`
 	scenarios := []scenario{
@@ -38,6 +40,18 @@ func TestNoSecretLeaks(t *testing.T) {
 		{name: "expired upload", setup: func(_ *testing.T, h *harness) {
 			h.em.FailNext(emulator.StepUpload, 1, 403, "<Error><Code>AccessDenied</Code><Message>"+testToken+"</Message></Error>")
 		}},
+		{name: "key auth", keys: true, setup: func(_ *testing.T, h *harness) {
+			h.env["INPUT_TOKEN"] = ""
+			h.env["INPUT_KEY-ID"] = testKeyID
+			h.env["INPUT_SECRET-KEY"] = testSecretKey
+		}},
+		{name: "key auth, API echoes the Authorization header", keys: true, setup: func(_ *testing.T, h *harness) {
+			h.env["INPUT_TOKEN"] = ""
+			h.env["INPUT_KEY-ID"] = testKeyID
+			h.env["INPUT_SECRET-KEY"] = testSecretKey
+			h.em.FailNext(emulator.StepFinalize, 10, 400, `{"error":"bad secret `+testSecretKey+`","code":"invalid-parameter"}`)
+		}},
+		{name: "release", setup: func(_ *testing.T, h *harness) { releaseMode(h) }},
 		{name: "teardown", setup: func(_ *testing.T, h *harness) {
 			h.env["INPUT_MODE"] = "teardown"
 			h.env["INPUT_CONFIRM-DELETE"] = demoMachine
@@ -59,15 +73,29 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
+			if sc.keys {
+				h = newHarnessWith(t, emulator.Config{Keys: map[string]string{testKeyID: testSecretKey}})
+			}
 			sc.setup(t, h)
 			stdout, stderr, _ := h.run(t, sc.args...)
-			given := h.env["INPUT_TOKEN"] != "" || h.env["STATEBACKED_TOKEN"] != "" || slices.Contains(sc.args, testToken)
-			mask := "::add-mask::" + testToken + "\n"
-			if given && h.env["GITHUB_ACTIONS"] == "true" && !strings.HasPrefix(stdout, mask) {
-				t.Errorf("stdout does not start by masking the token:\n%s", stdout)
+			// The ::add-mask:: commands come first, and are the only lines
+			// that may hold a secret: the runner reads and hides them.
+			var masked []string
+			for strings.HasPrefix(stdout, "::add-mask::") {
+				var line string
+				line, stdout, _ = strings.Cut(stdout, "\n")
+				masked = append(masked, strings.TrimPrefix(line, "::add-mask::"))
 			}
-			stdout = strings.TrimPrefix(stdout, mask)
-			secrets := append([]string{testToken}, uploadSecrets(t, h.em)...)
+			given := h.env["INPUT_TOKEN"] != "" || h.env["STATEBACKED_TOKEN"] != "" || slices.Contains(sc.args, testToken)
+			if given && h.env["GITHUB_ACTIONS"] == "true" && !slices.Contains(masked, testToken) {
+				t.Errorf("the token was not masked before the first line of output:\n%s", stdout)
+			}
+			secrets := append([]string{testToken, testSecretKey}, uploadSecrets(t, h.em)...)
+			for _, r := range h.em.Requests() { // tokens minted from a key, too
+				if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && bearer != "" {
+					secrets = append(secrets, bearer)
+				}
+			}
 			for where, text := range map[string]string{
 				"stdout": stdout, "stderr": stderr, "outputs": readFile(t, h.output), "summary": readFile(t, h.summary),
 			} {

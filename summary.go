@@ -10,17 +10,15 @@ import (
 
 // report collects what the run did, for the job summary.
 type report struct {
-	cfg         *config
-	started     time.Time
-	bundleTime  time.Duration
-	steps       []deploy.StepDone
-	bundleBytes int
-	gzipBytes   int
-	uploadBytes int
-	sha256      string
-	migrationID string
-	teardown    *deploy.TeardownResult // teardown mode only
-	err         error
+	cfg            *config
+	started        time.Time
+	bundles        []*built
+	steps          []deploy.StepDone
+	machineCreated bool
+	versionID      string
+	migrationID    string
+	teardown       *deploy.TeardownResult // teardown mode only
+	err            error
 }
 
 // markdown renders the job summary: what was done, how large, how long.
@@ -29,7 +27,7 @@ func (r *report) markdown() string {
 	if r.cfg.mode == modeTeardown {
 		rows = append(teardownRows(r.cfg, r.teardown), [2]string{"Time", ms(time.Since(r.started))})
 	} else {
-		rows = r.migrationRows()
+		rows = r.codeRows()
 	}
 	if r.err != nil {
 		rows = append(rows, [2]string{"Error", cell(firstLine(r.err.Error()))})
@@ -55,25 +53,42 @@ func (r *report) title() string {
 		return "Dry run: nothing was sent"
 	case teardown:
 		return "Teardown"
+	case r.cfg.mode == modeVersion:
+		return "Deployed machine version"
+	case r.cfg.mode == modeRelease:
+		return "Released"
 	}
 	return "Deployed migration"
 }
 
-func (r *report) migrationRows() [][2]string {
-	rows := [][2]string{
-		{"Machine", code(r.cfg.machine)},
-		{"Versions", code(r.cfg.from) + " → " + code(r.cfg.to)},
+func (r *report) codeRows() [][2]string {
+	rows := [][2]string{{"Machine", code(r.cfg.machine)}}
+	if r.machineCreated {
+		rows = append(rows, [2]string{"Machine created", "yes, with indexes " + code(strings.Join(r.cfg.indexes, ","))})
+	}
+	if r.versionID != "" {
+		rows = append(rows, [2]string{"Version ID", code(r.versionID)})
+	}
+	if r.cfg.deploysMigration() {
+		to := r.cfg.to
+		if r.cfg.mode == modeRelease {
+			to = r.versionID
+			if to == "" {
+				to = "the new version"
+			}
+		}
+		rows = append(rows, [2]string{"Migration", code(r.cfg.from) + " → " + code(to)})
 	}
 	if r.migrationID != "" {
 		rows = append(rows, [2]string{"Migration ID", code(r.migrationID)})
 	}
-	if r.bundleBytes > 0 {
+	times := []string{}
+	for _, b := range r.bundles {
 		rows = append(rows,
-			[2]string{"Bundle", fmt.Sprintf("%s minified, %s gzipped, %s uploaded",
-				bytesText(r.bundleBytes), bytesText(r.gzipBytes), bytesText(r.uploadBytes))},
-			[2]string{"SHA-256", code(r.sha256)})
+			[2]string{"Bundle (" + b.what + ")", fmt.Sprintf("%s minified, %s gzipped, %s uploaded; SHA-256 %s",
+				bytesText(b.raw), bytesText(b.gzipped), bytesText(len(b.upload)), code(b.sha256))})
+		times = append(times, "bundle "+ms(b.took))
 	}
-	times := []string{"bundle " + ms(r.bundleTime)}
 	for _, s := range r.steps {
 		times = append(times, fmt.Sprintf("%s %s", s.Step, ms(s.Duration)))
 	}

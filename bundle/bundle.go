@@ -27,6 +27,10 @@ const (
 // MigrationExports are the exports every machine version migration must have.
 var MigrationExports = []string{"upgradeState", "upgradeContext"}
 
+// VersionExports are the exports every machine version must have: the
+// machine as the default export, and its authorizers.
+var VersionExports = []string{"default", "allowRead", "allowWrite"}
+
 // Options says what to bundle.
 type Options struct {
 	// Dir is the absolute directory that relative paths, node_modules and
@@ -89,8 +93,12 @@ func (e *ExportsError) Error() string {
 	if len(e.Have) > 0 {
 		have = strings.Join(e.Have, ", ")
 	}
-	return fmt.Sprintf("%s does not export %s (it exports %s): add `export function %s(...)`",
-		e.Entry, strings.Join(e.Missing, " and "), have, e.Missing[0])
+	add := fmt.Sprintf("`export function %s(...)`", e.Missing[0])
+	if e.Missing[0] == "default" {
+		add = "`export default createMachine(...)`"
+	}
+	return fmt.Sprintf("%s does not export %s (it exports %s): add %s",
+		e.Entry, strings.Join(e.Missing, " and "), have, add)
 }
 
 // SizeError reports a bundle over the service's limits.

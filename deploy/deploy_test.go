@@ -217,7 +217,7 @@ func TestDeployMigrationErrors(t *testing.T) {
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepUpload, 2, 403, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>`)
 			},
-			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, hint: "may have expired", requests: 4,
+			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, hint: "also after provisioning again", requests: 4,
 		},
 		{
 			name: "finalize in an invalid state",

@@ -65,7 +65,8 @@ func (e *APIError) Hint() string {
 		return "the token was rejected: it may have expired or be for another environment. " +
 			"Check the token input (or the STATEBACKED_TOKEN secret)."
 	case e.Step == StepUpload && e.Status == http.StatusForbidden:
-		return "the upload host refused the presigned upload; it may have expired. Run the step again."
+		return "the upload host refused the presigned upload, also after provisioning again: " +
+			"its message above says why (an expired policy, or an upload that does not match it)"
 	case e.Code == "EntityTooLarge":
 		return "the code is over the service's size limit."
 	case e.Status == http.StatusNotFound && e.Step != StepUpload:
@@ -79,18 +80,24 @@ func (e *APIError) Hint() string {
 
 // scopes is the scope each step needs (API.md, "Scopes").
 var scopes = map[Step]string{
-	StepProvision:      "machine-versions.write",
-	StepFinalize:       "machine-versions.write",
-	StepDeleteMachine:  "machines.admin",
-	StepListInstances:  "instances.read",
-	StepDeleteInstance: "instances.admin",
+	StepProvision:        "machine-versions.write",
+	StepFinalize:         "machine-versions.write",
+	StepProvisionVersion: "machine-versions.write",
+	StepFinalizeVersion:  "machine-versions.write",
+	StepGetMachine:       "machines.read",
+	StepCreateMachine:    "machines.write",
+	StepDeleteMachine:    "machines.admin",
+	StepListInstances:    "instances.read",
+	StepDeleteInstance:   "instances.admin",
 }
 
 func missingScopeHint(step Step) string {
 	scope := scopes[step]
-	if scope == "machine-versions.write" {
-		return "the token lacks the machine-versions.write scope. Create a CI key with " +
-			"`smply keys create --use ci` (it has that scope) and store its token as a repository secret."
+	switch scope {
+	case "machine-versions.write", "machines.read", "machines.write":
+		return fmt.Sprintf("the token lacks the %s scope. Create a CI key with "+
+			"`smply keys create --use ci` (it has that scope) and pass it as key-id and secret-key, "+
+			"or a token made from it, from repository secrets.", scope)
 	}
 	return fmt.Sprintf("the token lacks the %s scope that %s needs; keys made with `smply keys create --use ci` "+
 		"do not have it: use a key with that scope for this step.", scope, step)

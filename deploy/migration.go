@@ -86,20 +86,47 @@ type StepDone struct {
 // done (if not nil) after each step. It returns the migration ID that
 // finalize confirmed.
 func (c *Client) DeployMigration(ctx context.Context, m Migration, done func(StepDone)) (string, error) {
+	return c.deployCode(ctx, codeDeploy{
+		provisionStep: StepProvision,
+		finalizeStep:  StepFinalize,
+		provision: func(ctx context.Context) (*Upload, error) {
+			return c.ProvisionMigration(ctx, m.Machine, m.From, m.To, m.Gzipped)
+		},
+		finalize: func(ctx context.Context, signedID string) (string, error) {
+			return c.FinalizeMigration(ctx, m.Machine, signedID)
+		},
+		filename: m.Filename(),
+		code:     m.Code,
+		gzipped:  m.Gzipped,
+	}, done)
+}
+
+// codeDeploy is the three-step shape that migrations and machine versions
+// share: provision, upload to the presigned POST, finalize.
+type codeDeploy struct {
+	provisionStep, finalizeStep Step
+	provision                   func(context.Context) (*Upload, error)
+	finalize                    func(ctx context.Context, signedID string) (string, error)
+	filename                    string
+	code                        []byte
+	gzipped                     bool
+}
+
+func (c *Client) deployCode(ctx context.Context, d codeDeploy, done func(StepDone)) (string, error) {
 	report := func(step Step, start time.Time, n int) {
 		if done != nil {
 			done(StepDone{Step: step, Duration: time.Since(start), Bytes: n})
 		}
 	}
 	start := time.Now()
-	up, err := c.ProvisionMigration(ctx, m.Machine, m.From, m.To, m.Gzipped)
+	up, err := d.provision(ctx)
 	if err != nil {
 		return "", err
 	}
-	report(StepProvision, start, 0)
+	report(d.provisionStep, start, 0)
 
 	start = time.Now()
-	err = c.Upload(ctx, up, m.Filename(), m.Code, m.Gzipped)
+	err = c.Upload(ctx, up, d.filename, d.code, d.gzipped)
 	if isUploadRefused(err) {
 		// A presigned POST expires; one that did is refused with 403. A new
 		// provision gives a fresh one: try that once.
@@ -107,24 +134,24 @@ func (c *Client) DeployMigration(ctx context.Context, m Migration, done func(Ste
 			c.onRetry(RetryEvent{Step: StepUpload, Attempt: 1, Attempts: 2, Err: err, Reprovision: true})
 		}
 		start = time.Now()
-		if up, err = c.ProvisionMigration(ctx, m.Machine, m.From, m.To, m.Gzipped); err != nil {
+		if up, err = d.provision(ctx); err != nil {
 			return "", err
 		}
-		report(StepProvision, start, 0)
+		report(d.provisionStep, start, 0)
 		start = time.Now()
-		err = c.Upload(ctx, up, m.Filename(), m.Code, m.Gzipped)
+		err = c.Upload(ctx, up, d.filename, d.code, d.gzipped)
 	}
 	if err != nil {
 		return "", err
 	}
-	report(StepUpload, start, len(m.Code))
+	report(StepUpload, start, len(d.code))
 
 	start = time.Now()
-	id, err := c.FinalizeMigration(ctx, m.Machine, up.SignedID)
+	id, err := d.finalize(ctx, up.SignedID)
 	if err != nil {
 		return "", err
 	}
-	report(StepFinalize, start, 0)
+	report(d.finalizeStep, start, 0)
 	return id, nil
 }
 
@@ -139,20 +166,30 @@ func (c *Client) ProvisionMigration(ctx context.Context, machine, from, to strin
 		To   string `json:"toMachineVersionId"`
 	}{from, to}
 	var out struct {
-		ID     string `json:"machineVersionMigrationId"`
-		URL    string `json:"codeUploadUrl"`
-		Fields Fields `json:"codeUploadFields"`
+		ID string `json:"machineVersionMigrationId"`
+		provisioned
 	}
 	if err := c.do(ctx, StepProvision, http.MethodPost, "/machines/"+machine+"/migrations", gzipQuery(gzipped), in, &out); err != nil {
 		return nil, err
 	}
-	if err := checkID(StepProvision, "machineVersionMigrationId", out.ID); err != nil {
+	return out.upload(StepProvision, "machineVersionMigrationId", out.ID)
+}
+
+// provisioned is the upload part of a provision answer.
+type provisioned struct {
+	URL    string `json:"codeUploadUrl"`
+	Fields Fields `json:"codeUploadFields"`
+}
+
+// upload checks the answer and the signed ID it came with.
+func (p provisioned) upload(step Step, idName, signedID string) (*Upload, error) {
+	if err := checkID(step, idName, signedID); err != nil {
 		return nil, err
 	}
-	if _, err := ParseBaseURL(out.URL); err != nil {
-		return nil, fmt.Errorf("provision response has an unusable codeUploadUrl: %w", err)
+	if _, err := ParseBaseURL(p.URL); err != nil {
+		return nil, fmt.Errorf("%s response has an unusable codeUploadUrl: %w", step, err)
 	}
-	return &Upload{SignedID: out.ID, URL: out.URL, Fields: out.Fields}, nil
+	return &Upload{SignedID: signedID, URL: p.URL, Fields: p.Fields}, nil
 }
 
 func isUploadRefused(err error) bool {

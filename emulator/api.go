@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 const (
@@ -22,11 +23,15 @@ const (
 
 // stepScopes names the scope each API step needs.
 var stepScopes = map[Step]string{
-	StepProvision:      scopeWrite,
-	StepFinalize:       scopeWrite,
-	StepDeleteMachine:  "machines.admin",
-	StepListInstances:  "instances.read",
-	StepDeleteInstance: "instances.admin",
+	StepProvision:        scopeWrite,
+	StepFinalize:         scopeWrite,
+	StepProvisionVersion: scopeWrite,
+	StepFinalizeVersion:  scopeWrite,
+	StepGetMachine:       "machines.read",
+	StepCreateMachine:    "machines.write",
+	StepDeleteMachine:    "machines.admin",
+	StepListInstances:    "instances.read",
+	StepDeleteInstance:   "instances.admin",
 }
 
 var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
@@ -61,6 +66,14 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, step Step, params
 			p = e.deleteMachine(r, params[0], body)
 		case StepDeleteInstance:
 			p = e.deleteInstance(r, params[0], params[1], body)
+		case StepProvisionVersion:
+			res, p = e.provisionVersion(r, params[0], body)
+		case StepFinalizeVersion:
+			res, p = e.finalizeVersion(r, params[0], params[1], body)
+		case StepGetMachine:
+			res = map[string]string{"slug": params[0]}
+		case StepCreateMachine:
+			res, p = e.createMachine(r, body)
 		}
 	}
 	switch {
@@ -68,6 +81,8 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, step Step, params
 		writeJSON(w, p.status, p)
 	case res == nil:
 		w.WriteHeader(http.StatusNoContent)
+	case step == StepCreateMachine:
+		writeJSON(w, http.StatusCreated, res)
 	default:
 		writeJSON(w, http.StatusOK, res)
 	}
@@ -81,9 +96,11 @@ func notFound(what string) *apiError {
 // checkCaller applies the checks every API endpoint shares: token, org, the
 // step's scope, the slugs, and that the machine exists.
 func (e *Emulator) checkCaller(r *http.Request, step Step, params []string) *apiError {
-	auth := []byte(r.Header.Get("Authorization"))
-	if subtle.ConstantTimeCompare(auth, []byte("Bearer "+e.cfg.Token)) != 1 {
-		return &apiError{status: http.StatusUnauthorized, Message: "missing or invalid bearer token", Code: "unauthorized"}
+	auth := r.Header.Get("Authorization")
+	if subtle.ConstantTimeCompare([]byte(auth), []byte("Bearer "+e.cfg.Token)) != 1 {
+		if p := e.checkKeyToken(strings.TrimPrefix(auth, "Bearer "), time.Now()); p != nil {
+			return p
+		}
 	}
 	switch org := r.Header.Get("x-statebacked-org-id"); {
 	case org == "" && len(e.cfg.Orgs) > 1:
@@ -96,6 +113,9 @@ func (e *Emulator) checkCaller(r *http.Request, step Step, params []string) *api
 	if scope := stepScopes[step]; e.cfg.Scopes != nil && !slices.Contains(e.cfg.Scopes, scope) {
 		return &apiError{status: http.StatusForbidden, Code: "missing-scope",
 			Message: "the token lacks the " + scope + " scope"}
+	}
+	if step == StepCreateMachine { // the slug is in the body
+		return nil
 	}
 	if slug := params[0]; !slugPattern.MatchString(slug) {
 		return badParam("machineSlug", "machine slug %q does not match %s", slug, slugPattern)
@@ -129,7 +149,7 @@ func (e *Emulator) provision(r *http.Request, slug string, body []byte) (any, *a
 	}
 	keys := []string{"fromMachineVersionId", "toMachineVersionId"}
 	for _, k := range sortedKeys(obj) {
-		if !slices.Contains(keys, k) {
+		if !slices.Contains(keys, k) && !e.cfg.AllowExtraProvisionFields {
 			return nil, badParam(k, "unexpected property %q: the body takes only fromMachineVersionId and toMachineVersionId", k)
 		}
 	}
@@ -149,23 +169,45 @@ func (e *Emulator) provision(r *http.Request, slug string, body []byte) (any, *a
 	}
 
 	id := "mvm_" + hex.EncodeToString(randomBytes(8))
-	maxSize := maxPlain
-	if gz {
-		maxSize = maxGzipped
-	}
 	m := &migration{
 		Migration: Migration{ID: id, SignedID: id + "." + sign(e.idKey, id), Machine: slug, From: versions[0], To: versions[1], Gzip: gz},
-		fields:    e.presign("migrations/"+slug+"/"+id+".js", maxSize, gz),
+		key:       "migrations/" + slug + "/" + id + ".js",
+	}
+	uploadURL, p := e.issue(r, m)
+	if p != nil {
+		return nil, p
+	}
+	return provisioned{ID: m.SignedID, URL: uploadURL, Fields: m.fields}, nil
+}
+
+// issue presigns the upload of m's code and records m; it returns the URL
+// to upload to.
+func (e *Emulator) issue(r *http.Request, m *migration) (string, *apiError) {
+	maxSize := maxPlain
+	if m.Gzip {
+		maxSize = maxGzipped
+	}
+	var uploadURL string
+	if e.cfg.Uploads != nil {
+		policy := UploadPolicy{Key: m.key, MaxBytes: int64(maxSize), ContentType: "application/javascript"}
+		if m.Gzip {
+			policy.ContentEncoding = "gzip"
+		}
+		var p *apiError
+		if uploadURL, m.fields, p = presignAt(r.Context(), e.cfg.Uploads, policy); p != nil {
+			return "", p
+		}
+	} else {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		uploadURL, m.fields = scheme+"://"+r.Host+"/upload/"+bucket, e.presign(m.key, maxSize, m.Gzip)
 	}
 	e.mu.Lock()
 	e.migrations = append(e.migrations, m)
 	e.mu.Unlock()
-
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return provisioned{ID: m.SignedID, URL: scheme + "://" + r.Host + "/upload/" + bucket, Fields: m.fields}, nil
+	return uploadURL, nil
 }
 
 // gzipFlag reads the gzip query flag: present bare or as true/1 means the
@@ -207,10 +249,6 @@ type finalized struct {
 // finalize checks PUT /machines/{slug}/migrations/{signedID} and marks the
 // migration finalized. Finalizing again answers the same.
 func (e *Emulator) finalize(r *http.Request, slug, signedID string, body []byte) (any, *apiError) {
-	id, sig, _ := strings.Cut(signedID, ".")
-	if !verify(e.idKey, id, sig) {
-		return nil, badParam(idParam, "signed migration id does not verify: use the machineVersionMigrationId that provisioning returned")
-	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		obj, p := jsonObject(r, body)
 		if p != nil {
@@ -220,20 +258,48 @@ func (e *Emulator) finalize(r *http.Request, slug, signedID string, body []byte)
 			return nil, badParam(keys[0], "unexpected property %q: finalizing a migration takes an empty body", keys[0])
 		}
 	}
+	m, p := e.complete(r, slug, signedID, idParam, false)
+	if p != nil {
+		return nil, p
+	}
+	return finalized{ID: m.ID}, nil
+}
+
+// complete finalizes the record that signedID names, after checking that it
+// belongs to machine slug, is of the right kind, and has its code uploaded.
+// param names the signed ID in errors.
+func (e *Emulator) complete(r *http.Request, slug, signedID, param string, version bool) (*migration, *apiError) {
+	id, sig, _ := strings.Cut(signedID, ".")
+	if !verify(e.idKey, id, sig) {
+		return nil, badParam(param, "signed id does not verify: use the id that provisioning returned")
+	}
+	e.mu.Lock()
+	m := e.find(func(m *migration) bool { return m.ID == id })
+	e.mu.Unlock()
+	switch {
+	case m == nil || (m.version != nil) != version: // unreachable while only IDs this emulator issued verify
+		return nil, badParam(param, "%s does not exist", id)
+	case m.Machine != slug: // Machine and key never change after provision
+		return nil, badParam(param, "%s belongs to machine %q, not %q", id, m.Machine, slug)
+	}
+	var fetched []byte
+	if e.cfg.Uploads != nil { // outside the lock: it is a request to another server
+		var p *apiError
+		if fetched, p = fetchFrom(r.Context(), e.cfg.Uploads, m.key); p != nil {
+			return nil, p
+		}
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m := e.find(func(m *migration) bool { return m.ID == id })
-	switch {
-	case m == nil: // unreachable while only IDs this emulator issued verify
-		return nil, badParam(idParam, "migration %s does not exist", id)
-	case m.Machine != slug:
-		return nil, badParam(idParam, "migration %s belongs to machine %q, not %q", id, m.Machine, slug)
-	case m.Code == nil:
-		return nil, badParam(idParam, "no code was uploaded for migration %s: upload it to codeUploadUrl before finalizing", id)
+	if fetched != nil {
+		m.Code = fetched
+	}
+	if m.Code == nil {
+		return nil, badParam(param, "no code was uploaded for %s: upload it to codeUploadUrl before finalizing", id)
 	}
 	m.Finalized = true
-	return finalized{ID: m.ID}, nil
+	return m, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

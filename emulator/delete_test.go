@@ -196,7 +196,7 @@ func TestDeleteRejections(t *testing.T) {
 		{name: "MAC not a string", body: field(machineMAC, "42"), want: badParam(machineMAC)},
 		{name: "MAC under the instance property", body: field(instanceMAC, fmt.Sprintf("%q", doorMAC)), want: badParam(instanceMAC), wantText: "unexpected property"},
 		{name: "extra property", body: `{"dangerDataWillBeDeletedForever":true,"force":true}`, want: badParam("force")},
-		{name: "GET on a machine", method: "GET", want: apiErr{405, "method-not-allowed", ""}},
+		{name: "PUT on a machine", method: "PUT", want: apiErr{405, "method-not-allowed", ""}},
 
 		// GET /machines/{slug}/i
 		{name: "list", method: "GET", path: "/machines/lamp/i", want: apiErr{Status: 200}},

@@ -37,6 +37,17 @@ type Config struct {
 	Machines  map[string][]string // machine slug -> IDs of its existing versions (e.g. "ver_1")
 	Instances map[string][]string // machine slug -> slugs of its instances (machines must also be in Machines)
 	PageSize  int                 // instances per page when listing; 0 means 100
+	// Uploads, if set, replaces the built-in S3 stand-in: provision asks it
+	// for the presigned POST, and finalize asks it for the uploaded object
+	// (into Migration.Code), answering 400 as ever when there is none.
+	// Uploads then go to it directly, so Requests records none.
+	Uploads UploadTarget
+	// Keys are API keys (key ID -> secret, as sbk_... -> sbsec_...) whose
+	// HS256 tokens are accepted besides Token, checked as API.md describes.
+	Keys map[string]string
+	// AllowExtraProvisionFields accepts the official JS client's extra
+	// provision body keys, for benchmarks.
+	AllowExtraProvisionFields bool
 }
 
 // Step names one kind of request the emulator serves: the three requests of a
@@ -51,6 +62,11 @@ const (
 	StepDeleteMachine  Step = "delete-machine"  // DELETE /machines/{slug}
 	StepListInstances  Step = "list-instances"  // GET /machines/{slug}/i
 	StepDeleteInstance Step = "delete-instance" // DELETE /machines/{slug}/i/{instanceSlug}
+
+	StepProvisionVersion Step = "provision-version" // POST /machines/{slug}/v
+	StepFinalizeVersion  Step = "finalize-version"  // PUT /machines/{slug}/v/{signedId}
+	StepGetMachine       Step = "get-machine"       // GET /machines/{slug}
+	StepCreateMachine    Step = "create-machine"    // POST /machines
 )
 
 // Request is one recorded request.
@@ -87,12 +103,15 @@ type Emulator struct {
 	migrations []*migration
 	instances  map[string][]string // machine slug -> its instance slugs, sorted; a key for every machine
 	fails      map[Step][]run      // pending faults, in order
+	indexes    map[string][]string // machine slug -> indexes, for machines created through the API
 }
 
 // migration is a Migration plus the upload fields issued for it.
 type migration struct {
 	Migration
-	fields map[string]string // never changed after provision
+	key     string            // the object key the code is uploaded to
+	fields  map[string]string // never changed after provision
+	version *Version          // set for a machine version, nil for a migration
 }
 
 // New returns an emulator for cfg. It panics if cfg.Token is empty, if
@@ -135,7 +154,7 @@ func New(cfg Config) *Emulator {
 // ServeHTTP records the request, then answers an injected fault or the
 // emulated API or upload.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	step, method, params := route(r.URL.Path)
+	step, method, params := route(r.Method, r.URL.Path)
 	i := e.record(step, r)
 	// Reading one byte past the cap lets handlers see an oversized body as too large.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRecorded+1))
@@ -153,7 +172,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case step == "":
 		writeJSON(sw, http.StatusNotFound, &apiError{Message: "no such path: " + r.URL.Path, Code: "not-found"})
 	case r.Method != method:
-		sw.Header().Set("Allow", method)
+		allow := method
+		if step == StepDeleteMachine {
+			allow = "GET, DELETE"
+		}
+		sw.Header().Set("Allow", allow)
 		msg := fmt.Sprintf("%s takes %s, not %s", r.URL.Path, method, r.Method)
 		if step == StepUpload {
 			writeS3(sw, s3err(http.StatusMethodNotAllowed, "MethodNotAllowed", "%s", msg))
@@ -175,17 +198,25 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route names the step a path belongs to, the method that step takes, and the
 // path parameters: the machine slug (and signed id or instance slug), or the
 // upload bucket.
-func route(path string) (step Step, method string, params []string) {
+func route(reqMethod, path string) (step Step, method string, params []string) {
 	parts := strings.Split(path, "/")
 	switch {
 	case len(parts) == 3 && parts[0] == "" && parts[1] == "upload":
 		return StepUpload, http.MethodPost, parts[2:3]
+	case len(parts) == 2 && parts[0] == "" && parts[1] == "machines":
+		return StepCreateMachine, http.MethodPost, []string{""}
 	case len(parts) < 3 || parts[0] != "" || parts[1] != "machines":
 		return "", "", nil
 	}
 	switch rest := parts[3:]; {
+	case len(rest) == 0 && reqMethod == http.MethodGet:
+		return StepGetMachine, http.MethodGet, parts[2:3]
 	case len(rest) == 0:
 		return StepDeleteMachine, http.MethodDelete, parts[2:3]
+	case len(rest) == 1 && rest[0] == "v":
+		return StepProvisionVersion, http.MethodPost, parts[2:3]
+	case len(rest) == 2 && rest[0] == "v":
+		return StepFinalizeVersion, http.MethodPut, []string{parts[2], rest[1]}
 	case len(rest) == 1 && rest[0] == "migrations":
 		return StepProvision, http.MethodPost, parts[2:3]
 	case len(rest) == 2 && rest[0] == "migrations":
@@ -232,10 +263,13 @@ func (e *Emulator) Requests() []Request {
 func (e *Emulator) Migrations() []Migration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]Migration, len(e.migrations))
-	for i, m := range e.migrations {
-		out[i] = m.Migration
-		out[i].Code = bytes.Clone(m.Code)
+	var out []Migration
+	for _, m := range e.migrations {
+		if m.version == nil {
+			c := m.Migration
+			c.Code = bytes.Clone(m.Code)
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -1,0 +1,67 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net/http"
+)
+
+// UploadTarget is a real S3-compatible store that receives uploads in place
+// of the emulator's own S3 stand-in (see Config.Uploads). Package
+// sbdeploy/emulator/s3post has one built on minio-go, for tests only: this
+// package must not import an S3 client, since the shipped binary imports it
+// for its demo.
+type UploadTarget interface {
+	// Presign returns the URL and the form fields of an S3 presigned POST
+	// whose signed policy allows exactly the upload p describes. The fields
+	// must not include content-type or content-encoding: the client adds
+	// those itself (API.md, "Machine version migration").
+	Presign(ctx context.Context, p UploadPolicy) (url string, fields map[string]string, err error)
+	// Fetch returns the stored object at key, or an error wrapping
+	// fs.ErrNotExist if nothing was uploaded there.
+	Fetch(ctx context.Context, key string) ([]byte, error)
+}
+
+// UploadPolicy is what the policy of a presigned POST must require.
+type UploadPolicy struct {
+	Key         string // the object key; the key field must equal it
+	MaxBytes    int64  // the file is 1 to MaxBytes bytes (content-length-range)
+	ContentType string // the content-type field must equal it
+	// ContentEncoding, if not "", is what the content-encoding field must
+	// equal; if "", the policy allows no content-encoding field.
+	ContentEncoding string
+}
+
+// presignAt asks the upload target for a presigned POST, and returns its URL
+// and a copy of its fields.
+func presignAt(ctx context.Context, t UploadTarget, p UploadPolicy) (string, map[string]string, *apiError) {
+	url, fields, err := t.Presign(ctx, p)
+	if err != nil {
+		return "", nil, targetError("presign the upload", err)
+	}
+	return url, maps.Clone(fields), nil
+}
+
+// fetchFrom reads the code uploaded to key from the upload target: nil, and
+// no error, if nothing was uploaded.
+func fetchFrom(ctx context.Context, t UploadTarget, key string) ([]byte, *apiError) {
+	code, err := t.Fetch(ctx, key)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, targetError("read the upload", err)
+	case code == nil:
+		return []byte{}, nil // an empty object is still an upload
+	}
+	return code, nil
+}
+
+// targetError is the 502 the API answers when its upload target fails.
+func targetError(what string, err error) *apiError {
+	return &apiError{status: http.StatusBadGateway, Code: "upload-target-failed",
+		Message: fmt.Sprintf("cannot %s: the upload target failed: %v", what, err)}
+}
