@@ -56,9 +56,11 @@ func command(t *testing.T, timeout time.Duration, env []string, name string, arg
 }
 
 // startEmulator serves an emulator on 127.0.0.1 for the test's duration.
+// It accepts testToken and tokens minted from the test key.
 func startEmulator(t *testing.T) (*emulator.Emulator, string) {
 	t.Helper()
-	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
+		Keys: map[string]string{testKeyID: testSecretKey}})
 	url, stop, err := em.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -129,15 +131,31 @@ func TestDockerImage(t *testing.T) {
 	}
 }
 
-// act runs one workflow of testdata/workflows with act against url.
-func act(t *testing.T, workflow, url string, extra ...string) string {
+// act runs one workflow of testdata/workflows with act against url, for
+// event (push unless extra names another with an event file).
+func act(t *testing.T, event, workflow, url string, extra ...string) string {
 	t.Helper()
-	args := append([]string{"push", "-W", filepath.Join("testdata", "workflows", workflow),
+	args := append([]string{event, "-W", filepath.Join("testdata", "workflows", workflow),
 		"-P", "ubuntu-latest=" + runnerImage, "--pull=false", "--network", "host",
 		"--no-cache-server", "--cache-server-addr", "127.0.0.1", "--artifact-server-addr", "127.0.0.1",
 		"--container-daemon-socket", "-",
-		"--env", "SB_API_URL=" + url, "--secret", "STATEBACKED_TOKEN"}, extra...)
-	return command(t, 10*time.Minute, []string{"ACT_DISABLE_VERSION_CHECK=1", "STATEBACKED_TOKEN=" + testToken}, actPath(t), args...)
+		"--env", "SB_API_URL=" + url,
+		// Secrets come from the environment below, not the command line.
+		"--secret", "STATEBACKED_TOKEN", "--secret", "STATEBACKED_KEY_ID", "--secret", "STATEBACKED_SECRET_KEY"}, extra...)
+	return command(t, 10*time.Minute, []string{"ACT_DISABLE_VERSION_CHECK=1", "STATEBACKED_TOKEN=" + testToken,
+		"STATEBACKED_KEY_ID=" + testKeyID, "STATEBACKED_SECRET_KEY=" + testSecretKey}, actPath(t), args...)
+}
+
+// pullRequestEvent writes a pull_request event for act.
+func pullRequestEvent(t *testing.T, action string, number int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "event.json")
+	event := fmt.Sprintf(`{"action": %q, "number": %d, "pull_request": {"number": %d, "head": {"ref": "feature"}, "base": {"ref": "main"}}}`,
+		action, number, number)
+	if err := os.WriteFile(path, []byte(event), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func actPath(t *testing.T) string {
@@ -152,13 +170,15 @@ func actPath(t *testing.T) string {
 	return p
 }
 
-// TestAct runs the deploy workflow (checkout, uses: ./, a step reading the
-// migration-id output), then the teardown workflow, under act.
+// TestAct runs the workflows of testdata/workflows under act: deploy
+// (checkout, uses: ./, a step reading the migration-id output), release
+// (with a CI key), the preview environment (pull request opened, then
+// closed), and teardown.
 func TestAct(t *testing.T) {
 	em, url := startEmulator(t)
 
 	// act builds the action's image from the Dockerfile itself, offline.
-	out := act(t, "deploy.yml", url)
+	out := act(t, "push", "deploy.yml", url)
 	migs := em.Migrations()
 	if len(migs) != 1 || !migs[0].Finalized {
 		t.Fatalf("emulator migrations = %+v, want one finalized\n%s", migs, out)
@@ -170,8 +190,29 @@ func TestAct(t *testing.T) {
 		t.Error("the token appears in act's log")
 	}
 
-	// The image act just built serves the teardown run too.
-	out = act(t, "teardown.yml", url, "--rebuild=false")
+	// The image act just built serves the other runs too.
+	out = act(t, "push", "release.yml", url, "--rebuild=false")
+	vs, ms := em.Versions(), em.Migrations()
+	if len(vs) != 1 || len(ms) != 2 || ms[1].To != vs[0].ID {
+		t.Fatalf("after release: versions %+v, migrations %+v; want a version and a migration to it\n%s", vs, ms, out)
+	}
+	if want := fmt.Sprintf("version-id=%s migration-id=%s", vs[0].ID, ms[1].ID); !strings.Contains(out, want) {
+		t.Errorf("the later step did not print %q:\n%s", want, out)
+	}
+	if strings.Contains(out, testSecretKey) {
+		t.Error("the secret key appears in act's log")
+	}
+
+	out = act(t, "pull_request", "preview.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "opened", 7))
+	if !em.HasMachine("toggle-pr-7") || !strings.Contains(out, "preview version-id=ver_") {
+		t.Fatalf("pull request opened: machine toggle-pr-7 exists = %v\n%s", em.HasMachine("toggle-pr-7"), out)
+	}
+	out = act(t, "pull_request", "preview.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "closed", 7))
+	if em.HasMachine("toggle-pr-7") || !strings.Contains(out, "preview deleted=true") {
+		t.Fatalf("pull request closed: machine toggle-pr-7 exists = %v\n%s", em.HasMachine("toggle-pr-7"), out)
+	}
+
+	out = act(t, "push", "teardown.yml", url, "--rebuild=false")
 	if em.HasMachine(demoMachine) {
 		t.Fatalf("machine %s still exists after the teardown workflow\n%s", demoMachine, out)
 	}

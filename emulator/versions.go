@@ -156,6 +156,7 @@ func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) 
 		return nil, &apiError{status: http.StatusConflict, Code: "invalid-state", Message: "machine " + slug + " already exists"}
 	}
 	e.cfg.Machines[slug] = []string{}
+	e.instances[slug] = []string{} // every machine has an entry, even with no instances
 	if e.indexes == nil {
 		e.indexes = map[string][]string{}
 	}

@@ -213,3 +213,24 @@ func TestKeyTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestCreatedMachineLifecycle checks that a machine created through the API
+// behaves like any other: its (empty) instances list, and it can be deleted.
+func TestCreatedMachineLifecycle(t *testing.T) {
+	t.Parallel()
+	em, srv := newServer(t, emulator.Config{})
+	if r := mustSend(t, "POST", srv.URL+"/machines", apiHeader(), []byte(`{"slug":"fresh"}`)); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	r := mustSend(t, "GET", srv.URL+"/machines/fresh/i", apiHeader(), nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"instances":[]`) {
+		t.Errorf("list instances: %d %s, want 200 with none", r.status, r.body)
+	}
+	body := `{"dangerDataWillBeDeletedForever":true,"hmacSha256OfMachineNameWithMachineNameKey":"` + macOf("fresh", "fresh") + `"}`
+	if r := mustSend(t, "DELETE", srv.URL+"/machines/fresh", apiHeader(), []byte(body)); r.status != http.StatusNoContent {
+		t.Errorf("delete: %d %s", r.status, r.body)
+	}
+	if em.HasMachine("fresh") {
+		t.Error("machine still exists after delete")
+	}
+}
