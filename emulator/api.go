@@ -249,14 +249,8 @@ type finalized struct {
 // finalize checks PUT /machines/{slug}/migrations/{signedID} and marks the
 // migration finalized. Finalizing again answers the same.
 func (e *Emulator) finalize(r *http.Request, slug, signedID string, body []byte) (any, *apiError) {
-	if len(bytes.TrimSpace(body)) > 0 {
-		obj, p := jsonObject(r, body)
-		if p != nil {
-			return nil, p
-		}
-		if keys := sortedKeys(obj); len(keys) > 0 {
-			return nil, badParam(keys[0], "unexpected property %q: finalizing a migration takes an empty body", keys[0])
-		}
+	if p := emptyBody(r, body, "finalizing a migration"); p != nil {
+		return nil, p
 	}
 	m, p := e.complete(r, slug, signedID, idParam, false)
 	if p != nil {
@@ -300,6 +294,22 @@ func (e *Emulator) complete(r *http.Request, slug, signedID, param string, versi
 	}
 	m.Finalized = true
 	return m, nil
+}
+
+// emptyBody checks the body of a request that takes none: nothing, or an
+// empty JSON object.
+func emptyBody(r *http.Request, body []byte, what string) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	obj, p := jsonObject(r, body)
+	if p != nil {
+		return p
+	}
+	if keys := sortedKeys(obj); len(keys) > 0 {
+		return badParam(keys[0], "unexpected property %q: %s takes an empty body", keys[0], what)
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -55,14 +55,8 @@ func (e *Emulator) provisionVersion(r *http.Request, slug string, body []byte) (
 	if p != nil {
 		return nil, p
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		obj, p := jsonObject(r, body)
-		if p != nil {
-			return nil, p
-		}
-		if keys := sortedKeys(obj); len(keys) > 0 {
-			return nil, badParam(keys[0], "unexpected property %q: provisioning a version takes an empty body", keys[0])
-		}
+	if p := emptyBody(r, body, "provisioning a version"); p != nil {
+		return nil, p
 	}
 	id := "ver_" + hex.EncodeToString(randomBytes(8))
 	m := &migration{
