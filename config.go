@@ -53,7 +53,11 @@ var inputs = []input{
 	{"indexes", "", "with create-machine: the machine's indexes, comma-separated"},
 }
 
-var versionPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+-]{1,512}$`)
+// versionPattern is what a machine version ID may hold; validVersionID
+// checks its length too (see deploy's slugPattern for why apart).
+var versionPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+-]+$`)
+
+func validVersionID(s string) bool { return len(s) <= 512 && versionPattern.MatchString(s) }
 
 var entryExtensions = []string{".ts", ".tsx", ".js", ".mjs"}
 
@@ -278,7 +282,7 @@ func (c *config) checkVersions(errs *problems) {
 		switch {
 		case v.value == "":
 			errs.add(v.name, "required for a migration: a machine version ID (ver_...)")
-		case !versionPattern.MatchString(v.value):
+		case !validVersionID(v.value):
 			errs.add(v.name, "%q is not a machine version ID", v.value)
 		}
 	}

@@ -54,7 +54,7 @@ func FuzzLoadConfig(f *testing.F) {
 		switch {
 		case !deploy.ValidSlug(cfg.machine):
 			t.Errorf("accepted machine %q", cfg.machine)
-		case !versionPattern.MatchString(cfg.from) || !versionPattern.MatchString(cfg.to):
+		case !validVersionID(cfg.from) || !validVersionID(cfg.to):
 			t.Errorf("accepted versions %q, %q", cfg.from, cfg.to)
 		case cfg.timeout <= 0:
 			t.Errorf("accepted timeout %v", cfg.timeout)

@@ -17,8 +17,9 @@ const Audience = "https://api.statebacked.dev/"
 const MaxTokenLifetime = time.Hour
 
 var (
-	keyIDPattern  = regexp.MustCompile(`^sbk_[A-Za-z0-9_-]{1,200}$`)
-	secretPattern = regexp.MustCompile(`^sbsec_[A-Za-z0-9_-]{1,500}$`)
+	// Lengths are checked apart: see slugPattern.
+	keyIDPattern  = regexp.MustCompile(`^sbk_[A-Za-z0-9_-]+$`)
+	secretPattern = regexp.MustCompile(`^sbsec_[A-Za-z0-9_-]+$`)
 )
 
 // Key is a StateBacked API key, as `smply keys create` prints it.
@@ -31,10 +32,10 @@ type Key struct {
 // secret.
 func (k Key) Check() error {
 	var errs []error
-	if !keyIDPattern.MatchString(k.ID) {
+	if len(k.ID) > 204 || !keyIDPattern.MatchString(k.ID) {
 		errs = append(errs, fmt.Errorf("key ID %q is not of the form sbk_...", k.ID))
 	}
-	if !secretPattern.MatchString(k.Secret) {
+	if len(k.Secret) > 506 || !secretPattern.MatchString(k.Secret) {
 		errs = append(errs, errors.New("the secret key is not of the form sbsec_... (its value is not shown)"))
 	}
 	return errors.Join(errs...)

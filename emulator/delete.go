@@ -88,7 +88,7 @@ func (e *Emulator) listInstances(r *http.Request, slug string) (any, *apiError) 
 	after := ""
 	if q := r.URL.Query(); q.Has("cursor") {
 		b, err := base64.RawURLEncoding.DecodeString(q.Get("cursor"))
-		if err != nil || !slugPattern.Match(b) {
+		if err != nil || !validSlug(string(b)) {
 			return nil, badParam("cursor", "cursor %q was not issued here: send the cursor of the previous page verbatim, or none for the first page", q.Get("cursor"))
 		}
 		after = string(b)

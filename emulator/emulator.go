@@ -141,8 +141,8 @@ func New(cfg Config) *Emulator {
 			panic(fmt.Sprintf("emulator: Config.Instances names machine %q, which is not in Config.Machines", slug))
 		}
 		for _, inst := range cfg.Instances[slug] {
-			if !slugPattern.MatchString(inst) {
-				panic(fmt.Sprintf("emulator: Config.Instances[%q] has %q, which does not match %s", slug, inst, slugPattern))
+			if !validSlug(inst) {
+				panic(fmt.Sprintf("emulator: Config.Instances[%q] has %q, which does not match %s", slug, inst, slugRule))
 			}
 		}
 		instances[slug] = slices.Compact(slices.Sorted(slices.Values(cfg.Instances[slug])))

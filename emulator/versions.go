@@ -130,8 +130,8 @@ func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) 
 	for _, k := range sortedKeys(obj) {
 		switch k {
 		case "slug":
-			if json.Unmarshal(obj[k], &slug) != nil || !slugPattern.MatchString(slug) {
-				return nil, badParam("slug", "slug must be a string matching %s", slugPattern)
+			if json.Unmarshal(obj[k], &slug) != nil || !validSlug(slug) {
+				return nil, badParam("slug", "slug must be a string matching %s", slugRule)
 			}
 		case "indexes":
 			if json.Unmarshal(obj[k], &indexes) != nil {

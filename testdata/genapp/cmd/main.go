@@ -1,7 +1,7 @@
 // Command genapp writes a synthetic TypeScript app of n modules (see package
 // genapp) into a directory, creating it, and prints the entry point's path.
 //
-//	go run ./testdata/genapp/cmd -n 500 -o /tmp/app500
+//	go run ./testdata/genapp/cmd -n 500 -o "$(mktemp -d)"
 package main
 
 import (

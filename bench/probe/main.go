@@ -1,0 +1,164 @@
+// Command probe runs a deploy command several times against an in-process
+// emulator of the StateBacked API and reports, per run, what hyperfine cannot
+// see: the time from starting the process to the first request arriving, the
+// requests and TCP connections it used, its CPU time, page faults and peak RSS.
+//
+//	go run ./bench/probe -runs 20 -- ./sbdeploy --api-url {api} ...
+//
+// Every "{api}" in the command is replaced by the emulator's base URL. The
+// token is STATEBACKED_TOKEN. The emulator knows machine "toggle" with
+// versions ver_toggle_1 and ver_toggle_2, and accepts the official JS client's
+// extra provision keys, so the official toolchain can be probed too. Each run
+// must exit 0 and send exactly -requests requests (3 by default; 0 for a dry
+// run), or probe fails. The output is one line of medians (first_request_* only
+// when there were requests):
+//
+//	runs=20 first_request_ms=… first_request_min_ms=… wall_ms=… wall_min_ms=… cpu_ms=… peak_rss_kb=… page_faults=… requests=3 connections=1
+//
+// cpu_ms (user and system time) and page_faults (minor faults) vary less
+// than wall times on a busy machine.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"sbdeploy/emulator"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+		os.Exit(1)
+	}
+}
+
+// counter records, for the run under way, when the first request arrived and
+// how many requests and connections there were.
+type counter struct {
+	mu          sync.Mutex
+	first       time.Time
+	requests    int
+	connections int
+}
+
+func (c *counter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.first, c.requests, c.connections = time.Time{}, 0, 0
+}
+
+func run() error {
+	runs := flag.Int("runs", 20, "how many times to run the command")
+	warmup := flag.Int("warmup", 2, "runs before the measured ones, not counted")
+	want := flag.Int("requests", 3, "requests each run must send (0 for a dry run)")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) == 0 {
+		return errors.New("usage: probe [-runs N] -- command args... ({api} is the emulator's URL)")
+	}
+	token := os.Getenv("STATEBACKED_TOKEN")
+	if token == "" {
+		return errors.New("set STATEBACKED_TOKEN")
+	}
+
+	em := emulator.New(emulator.Config{Token: token, AllowExtraProvisionFields: true,
+		Machines: map[string][]string{"toggle": {"ver_toggle_1", "ver_toggle_2"}}})
+	var c counter
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			now := time.Now()
+			c.mu.Lock()
+			if c.first.IsZero() {
+				c.first = now
+			}
+			c.requests++
+			c.mu.Unlock()
+			em.ServeHTTP(w, r)
+		}),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				c.mu.Lock()
+				c.connections++
+				c.mu.Unlock()
+			}
+		},
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	api := "http://" + ln.Addr().String()
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "{api}", api)
+	}
+
+	var first, wall, cpu, rss, faults, reqs, conns []float64
+	for i := range *warmup + *runs {
+		c.reset()
+		cmd := exec.Command(args[0], args[1:]...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		elapsed := time.Since(start)
+		if err != nil {
+			return fmt.Errorf("run %d: %s: %w\n%s", i+1, strings.Join(args, " "), err, out.Bytes())
+		}
+		if i < *warmup {
+			continue
+		}
+		// The server may still be closing the last connection; its request
+		// was answered before the process could exit.
+		c.mu.Lock()
+		if c.requests != *want {
+			c.mu.Unlock()
+			return fmt.Errorf("run %d sent %d requests, want %d", i+1, c.requests, *want)
+		}
+		if !c.first.IsZero() {
+			first = append(first, ms(c.first.Sub(start)))
+		}
+		reqs = append(reqs, float64(c.requests))
+		conns = append(conns, float64(c.connections))
+		c.mu.Unlock()
+		wall = append(wall, ms(elapsed))
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = append(rss, float64(ru.Maxrss)) // KiB on Linux
+			faults = append(faults, float64(ru.Minflt))
+		}
+		cpu = append(cpu, ms(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
+	}
+	fmt.Printf("runs=%d", *runs)
+	if len(first) > 0 {
+		fmt.Printf(" first_request_ms=%.2f first_request_min_ms=%.2f", median(first), slices.Min(first))
+	}
+	fmt.Printf(" wall_ms=%.2f wall_min_ms=%.2f cpu_ms=%.2f peak_rss_kb=%.0f page_faults=%.0f requests=%.0f connections=%.0f\n",
+		median(wall), slices.Min(wall), median(cpu), median(rss), median(faults), median(reqs), median(conns))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
