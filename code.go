@@ -46,14 +46,14 @@ func deployCode(ctx context.Context, cfg *config, log *logger, rep *report) erro
 		}
 	}
 	// The bundle-* outputs describe the version when there is one.
-	main := version
-	if main == nil {
-		main = migration
+	primary := version
+	if primary == nil {
+		primary = migration
 	}
 	outputs := []output{
-		{"bundle-bytes", strconv.Itoa(main.raw)},
-		{"upload-bytes", strconv.Itoa(len(main.upload))},
-		{"bundle-sha256", main.sha256},
+		{"bundle-bytes", strconv.Itoa(primary.raw)},
+		{"upload-bytes", strconv.Itoa(len(primary.upload))},
+		{"bundle-sha256", primary.sha256},
 	}
 	if cfg.dryRun {
 		var what []string
