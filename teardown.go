@@ -16,16 +16,13 @@ func teardown(ctx context.Context, cfg *config, log *logger, rep *report) error 
 	if err != nil {
 		return err
 	}
-	every := 1
 	res, err := client.Teardown(ctx, deploy.Teardown{
 		Machine:         cfg.machine,
 		DeleteInstances: cfg.deleteInstances,
 		DryRun:          cfg.dryRun,
 		Progress: func(deleted, total int) {
-			if deleted == 1 {
-				every = max(1, total/10) // about ten progress lines, however many instances
-			}
-			if deleted%every == 0 || deleted == total {
+			// About ten progress lines, however many instances.
+			if every := max(1, total/10); deleted%every == 0 || deleted == total {
 				log.infof("deleted %d of %d instances", deleted, total)
 			}
 		},
