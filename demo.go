@@ -5,13 +5,17 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
+	"sbdeploy/action"
 	"sbdeploy/emulator"
 )
 
@@ -28,9 +32,9 @@ const (
 
 // demo deploys the embedded example through the real HTTP flow to an
 // emulator of the API listening on 127.0.0.1, then lists what it received.
-func demo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("demo takes no arguments")
+func demo(ctx context.Context, p action.Process) error {
+	if len(p.Args) > 0 {
+		return usageErr(fmt.Sprintf("takes no arguments, got %q", p.Args[0]))
 	}
 	workspace, err := os.MkdirTemp("", "sbdeploy-demo-")
 	if err != nil {
@@ -44,7 +48,6 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := os.CopyFS(workspace, example); err != nil {
 		return err
 	}
-
 	token := "demo_" + randomHex(16)
 	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
 	baseURL, stop, err := em.Listen("127.0.0.1:0")
@@ -52,73 +55,95 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return fmt.Errorf("start the emulator: %w", err)
 	}
 	defer stop()
-	fmt.Fprintf(stdout, "emulator of the StateBacked API listening on %s\n", baseURL)
+	fmt.Fprintf(p.Stdout, "emulator of the StateBacked API listening on %s\n", baseURL)
 
-	// The demo is a plain CLI run: it must not write to a real workflow's
-	// outputs or summary.
-	env := func(key string) string {
+	// The demo is a plain CLI run in the example's copy: it must not write
+	// to a real workflow's outputs or summary, nor use a real token.
+	getenv := p.Getenv
+	run := p
+	run.Dir = workspace
+	run.Getenv = func(key string) string {
 		if strings.HasPrefix(key, "GITHUB_") || strings.HasPrefix(key, "INPUT_") || key == "STATEBACKED_TOKEN" {
 			return ""
 		}
 		return getenv(key)
 	}
-	err = run(ctx, []string{
-		"--machine", demoMachine, "--from-version", demoFrom, "--to-version", demoTo,
-		"--file", demoFile, "--working-directory", ".",
-		"--api-url", baseURL, "--token", token,
-	}, withWorkspace(env, workspace), stdout, stderr)
-	if err != nil {
-		return err
+	run.Args = []string{"--machine", demoMachine, "--from-version", demoFrom, "--to-version", demoTo,
+		"--file", demoFile, "--api-url", baseURL, "--token", token}
+	if err := action.Run(ctx, run); err != nil {
+		return errors.New("the deploy failed (see above)")
 	}
-	fmt.Fprintln(stdout, "the emulator received:")
+	fmt.Fprintln(p.Stdout, "the emulator received:")
 	for _, r := range em.Requests() {
 		path := r.Path
 		if r.RawQuery != "" {
 			path += "?" + r.RawQuery
 		}
-		fmt.Fprintf(stdout, "  %-9s %-4s %s -> %d (%d-byte body)\n", r.Step, r.Method, path, r.Status, len(r.Body))
+		fmt.Fprintf(p.Stdout, "  %-9s %-4s %s -> %d (%d-byte body)\n", r.Step, r.Method, path, r.Status, len(r.Body))
 	}
 	return nil
 }
 
-// serveEmulator runs the emulator on its own until the context ends, for
-// local runs of the action, its image or act against it. It knows the
-// example's machine; the token is STATEBACKED_TOKEN, or a random one it
-// prints.
-func serveEmulator(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sbdeploy emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on (keep it on loopback)")
-	lenient := fs.Bool("lenient", false, "accept the official JS client's extra provision body keys (for benchmarks against it)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// keyFlag collects --key sbk_...:sbsec_... pairs.
+type keyFlag map[string]string
+
+func (k keyFlag) String() string { return "" }
+func (k keyFlag) Set(v string) error {
+	id, secret, ok := strings.Cut(v, ":")
+	if !ok || !strings.HasPrefix(id, "sbk_") || !strings.HasPrefix(secret, "sbsec_") {
+		return errors.New("want sbk_<id>:sbsec_<secret>")
 	}
-	token := getenv("STATEBACKED_TOKEN")
+	k[id] = secret
+	return nil
+}
+
+// serveEmulator runs the emulator on its own until the context ends (Ctrl-C
+// or SIGTERM), for local runs of the action, its image or act against it. It
+// knows the example's machine; the token is STATEBACKED_TOKEN, or a random
+// one it prints; --key registers CI keys whose minted tokens it accepts.
+func serveEmulator(ctx context.Context, p action.Process) error {
+	fs := flag.NewFlagSet("sbdeploy emulator", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on (keep it on loopback)")
+	port := fs.Int("port", 0, "port to listen on, on 127.0.0.1 (instead of --listen)")
+	lenient := fs.Bool("lenient", false, "accept the official JS client's extra provision body keys (for benchmarks against it)")
+	keys := keyFlag{}
+	fs.Var(keys, "key", "a CI key the emulator accepts, as sbk_<id>:sbsec_<secret> (repeatable)")
+	switch err := fs.Parse(p.Args); {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(p.Stdout)
+		fmt.Fprintln(p.Stdout, "Usage: sbdeploy emulator [flags]")
+		fs.PrintDefaults()
+		return nil
+	case err != nil:
+		return usageErr(err.Error())
+	case fs.NArg() > 0:
+		return usageErr(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	case *port < 0 || *port > 65535:
+		return usageErr(fmt.Sprintf("--port %d is not a port", *port))
+	case *port != 0:
+		*listen = "127.0.0.1:" + strconv.Itoa(*port)
+	}
+	token := p.Getenv("STATEBACKED_TOKEN")
 	if token == "" {
 		token = "emulator_" + randomHex(16)
-		fmt.Fprintf(stdout, "token: %s (set STATEBACKED_TOKEN to choose one)\n", token)
+		fmt.Fprintf(p.Stdout, "token: %s (set STATEBACKED_TOKEN to choose one)\n", token)
 	}
 	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
-		AllowExtraProvisionFields: *lenient})
+		Keys: keys, AllowExtraProvisionFields: *lenient})
 	baseURL, stop, err := em.Listen(*listen)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s is in use, by another emulator or another program: stop it, or pass --port with a free port", *listen)
+	}
 	if err != nil {
 		return fmt.Errorf("start the emulator: %w", err)
 	}
 	defer stop()
-	fmt.Fprintf(stdout, "emulator of the StateBacked API listening on %s (machine %s, versions %s and %s); Ctrl-C stops it\n",
-		baseURL, demoMachine, demoFrom, demoTo)
+	fmt.Fprintf(p.Stdout, "emulator of the StateBacked API listening on %s (machine %s, versions %s and %s; %d keys); Ctrl-C stops it\n",
+		baseURL, demoMachine, demoFrom, demoTo, len(keys))
 	<-ctx.Done()
-	fmt.Fprintf(stdout, "stopped after %d requests\n", len(em.Requests()))
+	fmt.Fprintf(p.Stdout, "stopped after %d requests\n", len(em.Requests()))
 	return nil
-}
-
-func withWorkspace(getenv func(string) string, dir string) func(string) string {
-	return func(key string) string {
-		if key == "GITHUB_WORKSPACE" {
-			return dir
-		}
-		return getenv(key)
-	}
 }
 
 func randomHex(n int) string {

@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,8 +58,12 @@ func command(t *testing.T, timeout time.Duration, env []string, name string, arg
 // It accepts testToken and tokens minted from the test key.
 func startEmulator(t *testing.T) (*emulator.Emulator, string) {
 	t.Helper()
-	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
-		Keys: map[string]string{testKeyID: testSecretKey}})
+	instances := []string{"user-1", "user-2", "user-3", "user-4", "user-5"}
+	em := emulator.New(emulator.Config{Token: testToken, Keys: map[string]string{testKeyID: testSecretKey},
+		Machines:  map[string][]string{demoMachine: {demoFrom, demoTo}, "toggle-rollout": {demoFrom}},
+		Instances: map[string][]string{"toggle-rollout": instances},
+		PageSize:  2,
+	})
 	url, stop, err := em.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -92,11 +95,7 @@ func TestDockerImage(t *testing.T) {
 
 	em, url := startEmulator(t)
 	workspace, files := t.TempDir(), t.TempDir()
-	example, err := fs.Sub(exampleFS, "testdata/example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(filepath.Join(workspace, "app"), example); err != nil {
+	if err := os.CopyFS(filepath.Join(workspace, "app"), os.DirFS("testdata/example")); err != nil {
 		t.Fatal(err)
 	}
 	out := command(t, 2*time.Minute, []string{"INPUT_TOKEN=" + testToken}, "docker", "run", "--rm", "--network", "host",
@@ -118,8 +117,7 @@ func TestDockerImage(t *testing.T) {
 	if len(migs) != 1 || !migs[0].Finalized {
 		t.Fatalf("emulator migrations = %+v, want one finalized\n%s", migs, out)
 	}
-	h := &harness{output: filepath.Join(files, "output")}
-	got := h.outputs(t)
+	got := outputs(t, filepath.Join(files, "output"))
 	if got["migration-id"] != migs[0].ID || got["bundle-sha256"] == "" {
 		t.Errorf("outputs = %v, want migration-id %s and the bundle's hash", got, migs[0].ID)
 	}
@@ -173,7 +171,8 @@ func actPath(t *testing.T) string {
 // TestAct runs the workflows of testdata/workflows under act: deploy
 // (checkout, uses: ./, a step reading the migration-id output), release
 // (with a CI key), the preview environment (pull request opened, then
-// closed), and teardown.
+// closed), a release that moves every instance (twice, the second reusing
+// the version), and teardown.
 func TestAct(t *testing.T) {
 	em, url := startEmulator(t)
 
@@ -210,6 +209,34 @@ func TestAct(t *testing.T) {
 	out = act(t, "pull_request", "preview.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "closed", 7))
 	if em.HasMachine("toggle-pr-7") || !strings.Contains(out, "preview deleted=true") {
 		t.Fatalf("pull request closed: machine toggle-pr-7 exists = %v\n%s", em.HasMachine("toggle-pr-7"), out)
+	}
+
+	// A release that moves the instances, run twice for the same commit:
+	// the second run reuses the version, and asks the instances again.
+	out = act(t, "push", "rollout.yml", url, "--rebuild=false")
+	var rolled []emulator.Version
+	for _, v := range em.Versions() {
+		if v.Machine == "toggle-rollout" {
+			rolled = append(rolled, v)
+		}
+	}
+	if len(rolled) != 1 || !strings.Contains(out, "rollout version-id="+rolled[0].ID+" reused=false upgraded=5 stranded=0") {
+		t.Fatalf("rollout: versions %+v\n%s", rolled, out)
+	}
+	for _, name := range []string{"user-1", "user-5"} {
+		if v, _ := em.DesiredVersion("toggle-rollout", name); v != rolled[0].ID {
+			t.Errorf("instance %s was asked to move to %q, want %s", name, v, rolled[0].ID)
+		}
+	}
+	out = act(t, "push", "rollout.yml", url, "--rebuild=false")
+	n := 0
+	for _, v := range em.Versions() {
+		if v.Machine == "toggle-rollout" {
+			n++
+		}
+	}
+	if n != 1 || !strings.Contains(out, "rollout version-id="+rolled[0].ID+" reused=true upgraded=5") {
+		t.Fatalf("rerun: %d versions, want 1 (reused)\n%s", n, out)
 	}
 
 	out = act(t, "push", "teardown.yml", url, "--rebuild=false")

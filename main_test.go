@@ -3,131 +3,113 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"io/fs"
+	"errors"
+	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
+	"sbdeploy/action"
 	"sbdeploy/emulator"
 )
 
 const (
 	testToken     = "sbtest_secret_token_0123456789"
+	testKeyID     = "sbk_test"
 	testSecretKey = "sbsec_test_secret_key_9876543210"
 )
 
-// versionMode sets the inputs of a machine version deploy of the example.
-func versionMode(h *harness) {
-	h.env["INPUT_MODE"] = "version"
-	h.env["INPUT_FILE"] = "machines/toggle.ts"
-	h.env["INPUT_FROM-VERSION"] = ""
-	h.env["INPUT_TO-VERSION"] = ""
+// binary is the program these tests run as a process, built once by
+// TestMain with the version the release build would stamp.
+var binary string
+
+const testVersion = "v9.8.7-test"
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sbdeploy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "sbdeploy")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
-// releaseMode sets the inputs of a release of the example: a version and the
-// migration to it from demoFrom.
-func releaseMode(h *harness) {
-	versionMode(h)
-	h.env["INPUT_MODE"] = "release"
-	h.env["INPUT_FROM-VERSION"] = demoFrom
-	h.env["INPUT_MIGRATION-FILE"] = demoFile
-}
-
-// env is a fake process environment.
-type env map[string]string
-
-func (e env) get(k string) string { return e[k] }
-
-// harness is one run of the action against an emulator, as the GitHub runner
-// would do it: inputs in INPUT_ variables, a workspace, and the file commands.
-type harness struct {
+// program is one run of the binary against an emulator, with the example
+// project in its workspace and the inputs of a migration deploy.
+type program struct {
 	em        *emulator.Emulator
-	apiURL    string
+	url       string
 	workspace string
-	env       env
 	output    string // GITHUB_OUTPUT
-	summary   string // GITHUB_STEP_SUMMARY
+	env       map[string]string
 }
 
-func newHarness(t *testing.T) *harness {
+func newProgram(t *testing.T) *program {
 	t.Helper()
-	return newHarnessWith(t, emulator.Config{})
-}
-
-// newHarnessWith is newHarness with an emulator that also knows cfg's
-// instances and page size.
-func newHarnessWith(t *testing.T, cfg emulator.Config) *harness {
-	t.Helper()
-	cfg.Token = testToken
-	cfg.Machines = map[string][]string{demoMachine: {demoFrom, demoTo}}
-	em := emulator.New(cfg)
+	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
-
 	workspace := t.TempDir()
-	example, err := fs.Sub(exampleFS, "testdata/example")
-	if err != nil {
+	if err := os.CopyFS(filepath.Join(workspace, "app"), os.DirFS("testdata/example")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.CopyFS(filepath.Join(workspace, "app"), example); err != nil {
-		t.Fatal(err)
+	p := &program{em: em, url: srv.URL, workspace: workspace, output: filepath.Join(t.TempDir(), "output")}
+	p.env = map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": workspace, "GITHUB_OUTPUT": p.output,
+		"INPUT_MACHINE": demoMachine, "INPUT_FROM-VERSION": demoFrom, "INPUT_TO-VERSION": demoTo,
+		"INPUT_WORKING-DIRECTORY": "app", "INPUT_FILE": demoFile, "INPUT_API-URL": srv.URL, "INPUT_TOKEN": testToken,
 	}
-	files := t.TempDir()
-	h := &harness{em: em, apiURL: srv.URL, workspace: workspace,
-		output: filepath.Join(files, "output"), summary: filepath.Join(files, "summary")}
-	h.env = env{
-		"GITHUB_ACTIONS":          "true",
-		"GITHUB_WORKSPACE":        workspace,
-		"GITHUB_OUTPUT":           h.output,
-		"GITHUB_STEP_SUMMARY":     h.summary,
-		"INPUT_MACHINE":           demoMachine,
-		"INPUT_FROM-VERSION":      demoFrom,
-		"INPUT_TO-VERSION":        demoTo,
-		"INPUT_WORKING-DIRECTORY": "app",
-		"INPUT_FILE":              demoFile,
-		"INPUT_API-URL":           srv.URL,
-		"INPUT_TOKEN":             testToken,
-		// What action.yml passes for inputs a workflow leaves out.
-		"INPUT_MODE": "migration", "INPUT_GZIP": "true", "INPUT_DRY-RUN": "false", "INPUT_TIMEOUT": "5m", "INPUT_RETRIES": "4",
-	}
-	return h
+	return p
 }
 
-// write creates a file in the workspace.
-func (h *harness) write(t *testing.T, name, content string) {
-	t.Helper()
-	path := filepath.Join(h.workspace, name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
+// command is the binary with args, in the workspace, with p's environment
+// only.
+func (p *program) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = p.workspace
+	for k, v := range p.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return cmd
 }
 
-func (h *harness) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+// run runs the binary to its end and returns its exit code and output.
+func (p *program) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	cmd := p.command(args...)
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), args, h.env.get, &out, &errOut)
-	return out.String(), errOut.String(), err
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
 }
 
-// outputs parses the GITHUB_OUTPUT file (name<<delimiter, value, delimiter).
-func (h *harness) outputs(t *testing.T) map[string]string {
+// outputs reads a GITHUB_OUTPUT file (name<<delimiter, value, delimiter).
+func outputs(t *testing.T, path string) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(h.output)
+	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -150,357 +132,6 @@ func (h *harness) outputs(t *testing.T) map[string]string {
 	return got
 }
 
-func TestRunDeploysAsGitHubRunner(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	stdout, stderr, err := h.run(t)
-	if err != nil {
-		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
-	}
-
-	migs := h.em.Migrations()
-	if len(migs) != 1 || !migs[0].Finalized || !migs[0].Gzip {
-		t.Fatalf("emulator migrations = %+v, want one finalized gzipped migration", migs)
-	}
-	code := gunzip(t, migs[0].Code)
-	sum := sha256.Sum256(code)
-	want := map[string]string{
-		"migration-id":  migs[0].ID,
-		"bundle-bytes":  strconv.Itoa(len(code)),
-		"upload-bytes":  strconv.Itoa(len(migs[0].Code)),
-		"bundle-sha256": hex.EncodeToString(sum[:]),
-	}
-	if diff := cmp.Diff(want, h.outputs(t)); diff != "" {
-		t.Errorf("outputs (-want +got):\n%s", diff)
-	}
-	if !bytes.Contains(code, []byte(`"enabled"`)) || !bytes.Contains(code, []byte("export{")) {
-		t.Errorf("uploaded code is not the bundled example:\n%s", code)
-	}
-	if n := len(h.em.Requests()); n != 3 {
-		t.Errorf("%d requests, want exactly 3", n)
-	}
-
-	// The token is masked before anything else is printed, and appears
-	// nowhere else.
-	first, rest, _ := strings.Cut(stdout, "\n")
-	if first != "::add-mask::"+testToken {
-		t.Errorf("first line = %q, want the add-mask command", first)
-	}
-	for _, s := range []string{rest, stderr, readFile(t, h.summary), readFile(t, h.output)} {
-		if strings.Contains(s, testToken) {
-			t.Errorf("token leaked into:\n%s", s)
-		}
-	}
-	for _, group := range []string{"bundle", "provision", "upload", "finalize"} {
-		if !strings.Contains(stdout, "::group::"+group+"\n") {
-			t.Errorf("no ::group::%s in the log:\n%s", group, stdout)
-		}
-	}
-	summary := readFile(t, h.summary)
-	for _, row := range []string{"| Machine | `toggle` |", "| Migration ID | `" + migs[0].ID + "` |", "| Times | bundle "} {
-		if !strings.Contains(summary, row) {
-			t.Errorf("summary lacks %q:\n%s", row, summary)
-		}
-	}
-}
-
-func TestRunPlainCLI(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.env = env{"GITHUB_WORKSPACE": h.workspace, "STATEBACKED_TOKEN": testToken}
-	stdout, stderr, err := h.run(t,
-		"--machine", demoMachine, "--from-version", demoFrom, "--to-version", demoTo,
-		"--working-directory", "app", "--file", demoFile, "--api-url", h.apiURL, "--gzip=false")
-	if err != nil {
-		t.Fatalf("run: %v\n%s%s", err, stdout, stderr)
-	}
-	if strings.Contains(stdout, "::") || strings.Contains(stdout+stderr, testToken) {
-		t.Errorf("a plain run printed workflow commands or the token:\n%s", stdout)
-	}
-	migs := h.em.Migrations()
-	if len(migs) != 1 || migs[0].Gzip {
-		t.Fatalf("migrations = %+v, want one, not gzipped", migs)
-	}
-	if !strings.Contains(stdout, "\nmigration-id="+migs[0].ID+"\n") {
-		t.Errorf("outputs not printed as name=value:\n%s", stdout)
-	}
-}
-
-func TestRunFlagWinsOverInput(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.env["INPUT_MACHINE"] = "Not A Valid Name"
-	h.env["INPUT_GZIP"] = "false"
-	if _, stderr, err := h.run(t, "--machine", demoMachine); err != nil {
-		t.Fatalf("run: %v\n%s", err, stderr)
-	}
-	if migs := h.em.Migrations(); len(migs) != 1 || migs[0].Machine != demoMachine || migs[0].Gzip {
-		t.Errorf("migrations = %+v: want the flag's machine and the input's gzip=false", migs)
-	}
-}
-
-func TestRunDryRun(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.env["INPUT_DRY-RUN"] = "true"
-	h.env["INPUT_TOKEN"] = "" // a dry run needs no token
-	stdout, _, err := h.run(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(h.em.Requests()); n != 0 {
-		t.Errorf("a dry run sent %d requests", n)
-	}
-	out := h.outputs(t)
-	if _, ok := out["migration-id"]; ok || out["bundle-sha256"] == "" || out["upload-bytes"] == "" {
-		t.Errorf("dry-run outputs = %v: want sizes and hash, no migration-id", out)
-	}
-	if !strings.Contains(stdout, "::notice::dry run") {
-		t.Errorf("no dry-run notice:\n%s", stdout)
-	}
-}
-
-// TestRunAnnotatesBuildErrors checks that an esbuild error becomes an
-// annotation at its file (relative to the workspace), line and column.
-func TestRunAnnotatesBuildErrors(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.write(t, "app/migrations/broken.ts", "export function upgradeState(s: string) {\n  return s +;\n}\n")
-	h.env["INPUT_FILE"] = "migrations/broken.ts"
-	stdout, _, err := h.run(t)
-	if err == nil {
-		t.Fatal("run succeeded on a syntax error")
-	}
-	want := "::error col=13,file=app/migrations/broken.ts,line=2::Unexpected \";\"\n"
-	if !strings.Contains(stdout, want) {
-		t.Errorf("log lacks the annotation %q:\n%s", want, stdout)
-	}
-}
-
-var badInputs = []struct {
-	name  string
-	setup func(t *testing.T, h *harness)
-	want  []string
-}{
-	{"missing machine", set("INPUT_MACHINE", ""), []string{"input machine: required"}},
-	{"invalid machine", set("INPUT_MACHINE", "my machine!"), []string{`input machine: "my machine!" is not a machine name`}},
-	{"machine name too long", set("INPUT_MACHINE", strings.Repeat("m", 129)), []string{"is not a machine name"}},
-	{"missing from-version", set("INPUT_FROM-VERSION", ""), []string{"input from-version: required"}},
-	{"missing to-version", set("INPUT_TO-VERSION", ""), []string{"input to-version: required"}},
-	{"version with a newline", set("INPUT_TO-VERSION", "ver_1\nx"), []string{"input to-version:", "is not a machine version ID"}},
-	{"missing file", set("INPUT_FILE", ""), []string{"input file: required"}},
-	{"file not found", set("INPUT_FILE", "nope.ts"), []string{`input file: "nope.ts" not found`}},
-	{"file escaping with ..", set("INPUT_FILE", "../../etc/passwd.ts"), []string{"input file:", "relative path inside"}},
-	{"absolute file", set("INPUT_FILE", "/etc/x.ts"), []string{"input file:", "relative path inside"}},
-	{"file with another extension", set("INPUT_FILE", "README.md"), []string{"must end in one of .ts, .tsx, .js, .mjs"}},
-	{"file is a directory", func(t *testing.T, h *harness) {
-		h.write(t, "app/dir.ts/x", "")
-		h.env["INPUT_FILE"] = "dir.ts"
-	}, []string{`input file: "dir.ts" is not a regular file`}},
-	{"file symlink leading outside", func(t *testing.T, h *harness) {
-		outside := filepath.Join(t.TempDir(), "evil.ts")
-		if err := os.WriteFile(outside, []byte("export {}"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		symlink(t, outside, filepath.Join(h.workspace, "app", "link.ts"))
-		h.env["INPUT_FILE"] = "link.ts"
-	}, []string{"input file:", "leads outside the workspace"}},
-	{"working-directory escaping with ..", set("INPUT_WORKING-DIRECTORY", "app/../.."), []string{"input working-directory:", "relative path inside"}},
-	{"absolute working-directory", set("INPUT_WORKING-DIRECTORY", "/tmp"), []string{"input working-directory:", "relative path inside"}},
-	{"working-directory not found", set("INPUT_WORKING-DIRECTORY", "nope"), []string{`input working-directory: "nope" does not exist`}},
-	{"working-directory symlink leading outside", func(t *testing.T, h *harness) {
-		symlink(t, t.TempDir(), filepath.Join(h.workspace, "out"))
-		h.env["INPUT_WORKING-DIRECTORY"] = "out"
-	}, []string{"input working-directory:", "leads outside the workspace"}},
-	{"TypeScript syntax error", func(t *testing.T, h *harness) {
-		h.write(t, "app/bad.ts", "export const upgradeState = (s: string) => {;\n")
-		h.env["INPUT_FILE"] = "bad.ts"
-	}, []string{"bundle failed with 1 error(s)", "bad.ts:"}},
-	{"missing exports", func(t *testing.T, h *harness) {
-		h.write(t, "app/half.ts", "export function upgradeState(s: string) { return s; }\n")
-		h.env["INPUT_FILE"] = "half.ts"
-	}, []string{"half.ts does not export upgradeContext"}},
-	{"oversize bundle", func(t *testing.T, h *harness) {
-		h.write(t, "app/big.js", "export const upgradeState = (s) => s, upgradeContext = (c) => c;\nexport const a = \""+
-			strings.Repeat("x", 10_000_001)+"\";\n")
-		h.env["INPUT_FILE"] = "big.js"
-	}, []string{"bundle too large", "limit 10000000", "limit 1000000"}},
-	{"gzip maybe", set("INPUT_GZIP", "maybe"), []string{`input gzip: "maybe" is not true or false`}},
-	{"dry-run yes", set("INPUT_DRY-RUN", "yes"), []string{`input dry-run: "yes" is not true or false`}},
-	{"unknown mode", set("INPUT_MODE", "deploy"), []string{`input mode: "deploy" is not a mode`}},
-	{"timeout without unit", set("INPUT_TIMEOUT", "300"), []string{`input timeout: "300" is not a positive duration`}},
-	{"negative timeout", set("INPUT_TIMEOUT", "-1m"), []string{"input timeout:"}},
-	{"plain http api-url", set("INPUT_API-URL", "http://api.statebacked.dev"), []string{"input api-url:", "plain http"}},
-	{"api-url not a URL", set("INPUT_API-URL", "api.statebacked.dev"), []string{"input api-url:", "not an absolute https URL"}},
-	{"empty token", set("INPUT_TOKEN", ""), []string{"input token: empty", "STATEBACKED_TOKEN"}},
-	{"empty token on a pull request", func(t *testing.T, h *harness) {
-		h.env["INPUT_TOKEN"] = ""
-		h.env["GITHUB_EVENT_NAME"] = "pull_request"
-	}, []string{"input token: empty", "forks"}},
-	{"version mode with from-version", func(_ *testing.T, h *harness) {
-		versionMode(h)
-		h.env["INPUT_FROM-VERSION"] = demoFrom
-	}, []string{"input from-version: not used by mode version"}},
-	{"release with to-version", func(_ *testing.T, h *harness) {
-		releaseMode(h)
-		h.env["INPUT_TO-VERSION"] = demoTo
-	}, []string{"input to-version: not used by mode release"}},
-	{"release with from-version and no migration-file", func(_ *testing.T, h *harness) {
-		releaseMode(h)
-		h.env["INPUT_MIGRATION-FILE"] = ""
-	}, []string{"input migration-file: required"}},
-	{"release with migration-file and no from-version", func(_ *testing.T, h *harness) {
-		releaseMode(h)
-		h.env["INPUT_FROM-VERSION"] = ""
-	}, []string{"a release deploys a migration only from from-version"}},
-	{"machine without allowWrite", func(t *testing.T, h *harness) {
-		versionMode(h)
-		h.write(t, "app/machines/half.ts", "export default {};\nexport const allowRead = () => true;\n")
-		h.env["INPUT_FILE"] = "machines/half.ts"
-	}, []string{"machines/half.ts does not export allowWrite"}},
-	{"index-selectors not an object", func(_ *testing.T, h *harness) {
-		versionMode(h)
-		h.env["INPUT_INDEX-SELECTORS"] = "[1, 2]"
-	}, []string{`input index-selectors: "[1, 2]" is not a JSON object`}},
-	{"indexes without create-machine", func(_ *testing.T, h *harness) {
-		versionMode(h)
-		h.env["INPUT_INDEXES"] = "email"
-	}, []string{"input indexes: used only when create-machine is true"}},
-	{"bad index name", func(_ *testing.T, h *harness) {
-		versionMode(h)
-		h.env["INPUT_CREATE-MACHINE"] = "true"
-		h.env["INPUT_INDEXES"] = "email, by owner"
-	}, []string{`input indexes: "by owner" is not an index name`}},
-	{"create-machine in migration mode", set("INPUT_CREATE-MACHINE", "true"), []string{"input create-machine: used only by modes version and release"}},
-	{"make-current maybe", func(_ *testing.T, h *harness) {
-		versionMode(h)
-		h.env["INPUT_MAKE-CURRENT"] = "maybe"
-	}, []string{`input make-current: "maybe" is not true or false`}},
-	{"token and key together", func(_ *testing.T, h *harness) {
-		h.env["INPUT_KEY-ID"] = "sbk_test"
-		h.env["INPUT_SECRET-KEY"] = testSecretKey
-	}, []string{"input token: give a token, or key-id and secret-key, not both"}},
-	{"key-id without secret-key", func(_ *testing.T, h *harness) {
-		h.env["INPUT_TOKEN"] = ""
-		h.env["INPUT_KEY-ID"] = "sbk_test"
-	}, []string{"key-id and secret-key go together"}},
-	{"key-id of the wrong form", func(_ *testing.T, h *harness) {
-		h.env["INPUT_TOKEN"] = ""
-		h.env["INPUT_KEY-ID"] = "key_test"
-		h.env["INPUT_SECRET-KEY"] = testSecretKey
-	}, []string{`key ID "key_test" is not of the form sbk_...`}},
-	{"token-lifetime over an hour", set("INPUT_TOKEN-LIFETIME", "2h"), []string{`input token-lifetime: "2h" is not a duration from 1s to 1h`}},
-	{"several problems at once", func(t *testing.T, h *harness) {
-		h.env["INPUT_MACHINE"] = ""
-		h.env["INPUT_GZIP"] = "maybe"
-	}, []string{"input machine: required", "input gzip:"}},
-}
-
-// TestRunBadInput checks that each input a user can get wrong fails with a
-// message naming the input and the fix, writes no output, and sends nothing.
-func TestRunBadInput(t *testing.T) {
-	t.Parallel()
-	for _, tt := range badInputs {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
-			tt.setup(t, h)
-			stdout, _, err := h.run(t)
-			if err == nil {
-				t.Fatal("run succeeded")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
-				}
-			}
-			if !strings.Contains(stdout, "::error::") {
-				t.Errorf("no ::error:: command in the log:\n%s", stdout)
-			}
-			if n := len(h.em.Requests()); n != 0 {
-				t.Errorf("%d requests sent for bad input, want none", n)
-			}
-			if out := h.outputs(t); len(out) != 0 {
-				t.Errorf("outputs written on failure: %v", out)
-			}
-		})
-	}
-}
-
-func set(key, value string) func(*testing.T, *harness) {
-	return func(_ *testing.T, h *harness) { h.env[key] = value }
-}
-
-func symlink(t *testing.T, target, link string) {
-	t.Helper()
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestRunAPIFailureWritesNoID checks that a deploy the API refuses exits
-// non-zero, explains itself, and writes no output.
-func TestRunAPIFailureWritesNoID(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.em.FailNext(emulator.StepFinalize, 1, 403, `{"error":"no","code":"missing-scope"}`)
-	stdout, _, err := h.run(t)
-	if err == nil {
-		t.Fatal("run succeeded")
-	}
-	if !strings.Contains(stdout, "::error::finalize failed: 403 Forbidden (missing-scope)") {
-		t.Errorf("log lacks the API error:\n%s", stdout)
-	}
-	if out := h.outputs(t); len(out) != 0 {
-		t.Errorf("outputs written on failure: %v", out)
-	}
-	if s := readFile(t, h.summary); !strings.Contains(s, "Deploy failed") {
-		t.Errorf("summary does not say the deploy failed:\n%s", s)
-	}
-}
-
-// TestRunMissingWorkspace checks that a GITHUB_WORKSPACE that does not exist
-// here (as under act) falls back to the working directory.
-func TestRunMissingWorkspace(t *testing.T) {
-	h := newHarness(t)
-	t.Chdir(h.workspace)
-	h.env["GITHUB_WORKSPACE"] = "/nonexistent/workspace"
-	stdout, _, err := h.run(t)
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, stdout)
-	}
-	if !strings.Contains(stdout, "::debug::GITHUB_WORKSPACE /nonexistent/workspace does not exist here") {
-		t.Errorf("no debug line about the missing workspace:\n%s", stdout)
-	}
-}
-
-func TestHelp(t *testing.T) {
-	t.Parallel()
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"--help"}, env{}.get, &out, &out)
-	if err == nil || !strings.Contains(err.Error(), "help requested") {
-		t.Fatalf("err = %v, want flag.ErrHelp", err)
-	}
-	for _, in := range inputs {
-		if !strings.Contains(out.String(), "--"+in.name) {
-			t.Errorf("--help does not list --%s", in.name)
-		}
-	}
-}
-
-func TestDemo(t *testing.T) {
-	t.Parallel()
-	var out, errOut bytes.Buffer
-	if err := demo(context.Background(), nil, env{}.get, &out, &errOut); err != nil {
-		t.Fatalf("demo: %v\n%s%s", err, out.String(), errOut.String())
-	}
-	for _, want := range []string{"\nmigration-id=mvm_", "provision POST /machines/toggle/migrations?gzip=true -> 200", "upload    POST", "-> 204", "finalize  PUT"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out.String())
-		}
-	}
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -510,40 +141,135 @@ func readFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-func gunzip(t *testing.T, b []byte) []byte {
-	t.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
+// TestExitCodes runs the real binary and pins each exit code, where its
+// message goes, and what it says: a CI step goes by them.
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := io.ReadAll(r)
-	if err != nil {
+	t.Cleanup(func() { busy.Close() })
+	_, busyPort, _ := net.SplitHostPort(busy.Addr().String())
+	tests := []struct {
+		name   string
+		setup  func(*program)
+		args   []string
+		code   int
+		stdout string // a substring
+		stderr string // a substring; "" means stderr is empty
+	}{
+		{name: "deployed", code: 0, stdout: "sbdeploy " + testVersion},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: "Exit codes:"},
+		{name: "--version", args: []string{"--version"}, code: 0, stdout: "sbdeploy " + testVersion + "\n"},
+		{name: "version", args: []string{"version"}, code: 0, stdout: "sbdeploy " + testVersion + "\n"},
+		{name: "version with an argument", args: []string{"version", "x"}, code: 2, stderr: "sbdeploy version: takes no arguments"},
+		{name: "bad input", setup: func(p *program) { p.env["INPUT_GZIP"] = "maybe" }, code: 2, stdout: `::error::input gzip: "maybe" is not true or false`},
+		{name: "unknown flag", args: []string{"--gzipp"}, code: 2, stdout: "flag provided but not defined: -gzipp"},
+		{name: "stray argument", args: []string{"deploy"}, code: 2, stdout: `unexpected argument "deploy"`},
+		{name: "bad flag outside GitHub", setup: plainCLI, args: []string{"--retries", "0"}, code: 2, stderr: `--retries: "0" is not a number of attempts`},
+		{name: "API refuses", setup: func(p *program) { p.env["INPUT_TOKEN"] = "sbtest_wrong_token" }, code: 1, stdout: "401 Unauthorized"},
+		{name: "teardown not confirmed", setup: func(p *program) {
+			p.env = map[string]string{"GITHUB_ACTIONS": "true", "INPUT_MODE": "teardown", "INPUT_MACHINE": demoMachine, "INPUT_TOKEN": testToken, "INPUT_API-URL": p.url}
+		}, code: 2, stdout: "input confirm-delete: required"},
+		{name: "partial release", setup: func(p *program) {
+			p.env["INPUT_MODE"] = "release"
+			p.env["INPUT_FILE"] = "machines/toggle.ts"
+			p.env["INPUT_MIGRATION-FILE"] = demoFile
+			delete(p.env, "INPUT_TO-VERSION")
+			p.em.FailNext(emulator.StepProvision, 1, 403, `{"error":"no","code":"missing-scope"}`)
+		}, code: 3, stdout: "was deployed, but the migration to it was not"},
+		{name: "demo with an argument", args: []string{"demo", "x"}, code: 2, stderr: `sbdeploy demo: takes no arguments, got "x"`},
+		{name: "emulator on a busy port", args: []string{"emulator", "--port", busyPort}, code: 1, stderr: "is in use, by another emulator or another program"},
+		{name: "emulator with a bad key", args: []string{"emulator", "--key", "nope"}, code: 2, stderr: "want sbk_<id>:sbsec_<secret>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProgram(t)
+			if tt.setup != nil {
+				tt.setup(p)
+			}
+			code, stdout, stderr := p.run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout)
+			}
+			if tt.stderr == "" && stderr != "" || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+// plainCLI makes a run outside GitHub Actions: inputs as flags, errors on
+// stderr.
+func plainCLI(p *program) {
+	p.env = map[string]string{"STATEBACKED_TOKEN": testToken}
+}
+
+// TestSIGTERMCancels checks that SIGTERM during a hanging request ends the
+// run promptly, with exit code 1, saying it was cancelled, with no output.
+func TestSIGTERMCancels(t *testing.T) {
+	t.Parallel()
+	p := newProgram(t)
+	p.em.Inject(emulator.StepProvision, 10, emulator.Fault{Hang: true})
+	cmd := p.command()
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return out
-}
-
-func TestMain(m *testing.M) {
-	if os.Getenv("SBDEPLOY_TEST_AS_MAIN") == "1" {
-		main() // the test binary as the program, for exit codes and signals
-		os.Exit(0)
+	deadline := time.Now().Add(10 * time.Second) // bounded wait for the request to arrive
+	for len(p.em.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
-	// Waits of milliseconds between attempts, and 2 s for an attempt, keep
-	// the retry tests fast; the policy under test is the same.
-	retryWait = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
-	requestTimeout = 2 * time.Second
-	os.Exit(m.Run())
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("wait: %v, want exit code 1", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v to stop after SIGTERM", d)
+	}
+	if !strings.Contains(stdout.String(), "cancelled") {
+		t.Errorf("the log does not say the run was cancelled:\n%s", stdout.String())
+	}
+	if out := outputs(t, p.output); len(out) != 0 {
+		t.Errorf("outputs written: %v", out)
+	}
 }
 
-// TestServeEmulator starts the standalone emulator, deploys to it with a
-// plain CLI run, and stops it by cancelling.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	p := action.Process{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errOut, Version: testVersion}
+	if err := demo(context.Background(), p); err != nil {
+		t.Fatalf("demo: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{"\nmigration-id=mvm_", "provision POST /machines/toggle/migrations?gzip=true -> 200", "upload    POST", "-> 204", "finalize  PUT"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestServeEmulator starts the standalone emulator with a CI key, deploys
+// to it with the binary using that key, and stops it by cancelling.
 func TestServeEmulator(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- serveEmulator(ctx, []string{"--listen", "127.0.0.1:0"}, env{"STATEBACKED_TOKEN": testToken}.get, &out, &out)
+		done <- serveEmulator(ctx, action.Process{Args: []string{"--listen", "127.0.0.1:0", "--key", testKeyID + ":" + testSecretKey},
+			Getenv: func(k string) string { return map[string]string{"STATEBACKED_TOKEN": testToken}[k] }, Stdout: &out, Stderr: &out})
 	}()
 	var url string
 	for deadline := time.Now().Add(5 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
@@ -551,10 +277,13 @@ func TestServeEmulator(t *testing.T) {
 			url, _, _ = strings.Cut(rest, " ")
 		}
 	}
-	h := newHarness(t)
-	h.env["INPUT_API-URL"] = url
-	if _, _, err := h.run(t); err != nil {
-		t.Fatalf("deploy to %q: %v", url, err)
+	p := newProgram(t)
+	p.env["INPUT_API-URL"] = url
+	delete(p.env, "INPUT_TOKEN")
+	p.env["INPUT_KEY-ID"] = testKeyID
+	p.env["INPUT_SECRET-KEY"] = testSecretKey
+	if code, stdout, _ := p.run(t); code != 0 {
+		t.Fatalf("deploy to %q with the key: exit code %d\n%s", url, code, stdout)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -53,7 +54,7 @@ func benchBuild(b *testing.B, dir, entry string) {
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
-		out, err := Build(Options{Dir: dir, Entry: entry, Exports: MigrationExports})
+		out, err := Build(context.Background(), Options{Dir: dir, Entry: entry, Kind: Migration})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,7 +112,7 @@ type benchBundle struct {
 
 func benchBundles(b *testing.B) []benchBundle {
 	b.Helper()
-	small, err := Build(Options{Dir: exampleDir(b), Entry: exampleEntry, Exports: MigrationExports})
+	small, err := Build(context.Background(), Options{Dir: exampleDir(b), Entry: exampleEntry, Kind: Migration})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func benchBundles(b *testing.B) []benchBundle {
 	if err != nil {
 		b.Fatal(err)
 	}
-	large, err := Build(Options{Dir: dir, Entry: entry, Exports: MigrationExports})
+	large, err := Build(context.Background(), Options{Dir: dir, Entry: entry, Kind: Migration})
 	if err != nil {
 		b.Fatal(err)
 	}

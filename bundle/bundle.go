@@ -6,9 +6,17 @@
 // and touches no network. It bundles in memory with esbuild, using the same
 // options as the official StateBacked CLI, so that an upload made here
 // behaves exactly like one made with that CLI.
+//
+// The build reads only the workspace: every file esbuild loads, and every
+// package.json and tsconfig.json it consults, must be, after symlinks, a
+// regular file of at most 10,000,000 bytes inside Options.Root. Code under
+// review cannot bundle the runner's secrets (/proc/self/environ, files
+// beside the checkout) or stall the run on a FIFO or /dev/zero. confine.go
+// says how, and what it cannot see ahead.
 package bundle
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -18,18 +26,60 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-// The service's limits on uploaded code (API.md, "What the code must be").
+// The service's limits on uploaded code (docs/api.md, "The code").
 const (
 	MaxGzippedBytes = 1_000_000
 	MaxRawBytes     = 10_000_000
 )
 
-// MigrationExports are the exports every machine version migration must have.
-var MigrationExports = []string{"upgradeState", "upgradeContext"}
+// Kind is what a bundle is: what it must export, and what the service does
+// with it.
+type Kind int
 
-// VersionExports are the exports every machine version must have: the
-// machine as the default export, and its authorizers.
-var VersionExports = []string{"default", "allowRead", "allowWrite"}
+// The kinds of code the service takes.
+const (
+	// Migration moves an instance's state from one machine version to the
+	// next.
+	Migration Kind = iota + 1
+	// MachineVersion is a machine: its definition and its authorizers.
+	MachineVersion
+)
+
+// Exports are the exports every bundle of kind k must have: for a migration
+// its two functions; for a machine version the machine as the default
+// export, and its authorizers. The slice is new on each call.
+func (k Kind) Exports() []string {
+	switch k {
+	case Migration:
+		return []string{"upgradeState", "upgradeContext"}
+	case MachineVersion:
+		return []string{"default", "allowRead", "allowWrite"}
+	}
+	return nil
+}
+
+func (k Kind) String() string {
+	switch k {
+	case Migration:
+		return "migration"
+	case MachineVersion:
+		return "machine version"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Limits are the largest bundle Build accepts, minified and gzipped.
+type Limits struct {
+	Raw, Gzipped int
+}
+
+// orService returns l, or the service's limits if l is zero.
+func (l Limits) orService() Limits {
+	if l == (Limits{}) {
+		return Limits{Raw: MaxRawBytes, Gzipped: MaxGzippedBytes}
+	}
+	return l
+}
 
 // Options says what to bundle.
 type Options struct {
@@ -38,8 +88,14 @@ type Options struct {
 	Dir string
 	// Entry is the entry point's path relative to Dir.
 	Entry string
-	// Exports lists the exports the bundle must have.
-	Exports []string
+	// Kind says which exports the bundle must have; 0 checks none.
+	Kind Kind
+	// Root is the absolute directory that every file the build reads must
+	// be in, after symlinks: the workspace. "" means Dir.
+	Root string
+	// Limits are the largest bundle accepted; zero means the service's,
+	// MaxRawBytes and MaxGzippedBytes.
+	Limits Limits
 }
 
 // Bundle is the result of a successful Build.
@@ -101,17 +157,18 @@ func (e *ExportsError) Error() string {
 		e.Entry, strings.Join(e.Missing, " and "), have, add)
 }
 
-// SizeError reports a bundle over the service's limits.
+// SizeError reports a bundle over the limits.
 type SizeError struct {
 	Raw, Gzipped int
+	Limits       Limits
 }
 
 func (e *SizeError) Error() string {
 	return fmt.Sprintf("bundle too large: %d bytes minified (limit %d) and %d bytes gzipped (limit %d); "+
-		"remove large dependencies or split the code", e.Raw, MaxRawBytes, e.Gzipped, MaxGzippedBytes)
+		"remove large dependencies or split the code", e.Raw, e.Limits.Raw, e.Gzipped, e.Limits.Gzipped)
 }
 
-// options are the official CLI's esbuild options (API.md), plus the in-memory
+// options are the official CLI's esbuild options (docs/api.md), plus the in-memory
 // output and the metafile that lists the exports.
 func options(o Options) api.BuildOptions {
 	return api.BuildOptions{
@@ -134,19 +191,29 @@ func options(o Options) api.BuildOptions {
 		Define:            map[string]string{"process.env.NODE_ENV": `"production"`},
 		Drop:              api.DropDebugger,
 		// The platform provides xstate; the upload must import it as npm:xstate.
-		Alias:    map[string]string{"xstate": "npm:xstate"},
-		External: []string{"npm:xstate", "npm:xstate/*"},
+		Alias:    map[string]string{platformPackage: "npm:" + platformPackage},
+		External: []string{"npm:" + platformPackage, "npm:" + platformPackage + "/*"},
 	}
 }
 
 const outfile = "bundle.js"
 
-// Build bundles o.Entry, checks its exports and size, and gzips it.
-func Build(o Options) (*Bundle, error) {
-	if !filepath.IsAbs(o.Dir) {
-		return nil, fmt.Errorf("bundle: Dir %q is not absolute", o.Dir)
+// platformPackage is the package StateBacked provides at run time: imports of
+// it stay imports, and nothing of it is read or bundled.
+const platformPackage = "xstate"
+
+// Build bundles o.Entry, checks its exports and size, and gzips it. It
+// stops when ctx ends, returning ctx's error.
+//
+// Every file the build reads must be, after symlinks, a regular file of at
+// most 10,000,000 bytes inside the workspace (o.Root, or o.Dir); an import
+// that breaks the rule is a *BuildError located at the import (confine.go).
+func Build(ctx context.Context, o Options) (*Bundle, error) {
+	o.Limits = o.Limits.orService()
+	res, err := confinedBuild(ctx, o, false, func(*api.BuildOptions) {})
+	if err != nil {
+		return nil, err
 	}
-	res := api.Build(options(o))
 	if len(res.Errors) > 0 {
 		return nil, &BuildError{Messages: messages(o.Dir, res.Errors)}
 	}
@@ -158,7 +225,7 @@ func Build(o Options) (*Bundle, error) {
 		return nil, err
 	}
 	var missing []string
-	for _, name := range o.Exports {
+	for _, name := range o.Kind.Exports() {
 		if !slices.Contains(exports, name) {
 			missing = append(missing, name)
 		}
@@ -171,10 +238,56 @@ func Build(o Options) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(code) > MaxRawBytes || len(gz) > MaxGzippedBytes {
-		return nil, &SizeError{Raw: len(code), Gzipped: len(gz)}
+	if len(code) > o.Limits.Raw || len(gz) > o.Limits.Gzipped {
+		return nil, &SizeError{Raw: len(code), Gzipped: len(gz), Limits: o.Limits}
 	}
 	return &Bundle{Code: code, Gzipped: gz, Exports: exports, Warnings: messages(o.Dir, res.Warnings)}, nil
+}
+
+// confinedBuild runs esbuild with o's options, changed by change, under the
+// workspace rule. bundlesPlatform says whether the build bundles xstate from
+// node_modules rather than leaving it to the platform.
+func confinedBuild(ctx context.Context, o Options, bundlesPlatform bool, change func(*api.BuildOptions)) (api.BuildResult, error) {
+	if !filepath.IsAbs(o.Dir) {
+		return api.BuildResult{}, fmt.Errorf("bundle: Dir %q is not absolute", o.Dir)
+	}
+	c, err := newConfiner(ctx, o)
+	if err != nil {
+		return api.BuildResult{}, err
+	}
+	c.bundlesPlatform = bundlesPlatform
+	if err := c.preflight(); err != nil {
+		return api.BuildResult{}, err
+	}
+	opts := options(o)
+	opts.Plugins = []api.Plugin{c.plugin()}
+	change(&opts)
+	return build(ctx, opts)
+}
+
+// build runs esbuild under ctx. When ctx ends first, the build is cancelled
+// and Build returns at once, without waiting for esbuild: a read that
+// blocks (a FIFO, say) would otherwise hold the run past its time limit.
+func build(ctx context.Context, opts api.BuildOptions) (api.BuildResult, error) {
+	if err := ctx.Err(); err != nil {
+		return api.BuildResult{}, err
+	}
+	bc, cerr := api.Context(opts)
+	if cerr != nil {
+		return api.BuildResult{}, fmt.Errorf("bundle: %w", cerr)
+	}
+	done := make(chan api.BuildResult, 1)
+	go func() {
+		done <- bc.Rebuild()
+		bc.Dispose()
+	}()
+	select {
+	case res := <-done:
+		return res, nil
+	case <-ctx.Done():
+		go bc.Cancel() // may wait on a blocked read: never on the caller
+		return api.BuildResult{}, context.Cause(ctx)
+	}
 }
 
 func messages(dir string, in []api.Message) []Message {

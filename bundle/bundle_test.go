@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -43,7 +44,7 @@ func TestBuildGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := testdataDir(t, tt.name)
-			b, err := Build(Options{Dir: dir, Entry: tt.entry, Exports: MigrationExports})
+			b, err := Build(context.Background(), Options{Dir: dir, Entry: tt.entry, Kind: Migration})
 			if err != nil {
 				t.Fatalf("Build: %v", err)
 			}
@@ -74,7 +75,7 @@ func TestBuildGolden(t *testing.T) {
 // of the output that the service depends on.
 func TestBuildOptions(t *testing.T) {
 	t.Parallel()
-	b, err := Build(Options{Dir: testdataDir(t, "kitchen-sink"), Entry: "entry.ts", Exports: MigrationExports})
+	b, err := Build(context.Background(), Options{Dir: testdataDir(t, "kitchen-sink"), Entry: "entry.ts", Kind: Migration})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestBuildErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("syntax error is located in the source", func(t *testing.T) {
 		t.Parallel()
-		_, err := Build(Options{Dir: testdataDir(t, "syntax-error"), Entry: "entry.ts", Exports: MigrationExports})
+		_, err := Build(context.Background(), Options{Dir: testdataDir(t, "syntax-error"), Entry: "entry.ts", Kind: Migration})
 		var be *BuildError
 		if !errors.As(err, &be) {
 			t.Fatalf("err = %v, want *BuildError", err)
@@ -117,7 +118,7 @@ func TestBuildErrors(t *testing.T) {
 	})
 	t.Run("unresolved package names the import", func(t *testing.T) {
 		t.Parallel()
-		_, err := Build(Options{Dir: testdataDir(t, "unresolved"), Entry: "entry.ts", Exports: MigrationExports})
+		_, err := Build(context.Background(), Options{Dir: testdataDir(t, "unresolved"), Entry: "entry.ts", Kind: Migration})
 		var be *BuildError
 		if !errors.As(err, &be) || len(be.Messages) != 1 {
 			t.Fatalf("err = %v, want one *BuildError message", err)
@@ -129,7 +130,7 @@ func TestBuildErrors(t *testing.T) {
 	})
 	t.Run("missing entry point", func(t *testing.T) {
 		t.Parallel()
-		_, err := Build(Options{Dir: testdataDir(t, "syntax-error"), Entry: "nope.ts"})
+		_, err := Build(context.Background(), Options{Dir: testdataDir(t, "syntax-error"), Entry: "nope.ts"})
 		var be *BuildError
 		if !errors.As(err, &be) || !strings.Contains(be.Error(), "nope.ts") {
 			t.Fatalf("err = %v, want *BuildError naming nope.ts", err)
@@ -137,7 +138,7 @@ func TestBuildErrors(t *testing.T) {
 	})
 	t.Run("missing exports are named", func(t *testing.T) {
 		t.Parallel()
-		_, err := Build(Options{Dir: testdataDir(t, "missing-exports"), Entry: "entry.ts", Exports: MigrationExports})
+		_, err := Build(context.Background(), Options{Dir: testdataDir(t, "missing-exports"), Entry: "entry.ts", Kind: Migration})
 		var ee *ExportsError
 		if !errors.As(err, &ee) {
 			t.Fatalf("err = %v, want *ExportsError", err)
@@ -149,61 +150,72 @@ func TestBuildErrors(t *testing.T) {
 	})
 	t.Run("relative Dir is refused", func(t *testing.T) {
 		t.Parallel()
-		if _, err := Build(Options{Dir: "testdata", Entry: "entry.ts"}); err == nil {
+		if _, err := Build(context.Background(), Options{Dir: "testdata", Entry: "entry.ts"}); err == nil {
 			t.Fatal("Build with a relative Dir succeeded")
 		}
 	})
 }
 
-// TestBuildSizeLimits writes modules just over each limit and checks that the
-// error gives both sizes.
+// TestBuildSizeLimits builds one module under limits exactly at its sizes,
+// which it meets, and one byte under each, which it exceeds, and checks that
+// the error gives both sizes and both limits.
 func TestBuildSizeLimits(t *testing.T) {
 	t.Parallel()
+	dir := t.TempDir()
+	// Random hex compresses to about half, so the two sizes differ.
+	src := "export const upgradeState = (s) => s;\nexport const upgradeContext = (c) => c;\nexport const blob = \"" + randomHex(t, 2000) + "\";\n"
+	if err := os.WriteFile(filepath.Join(dir, "big.js"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := func(l Limits) (*Bundle, error) {
+		return Build(context.Background(), Options{Dir: dir, Entry: "big.js", Kind: Migration, Limits: l})
+	}
+	b, err := build(Limits{})
+	if err != nil {
+		t.Fatalf("under the service's limits: %v", err)
+	}
+	raw, gz := len(b.Code), len(b.Gzipped)
 	tests := []struct {
-		name string
-		// literal is the string literal the module exports.
-		literal func() string
-		overRaw bool
-		overGz  bool
+		name   string
+		limits Limits
+		over   bool
 	}{
-		{
-			// Random hex compresses to about half: 2.2 MB of it gzips past 1 MB.
-			name:    "over the gzipped limit",
-			literal: func() string { return randomHex(t, 1_100_000) },
-			overGz:  true,
-		},
-		{
-			// A repeated letter compresses to almost nothing.
-			name:    "over the raw limit",
-			literal: func() string { return strings.Repeat("a", MaxRawBytes) },
-			overRaw: true,
-		},
+		{"exactly at both limits", Limits{Raw: raw, Gzipped: gz}, false},
+		{"one byte over the raw limit", Limits{Raw: raw - 1, Gzipped: gz}, true},
+		{"one byte over the gzipped limit", Limits{Raw: raw, Gzipped: gz - 1}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			src := "export const upgradeState = (s) => s;\nexport const upgradeContext = (c) => c;\nexport const blob = \"" + tt.literal() + "\";\n"
-			if err := os.WriteFile(filepath.Join(dir, "big.js"), []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			_, err := Build(Options{Dir: dir, Entry: "big.js", Exports: MigrationExports})
+			_, err := build(tt.limits)
 			var se *SizeError
-			if !errors.As(err, &se) {
-				t.Fatalf("err = %v, want *SizeError", err)
+			if got := errors.As(err, &se); got != tt.over {
+				t.Fatalf("err = %v, want a *SizeError: %v", err, tt.over)
 			}
-			if got := se.Raw > MaxRawBytes; got != tt.overRaw {
-				t.Errorf("raw %d over limit = %v, want %v", se.Raw, got, tt.overRaw)
+			if !tt.over {
+				return
 			}
-			if got := se.Gzipped > MaxGzippedBytes; got != tt.overGz {
-				t.Errorf("gzipped %d over limit = %v, want %v", se.Gzipped, got, tt.overGz)
+			if want := (&SizeError{Raw: raw, Gzipped: gz, Limits: tt.limits}); *se != *want {
+				t.Errorf("err = %+v, want %+v", se, want)
 			}
-			for _, n := range []int{se.Raw, se.Gzipped, MaxRawBytes, MaxGzippedBytes} {
+			for _, n := range []int{raw, gz, tt.limits.Raw, tt.limits.Gzipped} {
 				if !strings.Contains(err.Error(), strconv.Itoa(n)) {
 					t.Errorf("error %q does not give %d", err, n)
 				}
 			}
 		})
+	}
+}
+
+// TestLimitsZeroMeansTheService checks that zero Limits, which Build is
+// given above, are the service's limits.
+func TestLimitsZeroMeansTheService(t *testing.T) {
+	t.Parallel()
+	if got, want := (Limits{}).orService(), (Limits{Raw: MaxRawBytes, Gzipped: MaxGzippedBytes}); got != want {
+		t.Errorf("zero Limits are %+v, want %+v", got, want)
+	}
+	if l := (Limits{Raw: 1}); l.orService() != l {
+		t.Errorf("Limits %+v became %+v", l, l.orService())
 	}
 }
 

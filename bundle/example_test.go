@@ -1,6 +1,7 @@
 package bundle_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"path/filepath"
@@ -13,10 +14,10 @@ func ExampleBuild() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, err := bundle.Build(bundle.Options{
-		Dir:     dir,
-		Entry:   "migrations/toggle-v1-to-v2.ts",
-		Exports: bundle.MigrationExports,
+	b, err := bundle.Build(context.Background(), bundle.Options{
+		Dir:   dir,
+		Entry: "migrations/toggle-v1-to-v2.ts",
+		Kind:  bundle.Migration,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,8 +33,11 @@ type Key struct {
 // secret.
 func (k Key) Check() error {
 	var errs []error
-	if len(k.ID) > 204 || !keyIDPattern.MatchString(k.ID) {
-		errs = append(errs, fmt.Errorf("key ID %q is not of the form sbk_...", k.ID))
+	switch {
+	case strings.HasPrefix(k.ID, "sbsec_"):
+		errs = append(errs, errors.New("the key ID looks like a secret key (sbsec_...); its value is not shown: the key ID is the sbk_... part"))
+	case len(k.ID) > 204 || !keyIDPattern.MatchString(k.ID):
+		errs = append(errs, errors.New("the key ID is not of the form sbk_... (its value is not shown, in case it is a secret)"))
 	}
 	if len(k.Secret) > 506 || !secretPattern.MatchString(k.Secret) {
 		errs = append(errs, errors.New("the secret key is not of the form sbsec_... (its value is not shown)"))

@@ -14,18 +14,18 @@ import (
 	"sbdeploy/emulator"
 )
 
-// BenchmarkDeployMigration measures a whole migration deploy against the
+// BenchmarkDeploy measures a whole migration deploy against the
 // in-process emulator, as one run of the action does it: a new client, the
 // three requests over a new connection, and (in "bundle+requests") bundling
 // and gzipping the example migration first. Every deploy must send exactly 3
 // requests over 1 connection, or the benchmark fails: a fourth request or a
 // second handshake is a cost the action must not pay.
-func BenchmarkDeployMigration(b *testing.B) {
+func BenchmarkDeploy(b *testing.B) {
 	example, err := filepath.Abs(filepath.Join("..", "testdata", "example"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	built, err := bundle.Build(bundle.Options{Dir: example, Entry: "migrations/toggle-v1-to-v2.ts", Exports: bundle.MigrationExports})
+	built, err := bundle.Build(context.Background(), bundle.Options{Dir: example, Entry: "migrations/toggle-v1-to-v2.ts", Kind: bundle.Migration})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func BenchmarkDeployMigration(b *testing.B) {
 			for b.Loop() {
 				code := built.Gzipped
 				if tt.bundle {
-					out, err := bundle.Build(bundle.Options{Dir: example, Entry: "migrations/toggle-v1-to-v2.ts", Exports: bundle.MigrationExports})
+					out, err := bundle.Build(context.Background(), bundle.Options{Dir: example, Entry: "migrations/toggle-v1-to-v2.ts", Kind: bundle.Migration})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -69,7 +69,7 @@ func BenchmarkDeployMigration(b *testing.B) {
 					b.Fatal(err)
 				}
 				m := deploy.Migration{Machine: "toggle", From: "ver_1", To: "ver_2", Code: code, Gzipped: true}
-				if _, err := c.DeployMigration(context.Background(), m, nil); err != nil {
+				if _, err := c.Deploy(context.Background(), m, nil); err != nil {
 					b.Fatal(err)
 				}
 				transport.CloseIdleConnections()

@@ -1,14 +1,15 @@
-// Package deploy is a client for the StateBacked API and the three-step flow
-// that deploys code to it: provision, upload to the presigned URL, finalize.
+// Package deploy is a client for the StateBacked API: the three-step flow
+// that deploys code (provision, upload to the presigned URL, finalize), and
+// the calls that create, list, move and delete machines and instances.
+//
+// It speaks the API's terms only. Its errors are facts (the step, the status,
+// the API's code, parameter and missing scope); what a person should change
+// in response is for the caller to say, in the caller's own terms.
 package deploy
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,13 +21,9 @@ import (
 // DefaultBaseURL is the production API.
 const DefaultBaseURL = "https://api.statebacked.dev"
 
-// maxResponseBytes bounds every response body read: answers are small JSON
-// objects, and a misbehaving server must not exhaust memory.
-const maxResponseBytes = 1 << 20
-
 // The patterns below say "+" and check the length apart: a bounded repeat
 // such as {1,512} compiles into a program that many times larger, at every
-// start of the binary (measured: 1.4 MB and about 10 ms for all of them).
+// start of the binary.
 
 // slugPattern is the API's pattern for machine and instance names,
 // ^[a-zA-Z0-9_-]{1,128}$, with the length checked by ValidSlug.
@@ -36,8 +33,8 @@ var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 func ValidSlug(s string) bool { return len(s) <= 128 && slugPattern.MatchString(s) }
 
 // idPattern is what an ID from the server must look like before it is used
-// in a path or written as an output: no spaces, newlines or other controls,
-// and (checkID) at most 512 bytes.
+// in a path or returned: no spaces, newlines or other controls, and
+// (checkID) at most 512 bytes.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~:+/=-]+$`)
 
 // Client talks to one StateBacked API with one token. Make it with New.
@@ -52,6 +49,7 @@ type Client struct {
 	minWait, maxWait time.Duration
 	requestTimeout   time.Duration
 	onRetry          func(RetryEvent)
+	onSecret         func(string)
 }
 
 // Option configures a Client.
@@ -69,7 +67,8 @@ func WithOrgID(id string) Option {
 	}
 }
 
-// WithHTTPClient replaces the HTTP client.
+// WithHTTPClient replaces the HTTP client. The client given should follow
+// no redirects, as the default one does.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -84,6 +83,17 @@ func WithHTTPClient(hc *http.Client) Option {
 func WithUserAgent(ua string) Option {
 	return func(c *Client) error {
 		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithSecretNotify calls notify with every secret the client learns from
+// the server before it could appear in an error or a callback: the presigned
+// upload's policy, signature and credentials. A caller that prints anything
+// hides these as it hides the token.
+func WithSecretNotify(notify func(secret string)) Option {
+	return func(c *Client) error {
+		c.onSecret = notify
 		return nil
 	}
 }
@@ -109,7 +119,8 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 }
 
 // newHTTPClient follows no redirects: a redirect would either carry the token
-// to another host or hide a misconfigured api-url, and the API never sends one.
+// to another host or hide a misconfigured base URL, and the API never sends
+// one.
 func newHTTPClient() *http.Client {
 	return &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -118,25 +129,33 @@ func newHTTPClient() *http.Client {
 
 // ParseBaseURL checks an API or upload URL: absolute, https (plain http only
 // for a loopback host, such as a local emulator), with no credentials, query
-// or fragment. A trailing slash is removed.
+// or fragment. A trailing slash is removed. Its errors never repeat
+// credentials.
 func ParseBaseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a URL", s)
+		return nil, errors.New("it is not a URL")
 	}
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
-		return nil, fmt.Errorf("%q is not an absolute https URL (like %s)", s, DefaultBaseURL)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("%q uses plain http, which would send the token unencrypted: use https (plain http is allowed only for 127.0.0.1, ::1 or localhost)", s)
+		return nil, fmt.Errorf("%q is not an absolute https URL (like %s)", Printable(u), DefaultBaseURL)
 	case u.User != nil:
-		return nil, fmt.Errorf("the URL must not contain credentials: pass the token with the token input instead")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("%q must not have a query or fragment", s)
+		return nil, errors.New("the URL must not contain credentials (user:password@)")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("%q uses plain http, which would send the token unencrypted: use https (plain http is allowed only for 127.0.0.1, ::1 or localhost)", Printable(u))
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, fmt.Errorf("%q must not have a query or fragment", Printable(u))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// Printable is u as it may be shown: scheme, host and path, without
+// credentials, query or fragment, which can carry signatures.
+func Printable(u *url.URL) string {
+	p := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return p.String()
 }
 
 func isLoopback(host string) bool {
@@ -147,115 +166,22 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// do sends one API request, with in as its JSON body unless in is nil, and
-// decodes a 2xx JSON answer into out unless out is nil. Any other answer
-// becomes an *APIError. path is already escaped. Failed attempts are retried
-// as retryable says.
-func (c *Client) do(ctx context.Context, step Step, method, path string, query url.Values, in, out any) error {
-	var body []byte
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return err
-		}
+// machinePath is the API path of machine followed by rest, once machine is
+// known to be a valid name: every request that names a machine goes through
+// it, so none can put another path into a URL.
+func machinePath(machine string, rest ...string) (string, error) {
+	if !ValidSlug(machine) {
+		return "", fmt.Errorf("invalid machine name %q", machine)
 	}
-	u := *c.base
-	u.RawPath = c.base.EscapedPath() + path
-	var err error
-	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
-		return err
-	}
-	u.RawQuery = query.Encode()
-	_, err = retry(ctx, c, step, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, c.attempt(ctx, step, method, &u, body, out)
-	})
-	return err
+	return "/machines/" + machine + strings.Join(rest, ""), nil
 }
 
-// attempt sends a request once.
-func (c *Client) attempt(ctx context.Context, step Step, method string, u *url.URL, body []byte, out any) error {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if c.orgID != "" {
-		req.Header.Set("x-statebacked-org-id", c.orgID)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return &transportError{fmt.Errorf("%s failed: %s %s: %w", step, method, u.Redacted(), unwrapURLError(err))}
-	}
-	defer drain(resp.Body)
-	if err := checkResponse(step, resp); err != nil {
-		return err
-	}
-	if out == nil {
-		return nil
-	}
-	return decodeJSON(step, resp, out)
-}
-
-// unwrapURLError drops *url.Error's "Post "URL":" prefix; the caller names
-// the request itself.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-func decodeJSON(step Step, resp *http.Response, out any) error {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return &transportError{fmt.Errorf("read %s response: %w", step, err)}
-	}
-	switch {
-	case len(data) > maxResponseBytes:
-		return fmt.Errorf("%s response is larger than %d bytes: is api-url pointing at the StateBacked API?", step, maxResponseBytes)
-	case len(bytes.TrimSpace(data)) == 0:
-		return fmt.Errorf("%s response (status %d) has an empty body, want JSON", step, resp.StatusCode)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s response (status %d, %s) is not the expected JSON: %v",
-			step, resp.StatusCode, contentType(resp), err)
-	}
-	return nil
-}
-
-func contentType(resp *http.Response) string {
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		return ct
-	}
-	return "no content type"
-}
-
-// drain reads a little of what is left so the connection can be reused.
-func drain(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
-	_ = body.Close()
-}
-
+// checkID checks an ID from the server. Its error quotes the ID whole:
+// whoever prints it redacts secrets first and shortens after, so a cut can
+// never leave part of a secret behind.
 func checkID(step Step, name, id string) error {
 	if len(id) > 512 || !idPattern.MatchString(id) {
-		return fmt.Errorf("%s response has an invalid %s %q", step, name, truncate(id, 80))
+		return fmt.Errorf("%s response has an invalid %s %q", step, name, id)
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

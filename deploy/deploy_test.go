@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func newClient(t *testing.T, baseURL string, opts ...deploy.Option) *deploy.Clie
 
 var migration = deploy.Migration{Machine: "toggle", From: "ver_1", To: "ver_2", Code: code}
 
-func TestDeployMigration(t *testing.T) {
+func TestDeploy(t *testing.T) {
 	t.Parallel()
 	for _, gzipped := range []bool{true, false} {
 		t.Run(map[bool]string{true: "gzipped", false: "plain"}[gzipped], func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestDeployMigration(t *testing.T) {
 				m.Code, m.Gzipped = gzipBytes(t, code), true
 			}
 			var steps []deploy.Step
-			id, err := c.DeployMigration(context.Background(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
+			id, err := c.Deploy(context.Background(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,10 +153,11 @@ func formParts(t *testing.T, r emulator.Request) []string {
 	}
 }
 
-// TestDeployMigrationErrors checks that each answer the API can give becomes
-// an error naming the step, the status, the API's code and parameter, and
-// what to do, and that the flow stops at the failing step.
-func TestDeployMigrationErrors(t *testing.T) {
+// TestDeployErrors checks that each answer the API can give becomes
+// an *APIError with the facts a caller needs (the step, the status, the API's
+// code, parameter and missing scope), and that the flow stops at the failing
+// step.
+func TestDeployErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
@@ -164,48 +166,49 @@ func TestDeployMigrationErrors(t *testing.T) {
 		m        deploy.Migration
 		fail     func(*emulator.Emulator)
 		want     deploy.APIError // Message is not compared
-		hint     string          // a substring of the error
+		scope    string          // MissingScope
+		text     string          // a substring of the error, besides the step
 		requests int
 	}{
 		{
 			name: "wrong token", token: "sbtest_wrong_token",
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 401, Code: "unauthorized"}, hint: "token was rejected", requests: 1,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 401, Code: "unauthorized"}, requests: 1,
 		},
 		{
 			name: "several orgs and no org-id", cfg: emulator.Config{Orgs: []string{"org_a", "org_b"}},
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "specify-org"}, hint: "set the org-id input", requests: 1,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "specify-org"}, requests: 1,
 		},
 		{
 			name: "token without the write scope", cfg: emulator.Config{Scopes: []string{"machines.read"}},
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 403, Code: "missing-scope"}, hint: "smply keys create --use ci", requests: 1,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 403, Code: "missing-scope"}, scope: "machine-versions.write", requests: 1,
 		},
 		{
 			name: "unknown machine", m: deploy.Migration{Machine: "nope", From: "ver_1", To: "ver_2"},
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 404, Code: "not-found"}, hint: "check the machine input", requests: 1,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 404, Code: "not-found"}, requests: 1,
 		},
 		{
 			name: "unknown version", m: deploy.Migration{Machine: "toggle", From: "ver_9", To: "ver_2"},
 			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "invalid-parameter", Parameter: "fromMachineVersionId"},
-			hint: "rejected fromMachineVersionId", requests: 1,
+			text: `parameter "fromMachineVersionId"`, requests: 1,
 		},
 		{
 			name: "no migration path",
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepProvision, 1, 400, `{"error":"no path","code":"no-migration-path"}`)
 			},
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "no-migration-path"}, hint: "check both IDs", requests: 1,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "no-migration-path"}, text: "no path", requests: 1,
 		},
 		{
 			name: "server error with an HTML page",
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepProvision, 4, 502, "<!DOCTYPE html><html><body>Bad gateway</body></html>")
 			},
-			want: deploy.APIError{Step: deploy.StepProvision, Status: 502}, hint: "HTML page", requests: 4,
+			want: deploy.APIError{Step: deploy.StepProvision, Status: 502, HTML: true}, text: "HTML page", requests: 4,
 		},
 		{
 			name: "server error with no body, every attempt",
 			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepFinalize, 4, 503, "") },
-			want: deploy.APIError{Step: deploy.StepFinalize, Status: 503}, hint: "after 4 attempts: finalize failed", requests: 6,
+			want: deploy.APIError{Step: deploy.StepFinalize, Status: 503}, text: "after 4 attempts: finalize failed", requests: 6,
 		},
 		{
 			name: "501 is not retried",
@@ -217,7 +220,7 @@ func TestDeployMigrationErrors(t *testing.T) {
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepUpload, 2, 403, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>`)
 			},
-			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, hint: "also after provisioning again", requests: 4,
+			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, text: "Policy expired", requests: 4,
 		},
 		{
 			name: "finalize in an invalid state",
@@ -246,7 +249,7 @@ func TestDeployMigrationErrors(t *testing.T) {
 			if m.Machine == "" {
 				m = migration
 			}
-			id, err := c.DeployMigration(context.Background(), m, nil)
+			id, err := c.Deploy(context.Background(), m, nil)
 			var apiErr *deploy.APIError
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("err = %v (id %q), want *deploy.APIError", err, id)
@@ -256,8 +259,11 @@ func TestDeployMigrationErrors(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("APIError (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(err.Error(), tt.hint) || !strings.Contains(err.Error(), string(tt.want.Step)) {
-				t.Errorf("error %q does not name the step and say %q", err, tt.hint)
+			if !strings.Contains(err.Error(), tt.text) || !strings.Contains(err.Error(), string(tt.want.Step)+" failed") {
+				t.Errorf("error %q does not name the step and say %q", err, tt.text)
+			}
+			if got := apiErr.MissingScope(); got != tt.scope {
+				t.Errorf("MissingScope() = %q, want %q", got, tt.scope)
 			}
 			if n := len(em.Requests()); n != tt.requests {
 				t.Errorf("%d requests, want %d (the flow must stop at the failing step)", n, tt.requests)
@@ -269,8 +275,8 @@ func TestDeployMigrationErrors(t *testing.T) {
 	}
 }
 
-// TestDeployMigrationBadResponses checks answers that are 200 but unusable.
-func TestDeployMigrationBadResponses(t *testing.T) {
+// TestDeployBadResponses checks answers that are 200 but unusable.
+func TestDeployBadResponses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -287,6 +293,10 @@ func TestDeployMigrationBadResponses(t *testing.T) {
 			`{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"https://example.com/u","codeUploadFields":{"a":1}}`, "not a string"},
 		{"ID with a newline", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_1\nmigration-id=evil"}`, "invalid machineVersionMigrationId"},
 		{"ID over 512 bytes", emulator.StepFinalize, `{"machineVersionMigrationId":"` + strings.Repeat("a", 513) + `"}`, "invalid machineVersionMigrationId"},
+		{"200 that carries an error", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_1","error":"finalize failed"}`, "carries an error"},
+		{"ID under a key of another case", emulator.StepFinalize, `{"MachineVersionMigrationID":"mvm_1"}`, `has "MachineVersionMigrationID" where "machineVersionMigrationId" was expected`},
+		{"ID under both spellings", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_1","machineversionmigrationid":"mvm_2"}`, "where"},
+		{"no ID at all", emulator.StepFinalize, `{}`, "invalid machineVersionMigrationId"},
 		{"body over 1 MiB", emulator.StepFinalize, `{"machineVersionMigrationId":"` + strings.Repeat("a", 2<<20) + `"}`, "larger than"},
 	}
 	for _, tt := range tests {
@@ -294,7 +304,7 @@ func TestDeployMigrationBadResponses(t *testing.T) {
 			t.Parallel()
 			em, url := newEmulator(t, emulator.Config{})
 			em.FailNext(tt.step, 1, 200, tt.body)
-			id, err := newClient(t, url).DeployMigration(context.Background(), migration, nil)
+			id, err := newClient(t, url).Deploy(context.Background(), migration, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
@@ -314,7 +324,7 @@ func TestNoRedirects(t *testing.T) {
 		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(redirector.Close)
-	_, err := newClient(t, redirector.URL).DeployMigration(context.Background(), migration, nil)
+	_, err := newClient(t, redirector.URL).Deploy(context.Background(), migration, nil)
 	var apiErr *deploy.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTemporaryRedirect {
 		t.Fatalf("err = %v, want a 307 APIError", err)
@@ -386,7 +396,7 @@ func TestExpiredUploadProvisionsAgain(t *testing.T) {
 	em.FailNext(emulator.StepUpload, 1, 403, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`)
 	var events []deploy.RetryEvent
 	c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { events = append(events, e) }))
-	id, err := c.DeployMigration(context.Background(), migration, nil)
+	id, err := c.Deploy(context.Background(), migration, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,11 +428,118 @@ func TestTLSIsVerified(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var retries int
 	c := newClient(t, srv.URL, deploy.WithRetryNotify(func(deploy.RetryEvent) { retries++ }))
-	_, err := c.DeployMigration(context.Background(), migration, nil)
+	_, err := c.Deploy(context.Background(), migration, nil)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err = %v, want a certificate error", err)
 	}
 	if retries != 0 || len(em.Requests()) != 0 {
 		t.Errorf("%d retries and %d requests, want none", retries, len(em.Requests()))
+	}
+}
+
+// TestRetryAfter checks both forms of Retry-After, and that a wait longer
+// than the client waits ends the step at once instead of spending the run.
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		header   func() string
+		attempts int
+		err      string
+		maxWait  time.Duration
+	}{
+		{name: "seconds", header: func() string { return "1" }, attempts: 2, maxWait: time.Second},
+		{name: "an HTTP date", header: func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, attempts: 2, maxWait: 2 * time.Second},
+		{name: "61 seconds", header: func() string { return "61" }, attempts: 1, err: "asks to wait 1m1s"},
+		{name: "a date two hours away", header: func() string { return time.Now().Add(2 * time.Hour).UTC().Format(http.TimeFormat) }, attempts: 1, err: "asks to wait 1h59m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			em, url := newEmulator(t, emulator.Config{})
+			em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {tt.header()}}})
+			var waits []time.Duration
+			c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { waits = append(waits, e.Wait) }))
+			_, err := c.Deploy(context.Background(), migration, nil)
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Fatalf("err = %v, want %q", err, tt.err)
+			}
+			if got := steps(em)[emulator.StepFinalize]; got != tt.attempts {
+				t.Errorf("%d finalize attempts, want %d", got, tt.attempts)
+			}
+			if tt.attempts == 2 && (len(waits) != 1 || waits[0] <= 0 || waits[0] > tt.maxWait) {
+				t.Errorf("waits = %v, want one of at most %v, from Retry-After", waits, tt.maxWait)
+			}
+		})
+	}
+}
+
+// TestUploadSecretsAreReported checks that the presigned POST's policy,
+// signature and credential reach the secret callback before the upload, so
+// a caller can hide them in anything it prints.
+func TestUploadSecretsAreReported(t *testing.T) {
+	t.Parallel()
+	em, url := newEmulator(t, emulator.Config{})
+	var secrets []string
+	var uploads int
+	c := newClient(t, url, deploy.WithSecretNotify(func(s string) {
+		if uploads = len(em.Requests()) - 1; uploads != 0 {
+			t.Errorf("a secret was reported after %d more requests, want before the upload", uploads)
+		}
+		secrets = append(secrets, s)
+	}))
+	if _, err := c.Deploy(context.Background(), migration, nil); err != nil {
+		t.Fatal(err)
+	}
+	fields := formFields(t, em.Requests()[1])
+	want := []string{fields["X-Amz-Credential"], fields["Policy"], fields["X-Amz-Signature"]}
+	slices.Sort(want)
+	slices.Sort(secrets)
+	if diff := cmp.Diff(want, secrets); diff != "" {
+		t.Errorf("secrets reported (-want +got):\n%s", diff)
+	}
+}
+
+// TestUploadURLIsNeverPrinted checks that an upload URL with credentials or
+// a signature in its query is refused without repeating either, and that
+// both were reported as secrets.
+func TestUploadURLIsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	em, url := newEmulator(t, emulator.Config{})
+	for _, upload := range []string{
+		"https://uploader:pa55w0rd-secret@example.com/bucket",
+		"https://example.com/bucket?X-Amz-Signature=s1gnature-secret",
+	} {
+		em.FailNext(emulator.StepProvision, 1, 200, `{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"`+upload+`","codeUploadFields":{}}`)
+		var secrets []string
+		_, err := newClient(t, url, deploy.WithSecretNotify(func(s string) { secrets = append(secrets, s) })).Deploy(context.Background(), migration, nil)
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("err = %v, want a refusal that does not repeat the secret", err)
+		}
+		if len(secrets) != 1 || !strings.HasSuffix(secrets[0], "-secret") {
+			t.Errorf("secrets reported = %q, want the one in %s", secrets, upload)
+		}
+	}
+}
+
+// formFields returns the fields of a recorded multipart upload by name.
+func formFields(t *testing.T, r emulator.Request) map[string]string {
+	t.Helper()
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return fields
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		fields[p.FormName()] = string(b)
 	}
 }

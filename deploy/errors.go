@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // APIError is an answer outside 2xx from the API or the upload host.
@@ -20,6 +22,9 @@ type APIError struct {
 	Message   string // the server's own text, if any
 	// RetryAfter is the wait the server asked for (Retry-After), if any.
 	RetryAfter time.Duration
+	// HTML reports an HTML page instead of the API's JSON: a proxy's page,
+	// or a base URL that is not the API.
+	HTML bool
 }
 
 func (e *APIError) Error() string {
@@ -34,73 +39,52 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
 	}
-	if h := e.Hint(); h != "" {
-		fmt.Fprintf(&b, "\n  what to do: %s", h)
-	}
 	return b.String()
 }
 
-// Hint says what a person can do about the error, or "" if nothing specific.
-func (e *APIError) Hint() string {
-	switch {
-	case e.Code == "missing-scope":
-		return missingScopeHint(e.Step)
-	case e.Code == "specify-org":
-		return "your user belongs to several organizations: set the org-id input to the org_... ID to deploy to."
-	case e.Code == "missing-org":
-		return "the token's user is not in the organization named by org-id: check the org-id input."
-	case e.Code == "missing-user":
-		return "the token is not linked to a StateBacked user: create a new key or token."
-	case e.Code == "rejected-by-machine-authorizer":
-		return "the machine's authorizer refused this request."
-	case e.Code == "no-migration-path":
-		return "the API found no migration path between from-version and to-version: check both IDs."
-	case e.Code == "invalid-state" && e.Step == StepDeleteMachine:
-		return "the machine still has instances, and the API deletes only a machine without any. " +
-			"Set delete-instances: true to delete every instance first: that destroys each instance's " +
-			"state and history for good."
-	case e.Code == "invalid-parameter" && e.Parameter != "":
-		return fmt.Sprintf("the API rejected %s: check the input it comes from.", e.Parameter)
-	case e.Status == http.StatusUnauthorized:
-		return "the token was rejected: it may have expired or be for another environment. " +
-			"Check the token input (or the STATEBACKED_TOKEN secret)."
-	case e.Step == StepUpload && e.Status == http.StatusForbidden:
-		return "the upload host refused the presigned upload, also after provisioning again: " +
-			"its message above says why (an expired policy, or an upload that does not match it)"
-	case e.Code == "EntityTooLarge":
-		return "the code is over the service's size limit."
-	case e.Status == http.StatusNotFound && e.Step != StepUpload:
-		return "the machine does not exist (or the api-url is wrong): check the machine input, " +
-			"or create the machine first."
-	case e.Status >= 500:
-		return "the service failed; run the step again later."
+// MissingScope is the scope a 403 missing-scope answer is about: the one
+// the server's message names, else the one the step needs (docs/api.md,
+// "Scopes"). It is "" for any other answer.
+func (e *APIError) MissingScope() string {
+	if e.Code != "missing-scope" {
+		return ""
+	}
+	for _, word := range strings.FieldsFunc(e.Message, func(r rune) bool { return r == ' ' || r == '"' || r == '\'' || r == ',' || r == ':' }) {
+		if slices.Contains(knownScopes, word) {
+			return word
+		}
+	}
+	return StepScope(e.Step)
+}
+
+// knownScopes are the API's key scopes.
+var knownScopes = []string{
+	"events.write", "events.read", "state.read", "instances.read", "instances.write", "instances.admin",
+	"machines.read", "machines.write", "machines.admin", "machine-versions.read", "machine-versions.write",
+	"analytics.read", "org.read", "org.write", "org.keys.write", "org-members.write", "logs.read", "tokens.admin",
+}
+
+// StepScope is the scope the API requires for step (docs/api.md, "Scopes").
+func StepScope(step Step) string {
+	switch step {
+	case StepProvision, StepFinalize, StepProvisionVersion, StepFinalizeVersion:
+		return "machine-versions.write"
+	case StepListVersions:
+		return "machine-versions.read"
+	case StepGetMachine:
+		return "machines.read"
+	case StepCreateMachine:
+		return "machines.write"
+	case StepDeleteMachine:
+		return "machines.admin"
+	case StepListInstances:
+		return "instances.read"
+	case StepSetInstanceVersion:
+		return "instances.write"
+	case StepDeleteInstance:
+		return "instances.admin"
 	}
 	return ""
-}
-
-// scopes is the scope each step needs (API.md, "Scopes").
-var scopes = map[Step]string{
-	StepProvision:        "machine-versions.write",
-	StepFinalize:         "machine-versions.write",
-	StepProvisionVersion: "machine-versions.write",
-	StepFinalizeVersion:  "machine-versions.write",
-	StepGetMachine:       "machines.read",
-	StepCreateMachine:    "machines.write",
-	StepDeleteMachine:    "machines.admin",
-	StepListInstances:    "instances.read",
-	StepDeleteInstance:   "instances.admin",
-}
-
-func missingScopeHint(step Step) string {
-	scope := scopes[step]
-	switch scope {
-	case "machine-versions.write", "machines.read", "machines.write":
-		return fmt.Sprintf("the token lacks the %s scope. Create a CI key with "+
-			"`smply keys create --use ci` (it has that scope) and pass it as key-id and secret-key, "+
-			"or a token made from it, from repository secrets.", scope)
-	}
-	return fmt.Sprintf("the token lacks the %s scope that %s needs; keys made with `smply keys create --use ci` "+
-		"do not have it: use a key with that scope for this step.", scope, step)
 }
 
 // checkResponse turns an answer outside 2xx into an *APIError, reading at
@@ -128,7 +112,7 @@ func decodeErrorBody(e *APIError, data []byte) {
 		Parameter string `json:"parameter"`
 	}
 	if json.Unmarshal(data, &j) == nil {
-		e.Code, e.Parameter, e.Message = clean(j.Code, 80), clean(j.Parameter, 80), clean(j.Error, 300)
+		e.Code, e.Parameter, e.Message = clean(j.Code), clean(j.Parameter), clean(j.Error)
 		return
 	}
 	var x struct {
@@ -137,25 +121,32 @@ func decodeErrorBody(e *APIError, data []byte) {
 	}
 	if bytes.HasPrefix(data, []byte("<?xml")) || bytes.HasPrefix(data, []byte("<Error")) {
 		if xml.Unmarshal(data, &x) == nil && x.Code != "" {
-			e.Code, e.Message = clean(x.Code, 80), clean(x.Message, 300)
+			e.Code, e.Message = clean(x.Code), clean(x.Message)
 			return
 		}
 	}
 	if bytes.HasPrefix(bytes.ToLower(data), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(data), []byte("<html")) {
-		e.Message = "the server answered with an HTML page, not the API's JSON (a proxy or a wrong api-url?)"
+		e.Message = "the server answered with an HTML page, not the API's JSON"
+		e.HTML = true
 		return
 	}
-	e.Message = clean(string(data), 200)
+	e.Message = clean(string(data))
 }
 
-// clean makes server text safe for one log line: no control characters
-// (which could start a workflow command), and at most n bytes.
-func clean(s string, n int) string {
+// clean makes server text safe for a log line: C0 and C1 controls (which
+// could start a workflow command or a terminal escape) become spaces, and
+// bidirectional overrides and line or paragraph separators (which could make
+// a line read as something else) are dropped. Nothing is cut: whoever prints
+// the text redacts it first and shortens it after.
+func clean(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == utf8.RuneError:
 			return ' '
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x2028, r == 0x2029, r == 0x200e, r == 0x200f, r == 0x061c:
+			return -1
 		}
 		return r
 	}, s)
-	return truncate(strings.TrimSpace(s), n)
+	return strings.TrimSpace(s)
 }

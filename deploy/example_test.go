@@ -11,7 +11,7 @@ import (
 	"sbdeploy/emulator"
 )
 
-func ExampleClient_DeployMigration() {
+func ExampleClient_Deploy() {
 	// A local emulator stands in for https://api.statebacked.dev.
 	em := emulator.New(emulator.Config{Token: "example-token", Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
 	srv := httptest.NewServer(em)
@@ -25,7 +25,7 @@ func ExampleClient_DeployMigration() {
 		Machine: "toggle", From: "ver_1", To: "ver_2",
 		Code: []byte("export const upgradeState = (s) => s, upgradeContext = (c) => c;"),
 	}
-	id, err := client.DeployMigration(context.Background(), m, func(s deploy.StepDone) {
+	id, err := client.Deploy(context.Background(), m, func(s deploy.StepDone) {
 		fmt.Println("done:", s.Step)
 	})
 	if err != nil {

@@ -80,11 +80,13 @@ func WithRetryNotify(notify func(RetryEvent)) Option {
 	}
 }
 
-// transportError is a request that got no complete answer: the connection
+// transportError is an attempt that got no complete answer: the connection
 // failed, was reset, or timed out. It is retried unless TLS verification
-// failed.
+// failed. sent reports whether the request left (its headers were
+// written): only such an attempt may have taken effect unanswered.
 type transportError struct {
-	err error
+	err  error
+	sent bool
 }
 
 func (e *transportError) Error() string { return e.err.Error() }
@@ -130,42 +132,32 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 
 // retry runs attempt, each try under its own timeout, until it succeeds,
 // fails in a way that retrying cannot fix, or runs out of attempts or time.
-func retry[T any](ctx context.Context, c *Client, step Step, attempt func(context.Context) (T, error)) (T, error) {
+func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Context) error) error {
 	tries := 0
 	var last error
-	lost := false // an attempt got no answer: it may have taken effect
-	op := func() (T, error) {
+	lost := false // an earlier attempt left and got no answer: it may have taken effect
+	op := func() (struct{}, error) {
 		tries++
 		actx, cancel := context.WithTimeout(ctx, c.requestTimeout)
 		defer cancel()
-		v, err := attempt(actx)
+		err := attempt(actx)
 		if err == nil {
-			return v, nil
+			return struct{}{}, nil
 		}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			err = &transportError{fmt.Errorf("%s: no answer within %v", step, c.requestTimeout)}
+			sent := true // unless the attempt says it never left
+			if te := (*transportError)(nil); errors.As(err, &te) {
+				sent = te.sent
+			}
+			err = &transportError{sent: sent, err: fmt.Errorf("%s: no answer within %v", step, c.requestTimeout)}
 		}
-		if last != nil {
-			var te *transportError
-			lost = lost || errors.As(last, &te)
+		if prev := (*transportError)(nil); errors.As(last, &prev) {
+			lost = lost || prev.sent // an earlier attempt left and got no answer
 		}
 		last = err
-		var wait time.Duration
-		if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
-			wait = apiErr.RetryAfter
-		}
-		switch {
-		case ctx.Err() != nil || !retryable(err):
-			return v, backoff.Permanent(err)
-		case wait > maxRetryAfter:
-			last = fmt.Errorf("%w\n  the API asks to wait %v before retrying, longer than this step waits: run it again later", err, wait)
-			return v, backoff.Permanent(last)
-		case wait > 0:
-			return v, &backoff.RetryAfterError{Duration: wait}
-		}
-		return v, err
+		return struct{}{}, c.classify(ctx, err)
 	}
-	v, err := backoff.Retry(ctx, op,
+	_, err := backoff.Retry(ctx, op,
 		backoff.WithBackOff(&backoff.ExponentialBackOff{
 			InitialInterval: c.minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: c.maxWait,
 		}),
@@ -176,18 +168,51 @@ func retry[T any](ctx context.Context, c *Client, step Step, attempt func(contex
 				c.onRetry(RetryEvent{Step: step, Attempt: tries, Attempts: c.attempts, Err: last, Wait: wait})
 			}
 		}))
+	var tooLong *retryAfterError
 	switch {
 	case err == nil:
-		return v, nil
+		return nil
 	case last == nil: // cancelled before the first attempt ended
-		return v, fmt.Errorf("%s: %w", step, err)
+		return fmt.Errorf("%s: %w", step, err)
+	case errors.As(err, &tooLong):
+		return tooLong
 	case ctx.Err() != nil && !errors.Is(last, ctx.Err()):
-		return v, fmt.Errorf("%s: %w after %d attempt(s); the last failed with: %w", step, ctx.Err(), tries, last)
+		return fmt.Errorf("%s: %w after %d attempt(s); the last failed with: %w", step, ctx.Err(), tries, last)
 	case tries > 1:
-		return v, &retriedError{attempts: tries, err: last, lostAnswer: lost}
+		return &retriedError{attempts: tries, err: last, lostAnswer: lost}
 	}
-	return v, last
+	return last
 }
+
+// classify turns an attempt's error into what backoff needs: permanent, a
+// wait the server asked for, or retryable as it is.
+func (c *Client) classify(ctx context.Context, err error) error {
+	var wait time.Duration
+	if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
+		wait = apiErr.RetryAfter
+	}
+	switch {
+	case ctx.Err() != nil || !retryable(err):
+		return backoff.Permanent(err)
+	case wait > maxRetryAfter:
+		return backoff.Permanent(&retryAfterError{wait: wait, err: err})
+	case wait > 0:
+		return &backoff.RetryAfterError{Duration: wait}
+	}
+	return err
+}
+
+// retryAfterError is an answer whose Retry-After is longer than a step
+// waits: waiting it out would spend the run's time for nothing.
+type retryAfterError struct {
+	wait time.Duration
+	err  error
+}
+
+func (e *retryAfterError) Error() string {
+	return fmt.Sprintf("%v\n  the server asks to wait %v before retrying, longer than the %v this client waits", e.err, e.wait, maxRetryAfter)
+}
+func (e *retryAfterError) Unwrap() error { return e.err }
 
 // retriedError is the last error of a request that was tried more than once.
 type retriedError struct {

@@ -159,7 +159,7 @@ func TestS3Upload(t *testing.T) {
 			m := s3Migration(t, gzipped)
 
 			var steps []deploy.Step
-			id, err := newClient(t, api).DeployMigration(t.Context(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
+			id, err := newClient(t, api).Deploy(t.Context(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,20 +193,20 @@ func TestS3UploadFinalizeFirst(t *testing.T) {
 	c := newClient(t, api)
 	m := s3Migration(t, false)
 
-	up, err := c.ProvisionMigration(t.Context(), m.Machine, m.From, m.To, m.Gzipped)
+	up, err := c.Provision(t.Context(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.FinalizeMigration(t.Context(), m.Machine, up.SignedID)
+	_, err = c.Finalize(t.Context(), m, up)
 	var apiErr *deploy.APIError
 	if !errors.As(err, &apiErr) || apiErr.Step != deploy.StepFinalize ||
 		apiErr.Status != http.StatusBadRequest || apiErr.Code != "invalid-parameter" {
 		t.Fatalf("finalize before upload = %v, want a 400 invalid-parameter *deploy.APIError", err)
 	}
-	if err := c.Upload(t.Context(), up, m.Filename(), m.Code, m.Gzipped); err != nil {
+	if err := c.Upload(t.Context(), m, up); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.FinalizeMigration(t.Context(), m.Machine, up.SignedID); err != nil {
+	if _, err := c.Finalize(t.Context(), m, up); err != nil {
 		t.Fatalf("finalize after upload: %v", err)
 	}
 	if migs := em.Migrations(); len(migs) != 1 || !migs[0].Finalized || !bytes.Equal(migs[0].Code, m.Code) {
@@ -317,7 +317,7 @@ func TestS3UploadPolicyEnforced(t *testing.T) {
 			em, api := newEmulator(t, emulator.Config{Uploads: target})
 			m := s3Migration(t, tc.gzipped)
 
-			_, err := newClient(t, api).DeployMigration(t.Context(), m, nil)
+			_, err := newClient(t, api).Deploy(t.Context(), m, nil)
 			if tc.status == 0 {
 				if err != nil {
 					t.Fatalf("deploy: %v, want success", err)

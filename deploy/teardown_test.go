@@ -4,8 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -73,7 +83,7 @@ func TestTeardown(t *testing.T) {
 		},
 		{
 			name: "instances exist and delete-instances is off", instances: 2,
-			wantErr:  "Set delete-instances: true",
+			wantErr:  "409 Conflict (invalid-state)",
 			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 1},
 		},
 		{
@@ -97,9 +107,11 @@ func TestTeardown(t *testing.T) {
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepDeleteInstance, 1, 403, `{"error":"no","code":"missing-scope"}`)
 			},
-			want:     deploy.TeardownResult{Listed: true, Instances: 7},
-			wantErr:  "deleted 0 of 7 instances, then stopped; the machine was not deleted",
-			requests: map[emulator.Step]int{emulator.StepListInstances: 3, emulator.StepDeleteInstance: 1},
+			// Pages are worked on as they come: the first failure ends the
+			// teardown on the first page.
+			want:     deploy.TeardownResult{Listed: true, Instances: 3},
+			wantErr:  "deleted 0 instances, then stopped; the machine was not deleted",
+			requests: map[emulator.Step]int{emulator.StepListInstances: 1, emulator.StepDeleteInstance: 1},
 		},
 		{
 			name: "a rejected proof names the parameter",
@@ -126,12 +138,25 @@ func TestTeardown(t *testing.T) {
 			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 2}, gone: true,
 		},
 		{
+			// A 404 to an instance's deletion means it was gone already:
+			// not counted. It is still listed, so the machine's deletion is
+			// refused (409); a second pass finds it and deletes it.
+			name: "404 on an instance is not counted; a second pass deletes it", instances: 2,
+			td: deploy.Teardown{DeleteInstances: true, Workers: 1},
+			fail: func(e *emulator.Emulator) {
+				e.FailNext(emulator.StepDeleteInstance, 1, 404, `{"error":"instance not found","code":"not-found"}`)
+			},
+			want: deploy.TeardownResult{Listed: true, Instances: 3, DeletedInstances: 2, Deleted: true}, gone: true,
+			requests: map[emulator.Step]int{emulator.StepListInstances: 2, emulator.StepDeleteInstance: 3, emulator.StepDeleteMachine: 2},
+		},
+		{
 			name: "a cursor sent twice stops the listing", td: deploy.Teardown{DeleteInstances: true},
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepListInstances, 5, 200, `{"instances":[{"slug":"a"}],"cursor":"same"}`)
 			},
+			want:     deploy.TeardownResult{Listed: true, Instances: 1},
 			wantErr:  `sent cursor "same" twice`,
-			requests: map[emulator.Step]int{emulator.StepListInstances: 2},
+			requests: map[emulator.Step]int{emulator.StepListInstances: 2, emulator.StepDeleteInstance: 1},
 		},
 	}
 	for _, tt := range tests {
@@ -170,35 +195,95 @@ func TestTeardown(t *testing.T) {
 	}
 }
 
-// TestDeleteInstancesConcurrently checks that progress counts up one at a
-// time, never concurrently, and that every instance is deleted once.
+// TestDeleteInstancesConcurrently checks that deletions run with exactly the
+// number of workers asked for (never more, and really that many at once),
+// that progress is reported one deletion at a time, and that every instance
+// is deleted once.
 func TestDeleteInstancesConcurrently(t *testing.T) {
 	t.Parallel()
+	const workers = 6
 	names := instanceNames(40)
-	em, url := newEmulator(t, emulator.Config{
+	em := emulator.New(emulator.Config{Token: token,
 		Machines:  map[string][]string{"toggle": {"ver_1"}},
 		Instances: map[string][]string{"toggle": names},
 	})
-	var seen []int
-	n, err := newClient(t, url).DeleteInstances(context.Background(), "toggle", names, 6, func(deleted, total int) {
-		if total != len(names) {
-			t.Errorf("total = %d, want %d", total, len(names))
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
-		seen = append(seen, deleted)
-	})
-	if err != nil || n != len(names) {
-		t.Fatalf("deleted %d, err %v; want %d, nil", n, err, len(names))
+		time.Sleep(20 * time.Millisecond) // long enough for the workers to overlap
+		em.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	progress := 0 // not synchronized: the race detector fails the test if progress runs concurrently
+	n, err := newClient(t, srv.URL).DeleteInstances(context.Background(), "toggle", names, workers, func() { progress++ })
+	if err != nil || n != len(names) || progress != len(names) {
+		t.Fatalf("deleted %d (progress %d), err %v; want %d, nil", n, progress, err, len(names))
 	}
-	for i, d := range seen {
-		if d != i+1 {
-			t.Fatalf("progress = %v, want 1, 2, ..., %d", seen, len(names))
-		}
+	if got := peak.Load(); got != workers {
+		t.Errorf("at most %d deletions were in flight at once, want exactly %d", got, workers)
 	}
 	if left := em.Instances("toggle"); len(left) != 0 {
 		t.Errorf("instances left: %v", left)
 	}
 	if got := steps(em)[emulator.StepDeleteInstance]; got != len(names) {
 		t.Errorf("%d delete requests, want %d (each instance once)", got, len(names))
+	}
+}
+
+// TestTeardownMachineVanishes checks that a 404 after the first page of the
+// listing is an error (someone else deleted the machine mid-run), not "the
+// machine does not exist".
+func TestTeardownMachineVanishes(t *testing.T) {
+	t.Parallel()
+	for _, dryRun := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dry run %v", dryRun), func(t *testing.T) {
+			t.Parallel()
+			em := emulator.New(emulator.Config{Token: token, PageSize: 2,
+				Machines:  map[string][]string{"toggle": {"ver_1"}},
+				Instances: map[string][]string{"toggle": instanceNames(5)},
+			})
+			var lists atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/i") && lists.Add(1) == 2 {
+					http.Error(w, `{"error":"machine not found","code":"not-found"}`, http.StatusNotFound)
+					return
+				}
+				em.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			res, err := newClient(t, srv.URL).Teardown(context.Background(), deploy.Teardown{Machine: "toggle", DeleteInstances: true, DryRun: dryRun})
+			if !errors.Is(err, deploy.ErrMachineVanished) || res.AlreadyGone || res.Deleted {
+				t.Fatalf("result %+v, err %v; want ErrMachineVanished, not gone, not deleted", res, err)
+			}
+		})
+	}
+}
+
+// TestTeardownRefusedConnectionIsNotALostAnswer: an attempt whose
+// connection was refused never reached the server, so a 404 on the retry
+// means the machine was gone before: not deleted by this run.
+func TestTeardownRefusedConnectionIsNotALostAnswer(t *testing.T) {
+	t.Parallel()
+	_, url := newEmulator(t, emulator.Config{})
+	var dials atomic.Int64
+	var d net.Dialer
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}
+		return d.DialContext(ctx, network, addr)
+	}}
+	t.Cleanup(transport.CloseIdleConnections)
+	c := newClient(t, url, deploy.WithHTTPClient(&http.Client{Transport: transport}))
+	res, err := c.Teardown(context.Background(), deploy.Teardown{Machine: "gone"})
+	if err != nil || res.Deleted || !res.AlreadyGone {
+		t.Fatalf("result %+v, err %v; want AlreadyGone and not Deleted", res, err)
+	}
+	if dials.Load() != 2 {
+		t.Errorf("%d dials, want 2 (refused, then the retry)", dials.Load())
 	}
 }
 
@@ -224,7 +309,65 @@ func TestTeardownMissingScope(t *testing.T) {
 	_, url := newEmulator(t, emulator.Config{Scopes: []string{"machine-versions.write"}})
 	_, err := newClient(t, url).Teardown(context.Background(), deploy.Teardown{Machine: "toggle"})
 	var apiErr *deploy.APIError
-	if !errors.As(err, &apiErr) || apiErr.Code != "missing-scope" || !strings.Contains(err.Error(), "machines.admin") {
+	if !errors.As(err, &apiErr) || apiErr.Code != "missing-scope" || apiErr.MissingScope() != "machines.admin" {
 		t.Fatalf("err = %v, want 403 missing-scope naming machines.admin", err)
 	}
+}
+
+// TestListingMemoryIsBounded lists a machine whose server pages 5,000
+// instances a page for 30 pages, and checks that the heap stays far below
+// what holding every name would take: only one page is held at a time. It
+// does not run in parallel, so the heap is this test's.
+func TestListingMemoryIsBounded(t *testing.T) {
+	const perPage, pages = 5_000, 30
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
+		w.Header().Set("Content-Type", "application/json")
+		var b strings.Builder
+		b.WriteString(`{"instances":[`)
+		for i := range perPage {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"slug":"instance-%03d-%05d"}`, page, i)
+		}
+		b.WriteString("]")
+		if page+1 < pages {
+			fmt.Fprintf(&b, `,"cursor":"%d"`, page+1)
+		}
+		b.WriteString("}")
+		_, _ = io.WriteString(w, b.String())
+	}))
+	t.Cleanup(srv.Close)
+	runtime.GC()
+	base := heapBytes()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { // samples the heap while the listing runs
+		defer close(sampled)
+		for {
+			peak.Store(max(peak.Load(), heapBytes()))
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	res, err := newClient(t, srv.URL).Teardown(context.Background(), deploy.Teardown{Machine: "big", DryRun: true})
+	close(stop)
+	<-sampled
+	if err != nil || res.Instances != perPage*pages {
+		t.Fatalf("result %+v, err %v; want %d instances counted", res, err, perPage*pages)
+	}
+	if grew := peak.Load() - min(base, peak.Load()); grew > 10<<20 {
+		t.Errorf("the heap grew by %d MB while listing %d instances, want under 10 MB", grew>>20, perPage*pages)
+	}
+}
+
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

@@ -23,15 +23,17 @@ const (
 
 // stepScopes names the scope each API step needs.
 var stepScopes = map[Step]string{
-	StepProvision:        scopeWrite,
-	StepFinalize:         scopeWrite,
-	StepProvisionVersion: scopeWrite,
-	StepFinalizeVersion:  scopeWrite,
-	StepGetMachine:       "machines.read",
-	StepCreateMachine:    "machines.write",
-	StepDeleteMachine:    "machines.admin",
-	StepListInstances:    "instances.read",
-	StepDeleteInstance:   "instances.admin",
+	StepProvision:          scopeWrite,
+	StepFinalize:           scopeWrite,
+	StepProvisionVersion:   scopeWrite,
+	StepFinalizeVersion:    scopeWrite,
+	StepGetMachine:         "machines.read",
+	StepCreateMachine:      "machines.write",
+	StepDeleteMachine:      "machines.admin",
+	StepListInstances:      "instances.read",
+	StepDeleteInstance:     "instances.admin",
+	StepListVersions:       "machine-versions.read",
+	StepSetInstanceVersion: "instances.write",
 }
 
 // slugRule is the API's pattern for machine and instance names. validSlug
@@ -56,42 +58,24 @@ func badParam(param, format string, args ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Code: "invalid-parameter", Parameter: param}
 }
 
-// api answers a request of any step but upload: 200 with the JSON of what the
-// step returns, 204 when it returns nothing, or the error.
-func (e *Emulator) api(w http.ResponseWriter, r *http.Request, step Step, params []string, body []byte) {
-	p := e.checkCaller(r, step, params)
-	var res any
-	if p == nil {
-		switch step {
-		case StepProvision:
-			res, p = e.provision(r, params[0], body)
-		case StepFinalize:
-			res, p = e.finalize(r, params[0], params[1], body)
-		case StepListInstances:
-			res, p = e.listInstances(r, params[0])
-		case StepDeleteMachine:
-			p = e.deleteMachine(r, params[0], body)
-		case StepDeleteInstance:
-			p = e.deleteInstance(r, params[0], params[1], body)
-		case StepProvisionVersion:
-			res, p = e.provisionVersion(r, params[0], body)
-		case StepFinalizeVersion:
-			res, p = e.finalizeVersion(r, params[0], params[1], body)
-		case StepGetMachine:
-			res = map[string]string{"slug": params[0]}
-		case StepCreateMachine:
-			res, p = e.createMachine(r, body)
+// api returns the handler of an API route: the checks every endpoint
+// shares, then f, answered with status ok and the JSON f returns (no body if
+// it returns nil), or the error.
+func (e *Emulator) api(step Step, ok int, f apiFunc) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		var res any
+		p := e.checkCaller(r, step)
+		if p == nil {
+			res, p = f(r, body)
 		}
-	}
-	switch {
-	case p != nil:
-		writeJSON(w, p.status, p)
-	case res == nil:
-		w.WriteHeader(http.StatusNoContent)
-	case step == StepCreateMachine:
-		writeJSON(w, http.StatusCreated, res)
-	default:
-		writeJSON(w, http.StatusOK, res)
+		switch {
+		case p != nil:
+			writeJSON(w, p.status, p)
+		case res == nil:
+			w.WriteHeader(ok)
+		default:
+			writeJSON(w, ok, res)
+		}
 	}
 }
 
@@ -101,8 +85,8 @@ func notFound(what string) *apiError {
 }
 
 // checkCaller applies the checks every API endpoint shares: token, org, the
-// step's scope, the slugs, and that the machine exists.
-func (e *Emulator) checkCaller(r *http.Request, step Step, params []string) *apiError {
+// step's scope, the slugs in the path, and that the machine exists.
+func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
 	auth := r.Header.Get("Authorization")
 	if subtle.ConstantTimeCompare([]byte(auth), []byte("Bearer "+e.cfg.Token)) != 1 {
 		if p := e.checkKeyToken(strings.TrimPrefix(auth, "Bearer "), time.Now()); p != nil {
@@ -124,13 +108,15 @@ func (e *Emulator) checkCaller(r *http.Request, step Step, params []string) *api
 	if step == StepCreateMachine { // the slug is in the body
 		return nil
 	}
-	if slug := params[0]; !validSlug(slug) {
+	slug, inst := r.PathValue("machine"), r.PathValue("instance")
+	if !validSlug(slug) {
 		return badParam("machineSlug", "machine slug %q does not match %s", slug, slugRule)
 	}
-	if step == StepDeleteInstance && !validSlug(params[1]) {
-		return badParam("instanceSlug", "instance slug %q does not match %s", params[1], slugRule)
+	// Not by the path's {instance}: the route for an empty one has none.
+	if (step == StepDeleteInstance || step == StepSetInstanceVersion) && !validSlug(inst) {
+		return badParam("instanceSlug", "instance slug %q does not match %s", inst, slugRule)
 	}
-	if !e.HasMachine(params[0]) {
+	if !e.HasMachine(slug) {
 		return notFound("machine")
 	}
 	return nil
@@ -145,7 +131,8 @@ type provisioned struct {
 
 // provision checks the body of POST /machines/{slug}/migrations and, if it
 // is valid, issues a migration with its presigned upload.
-func (e *Emulator) provision(r *http.Request, slug string, body []byte) (any, *apiError) {
+func (e *Emulator) provision(r *http.Request, body []byte) (any, *apiError) {
+	slug := r.PathValue("machine")
 	gz, p := gzipFlag(r.URL.Query())
 	if p != nil {
 		return nil, p
@@ -161,7 +148,12 @@ func (e *Emulator) provision(r *http.Request, slug string, body []byte) (any, *a
 		}
 	}
 	e.mu.Lock()
-	known := e.cfg.Machines[slug] // never changed in place, so safe to read unlocked below
+	var known []string
+	if m, ok := e.machines[slug]; ok { // deleted since checkCaller if not
+		for _, v := range m.versions {
+			known = append(known, v.ID)
+		}
+	}
 	e.mu.Unlock()
 	var versions []string
 	for _, k := range keys {
@@ -254,14 +246,25 @@ type finalized struct {
 }
 
 // finalize checks PUT /machines/{slug}/migrations/{signedID} and marks the
-// migration finalized. Finalizing again answers the same.
-func (e *Emulator) finalize(r *http.Request, slug, signedID string, body []byte) (any, *apiError) {
+// migration finalized: it exists, for setting instances' versions. Finalizing
+// again answers the same.
+func (e *Emulator) finalize(r *http.Request, body []byte) (any, *apiError) {
 	if p := emptyBody(r, body, "finalizing a migration"); p != nil {
 		return nil, p
 	}
-	m, p := e.complete(r, slug, signedID, idParam, false)
+	slug := r.PathValue("machine")
+	m, p := e.complete(r, slug, r.PathValue("signedID"), idParam, false)
 	if p != nil {
 		return nil, p
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mach, ok := e.machines[slug]
+	if !ok { // deleted since checkCaller
+		return nil, notFound("machine")
+	}
+	if edge := [2]string{m.From, m.To}; !slices.Contains(mach.migrations, edge) {
+		mach.migrations = append(mach.migrations, edge)
 	}
 	return finalized{ID: m.ID}, nil
 }

@@ -51,85 +51,42 @@ func confirmDelete(r *http.Request, body []byte, macParam, want, of string) *api
 
 // deleteMachine checks DELETE /machines/{slug} and deletes the machine with
 // its versions, unless it still has instances.
-func (e *Emulator) deleteMachine(r *http.Request, slug string, body []byte) *apiError {
+func (e *Emulator) deleteMachine(r *http.Request, body []byte) (any, *apiError) {
+	slug := r.PathValue("machine")
 	if p := confirmDelete(r, body, machineMACParam, nameMAC(slug, slug), "the machine name"); p != nil {
-		return p
+		return nil, p
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	list, ok := e.instances[slug]
+	m, ok := e.machines[slug]
 	switch {
 	case !ok: // deleted since checkCaller
-		return notFound("machine")
-	case len(list) > 0:
-		return &apiError{status: http.StatusConflict, Code: "invalid-state",
-			Message: fmt.Sprintf("machine %q cannot be deleted while instances exist (%d): delete each with DELETE /machines/%s/i/{instanceSlug} first", slug, len(list), slug)}
-	}
-	delete(e.cfg.Machines, slug)
-	delete(e.instances, slug)
-	return nil
-}
-
-// instancePage is the answer to a list-instances request.
-type instancePage struct {
-	Instances []instanceRef `json:"instances"` // never null
-	Cursor    string        `json:"cursor,omitempty"`
-}
-
-type instanceRef struct {
-	Slug string `json:"slug"`
-}
-
-// listInstances answers GET /machines/{slug}/i: a page of instances in slug
-// order, starting after the slug the cursor encodes. Since the cursor names a
-// slug rather than a position, deleting instances between pages neither skips
-// nor repeats any.
-func (e *Emulator) listInstances(r *http.Request, slug string) (any, *apiError) {
-	after := ""
-	if q := r.URL.Query(); q.Has("cursor") {
-		b, err := base64.RawURLEncoding.DecodeString(q.Get("cursor"))
-		if err != nil || !validSlug(string(b)) {
-			return nil, badParam("cursor", "cursor %q was not issued here: send the cursor of the previous page verbatim, or none for the first page", q.Get("cursor"))
-		}
-		after = string(b)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	list, ok := e.instances[slug]
-	if !ok { // deleted since checkCaller
 		return nil, notFound("machine")
+	case len(m.instances) > 0:
+		return nil, &apiError{status: http.StatusConflict, Code: "invalid-state",
+			Message: fmt.Sprintf("machine %q cannot be deleted while instances exist (%d): delete each with DELETE /machines/%s/i/{instanceSlug} first", slug, len(m.instances), slug)}
 	}
-	start, found := slices.BinarySearch(list, after)
-	if found {
-		start++
-	}
-	end := min(start+e.cfg.PageSize, len(list))
-	page := instancePage{Instances: make([]instanceRef, 0, end-start)}
-	for _, s := range list[start:end] {
-		page.Instances = append(page.Instances, instanceRef{Slug: s})
-	}
-	if end < len(list) {
-		page.Cursor = base64.RawURLEncoding.EncodeToString([]byte(list[end-1]))
-	}
-	return page, nil
+	delete(e.machines, slug)
+	return nil, nil
 }
 
 // deleteInstance checks DELETE /machines/{slug}/i/{instance} and deletes the
 // instance.
-func (e *Emulator) deleteInstance(r *http.Request, slug, instance string, body []byte) *apiError {
-	if p := confirmDelete(r, body, instanceMACParam, nameMAC(slug, instance), "the instance name"); p != nil {
-		return p
+func (e *Emulator) deleteInstance(r *http.Request, body []byte) (any, *apiError) {
+	slug, name := r.PathValue("machine"), r.PathValue("instance")
+	if p := confirmDelete(r, body, instanceMACParam, nameMAC(slug, name), "the instance name"); p != nil {
+		return nil, p
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	list, ok := e.instances[slug]
+	m, ok := e.machines[slug]
 	if !ok { // deleted since checkCaller
-		return notFound("machine")
+		return nil, notFound("machine")
 	}
-	i, found := slices.BinarySearch(list, instance)
+	i, found := m.instanceIndex(name)
 	if !found {
-		return notFound("instance")
+		return nil, notFound("instance")
 	}
-	e.instances[slug] = slices.Delete(list, i, i+1)
-	return nil
+	m.instances = slices.Delete(m.instances, i, i+1)
+	return nil, nil
 }

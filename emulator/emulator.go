@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -34,24 +33,43 @@ type Config struct {
 	Token     string              // the one bearer token accepted (required, non-empty)
 	Scopes    []string            // scopes that token has; nil means every scope
 	Orgs      []string            // orgs of the token's user; with more than one, x-statebacked-org-id is required
-	Machines  map[string][]string // machine slug -> IDs of its existing versions (e.g. "ver_1")
+	Machines  map[string][]string // machine slug -> IDs of its existing versions (e.g. "ver_1"), oldest first
 	Instances map[string][]string // machine slug -> slugs of its instances (machines must also be in Machines)
-	PageSize  int                 // instances per page when listing; 0 means 100
+	PageSize  int                 // instances, or versions, per page when listing; 0 means 100
 	// Uploads, if set, replaces the built-in S3 stand-in: provision asks it
 	// for the presigned POST, and finalize asks it for the uploaded object
 	// (into Migration.Code), answering 400 as ever when there is none.
 	// Uploads then go to it directly, so Requests records none.
 	Uploads UploadTarget
 	// Keys are API keys (key ID -> secret, as sbk_... -> sbsec_...) whose
-	// HS256 tokens are accepted besides Token, checked as API.md describes.
+	// HS256 tokens are accepted besides Token, checked as docs/api.md describes.
 	Keys map[string]string
 	// AllowExtraProvisionFields accepts the official JS client's extra
 	// provision body keys, for benchmarks.
 	AllowExtraProvisionFields bool
+
+	// CurrentVersions maps a machine slug to its current version, one of its
+	// Machines entries. A machine without one has no current version until a
+	// version is finalized with makeCurrent.
+	CurrentVersions map[string]string
+	// VersionClientInfo maps a version ID of Machines to the clientInfo it was
+	// finalized with; "" when absent.
+	VersionClientInfo map[string]string
+	// InstanceVersions maps machine slug -> instance slug -> the version the
+	// instance runs now. An instance not named runs its machine's first
+	// version, or none if the machine has none.
+	InstanceVersions map[string]map[string]string
+	// PausedInstances maps a machine slug to those of its Instances whose
+	// status is paused; the others are running.
+	PausedInstances map[string][]string
+	// Migrations maps a machine slug to migrations that exist besides those
+	// finalized through the API, each {from, to} version IDs of the machine.
+	// Setting an instance's version needs a chain of them.
+	Migrations map[string][][2]string
 }
 
 // Step names one kind of request the emulator serves: the three requests of a
-// migration deploy, and those that list and delete.
+// migration or version deploy, and those that read, list, move and delete.
 type Step string
 
 // The steps, named by the request that performs them.
@@ -67,6 +85,9 @@ const (
 	StepFinalizeVersion  Step = "finalize-version"  // PUT /machines/{slug}/v/{signedId}
 	StepGetMachine       Step = "get-machine"       // GET /machines/{slug}
 	StepCreateMachine    Step = "create-machine"    // POST /machines
+
+	StepListVersions       Step = "list-versions"        // GET /machines/{slug}/v
+	StepSetInstanceVersion Step = "set-instance-version" // PUT /machines/{slug}/i/{instanceSlug}/v
 )
 
 // Request is one recorded request.
@@ -90,20 +111,21 @@ type Migration struct {
 	Finalized         bool
 }
 
-// Emulator is an http.Handler serving the StateBacked API for migrations,
-// instance listing and deletion, and the upload target. It is safe for
-// concurrent use.
+// Emulator is an http.Handler serving the StateBacked API for machines,
+// their versions and migrations, instance listing, moving and deletion, and
+// the upload target. It is safe for concurrent use.
 type Emulator struct {
-	cfg     Config // cfg.Machines is state: deleting a machine removes its entry, under mu
-	idKey   []byte // signs migration IDs, so finalize can reject forged ones
-	postKey []byte // signs upload policies, as an S3 secret access key would
+	cfg     Config         // the settings; the state Config seeds lives in machines
+	idKey   []byte         // signs migration IDs, so finalize can reject forged ones
+	postKey []byte         // signs upload policies, as an S3 secret access key would
+	mux     *http.ServeMux // routes a request to its route; see routes
+	paths   *http.ServeMux // finds the refusal of a request mux has no route for
 
 	mu         sync.Mutex
 	requests   []Request
-	migrations []*migration
-	instances  map[string][]string // machine slug -> its instance slugs, sorted; a key for every machine
+	migrations []*migration        // provisioned migrations and versions, in order
+	machines   map[string]*machine // by slug; deleting a machine removes its entry
 	fails      map[Step][]run      // pending faults, in order
-	indexes    map[string][]string // machine slug -> indexes, for machines created through the API
 }
 
 // migration is a Migration plus the upload fields issued for it.
@@ -115,9 +137,11 @@ type migration struct {
 }
 
 // New returns an emulator for cfg. It panics if cfg.Token is empty, if
-// cfg.Instances names a machine missing from cfg.Machines or an instance slug
-// the API would reject, or if cfg.PageSize is negative, since each is a
-// mistake in the test, not a runtime error. Duplicate instances count once.
+// cfg.PageSize is negative, if a version ID in cfg.Machines is empty, if
+// cfg.Instances has a slug the API would reject, or if any map of cfg names a
+// machine, instance or version that cfg.Machines and cfg.Instances do not
+// have, since each is a mistake in the test, not a runtime error. Duplicate
+// instances or versions count once.
 func New(cfg Config) *Emulator {
 	if cfg.Token == "" {
 		panic("emulator: Config.Token is empty")
@@ -130,31 +154,20 @@ func New(cfg Config) *Emulator {
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes) // keeps nil as nil: every scope
 	cfg.Orgs = slices.Clone(cfg.Orgs)
-	machines := make(map[string][]string, len(cfg.Machines))
-	instances := make(map[string][]string, len(cfg.Machines))
-	for slug, versions := range cfg.Machines {
-		machines[slug] = slices.Clone(versions)
-		instances[slug] = nil
-	}
-	for _, slug := range sortedKeys(cfg.Instances) {
-		if _, ok := machines[slug]; !ok {
-			panic(fmt.Sprintf("emulator: Config.Instances names machine %q, which is not in Config.Machines", slug))
-		}
-		for _, inst := range cfg.Instances[slug] {
-			if !validSlug(inst) {
-				panic(fmt.Sprintf("emulator: Config.Instances[%q] has %q, which does not match %s", slug, inst, slugRule))
-			}
-		}
-		instances[slug] = slices.Compact(slices.Sorted(slices.Values(cfg.Instances[slug])))
-	}
-	cfg.Machines, cfg.Instances = machines, nil // the state is e.instances
-	return &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), instances: instances, fails: map[Step][]run{}}
+	machines := seed(cfg)
+	// The state lives in machines from here on; dropping the maps keeps the
+	// emulator from reading the caller's, which the caller may change.
+	cfg.Machines, cfg.Instances, cfg.CurrentVersions, cfg.VersionClientInfo = nil, nil, nil, nil
+	cfg.InstanceVersions, cfg.PausedInstances, cfg.Migrations = nil, nil, nil
+	e := &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), machines: machines, fails: map[Step][]run{}}
+	e.mux, e.paths = e.muxes()
+	return e
 }
 
-// ServeHTTP records the request, then answers an injected fault or the
-// emulated API or upload.
+// ServeHTTP records the request under its step, then answers an injected
+// fault, or routes it to its handler (or to its refusal: 404 or 405).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	step, method, params := route(r.Method, r.URL.Path)
+	step, refused := e.match(r)
 	i := e.record(step, r)
 	// Reading one byte past the cap lets handlers see an oversized body as too large.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRecorded+1))
@@ -169,64 +182,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		http.Error(sw, "cannot read request body", http.StatusBadRequest)
-	case step == "":
-		writeJSON(sw, http.StatusNotFound, &apiError{Message: "no such path: " + r.URL.Path, Code: "not-found"})
-	case r.Method != method:
-		allow := method
-		if step == StepDeleteMachine {
-			allow = "GET, DELETE"
-		}
-		sw.Header().Set("Allow", allow)
-		msg := fmt.Sprintf("%s takes %s, not %s", r.URL.Path, method, r.Method)
-		if step == StepUpload {
-			writeS3(sw, s3err(http.StatusMethodNotAllowed, "MethodNotAllowed", "%s", msg))
-		} else {
-			writeJSON(sw, http.StatusMethodNotAllowed, &apiError{Message: msg, Code: "method-not-allowed"})
-		}
+	case refused != nil:
+		refused.ServeHTTP(sw, r)
 	case e.inject(sw, r, step):
-	case step == StepUpload:
-		if p := e.receive(r, params[0], body); p != nil {
-			writeS3(sw, p)
-			return
-		}
-		sw.WriteHeader(http.StatusNoContent)
-	default:
-		e.api(sw, r, step, params, body)
+	default: // through the mux again, since only serving sets the path values
+		e.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
 	}
-}
-
-// route names the step a path belongs to, the method that step takes, and the
-// path parameters: the machine slug (and signed id or instance slug), or the
-// upload bucket.
-func route(reqMethod, path string) (step Step, method string, params []string) {
-	parts := strings.Split(path, "/")
-	switch {
-	case len(parts) == 3 && parts[0] == "" && parts[1] == "upload":
-		return StepUpload, http.MethodPost, parts[2:3]
-	case len(parts) == 2 && parts[0] == "" && parts[1] == "machines":
-		return StepCreateMachine, http.MethodPost, []string{""}
-	case len(parts) < 3 || parts[0] != "" || parts[1] != "machines":
-		return "", "", nil
-	}
-	switch rest := parts[3:]; {
-	case len(rest) == 0 && reqMethod == http.MethodGet:
-		return StepGetMachine, http.MethodGet, parts[2:3]
-	case len(rest) == 0:
-		return StepDeleteMachine, http.MethodDelete, parts[2:3]
-	case len(rest) == 1 && rest[0] == "v":
-		return StepProvisionVersion, http.MethodPost, parts[2:3]
-	case len(rest) == 2 && rest[0] == "v":
-		return StepFinalizeVersion, http.MethodPut, []string{parts[2], rest[1]}
-	case len(rest) == 1 && rest[0] == "migrations":
-		return StepProvision, http.MethodPost, parts[2:3]
-	case len(rest) == 2 && rest[0] == "migrations":
-		return StepFinalize, http.MethodPut, []string{parts[2], rest[1]}
-	case len(rest) == 1 && rest[0] == "i":
-		return StepListInstances, http.MethodGet, parts[2:3]
-	case len(rest) == 2 && rest[0] == "i":
-		return StepDeleteInstance, http.MethodDelete, []string{parts[2], rest[1]}
-	}
-	return "", "", nil
 }
 
 // record appends r on arrival, so the log keeps arrival order even when
@@ -275,11 +236,11 @@ func (e *Emulator) Migrations() []Migration {
 }
 
 // HasMachine reports whether machine slug exists: it was in Config.Machines
-// and has not been deleted.
+// or created through the API, and has not been deleted.
 func (e *Emulator) HasMachine(slug string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, ok := e.cfg.Machines[slug]
+	_, ok := e.machines[slug]
 	return ok
 }
 
@@ -288,11 +249,33 @@ func (e *Emulator) HasMachine(slug string) bool {
 func (e *Emulator) Instances(machine string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	list, ok := e.instances[machine]
+	m, ok := e.machines[machine]
 	if !ok {
 		return nil
 	}
-	return append([]string{}, list...) // not nil: the machine exists
+	out := make([]string, 0, len(m.instances)) // not nil: the machine exists
+	for _, in := range m.instances {
+		out = append(out, in.slug)
+	}
+	return out
+}
+
+// DesiredVersion returns the version PUT /machines/{machine}/i/{instance}/v
+// last recorded for the instance, or false if none was or there is no such
+// instance. The API applies it only when an event next reaches the
+// instance, which never happens here: the instance keeps its version.
+func (e *Emulator) DesiredVersion(machine, instance string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.machines[machine]
+	if !ok {
+		return "", false
+	}
+	in := m.instance(instance)
+	if in == nil || in.desired == "" {
+		return "", false
+	}
+	return in.desired, true
 }
 
 // find returns the migration for which match is true, or nil. Callers hold e.mu.

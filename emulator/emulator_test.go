@@ -122,7 +122,7 @@ type part struct {
 	filename, ctype string
 }
 
-// uploadParts returns the parts a correct client sends, in API.md's order.
+// uploadParts returns the parts a correct client sends, in the order docs/api.md gives.
 func uploadParts(p provisioned, gz bool, file []byte) []part {
 	var parts []part
 	for _, k := range slices.Sorted(maps.Keys(p.Fields)) {
@@ -673,20 +673,34 @@ func TestNewPanics(t *testing.T) {
 	machines := map[string][]string{"door": {"ver_1"}}
 	tests := []struct {
 		name string
+		want string // in the panic's text
 		cfg  emulator.Config
 	}{
-		{name: "empty token", cfg: emulator.Config{Machines: machines}},
-		{name: "instances of an unknown machine", cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"lamp": {"bulb"}}}},
-		{name: "instance slug with a dot", cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {"front.door"}}}},
-		{name: "empty instance slug", cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {""}}}},
-		{name: "negative page size", cfg: emulator.Config{Token: token, Machines: machines, PageSize: -1}},
+		{name: "empty token", want: `Config.Token`, cfg: emulator.Config{Machines: machines}},
+		{name: "instances of an unknown machine", want: `Config.Instances names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"lamp": {"bulb"}}}},
+		{name: "instance slug with a dot", want: `"front.door"`, cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {"front.door"}}}},
+		{name: "empty instance slug", want: `Config.Instances["door"] has ""`, cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {""}}}},
+		{name: "negative page size", want: `Config.PageSize`, cfg: emulator.Config{Token: token, Machines: machines, PageSize: -1}},
+		{name: "empty version ID", want: `empty version ID`, cfg: emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", ""}}}},
+		{name: "current version of an unknown machine", want: `Config.CurrentVersions names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, CurrentVersions: map[string]string{"lamp": "ver_1"}}},
+		{name: "current version not the machine's", want: `Config.CurrentVersions["door"] is "ver_2"`, cfg: emulator.Config{Token: token, Machines: machines, CurrentVersions: map[string]string{"door": "ver_2"}}},
+		{name: "client info of an unknown version", want: `Config.VersionClientInfo names version "ver_2"`, cfg: emulator.Config{Token: token, Machines: machines, VersionClientInfo: map[string]string{"ver_2": "abc"}}},
+		{name: "instance versions of an unknown machine", want: `Config.InstanceVersions names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, InstanceVersions: map[string]map[string]string{"lamp": {"bulb": "ver_1"}}}},
+		{name: "version of an unknown instance", want: `names instance "knob"`, cfg: emulator.Config{Token: token, Machines: machines, InstanceVersions: map[string]map[string]string{"door": {"knob": "ver_1"}}}},
+		{name: "instance version not the machine's", want: `Config.InstanceVersions["door"]["knob"] is "ver_2"`, cfg: emulator.Config{Token: token, Machines: machines,
+			Instances: map[string][]string{"door": {"knob"}}, InstanceVersions: map[string]map[string]string{"door": {"knob": "ver_2"}}}},
+		{name: "paused instances of an unknown machine", want: `Config.PausedInstances names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, PausedInstances: map[string][]string{"lamp": {"bulb"}}}},
+		{name: "an unknown instance paused", want: `Config.PausedInstances["door"] names instance "knob"`, cfg: emulator.Config{Token: token, Machines: machines, PausedInstances: map[string][]string{"door": {"knob"}}}},
+		{name: "migrations of an unknown machine", want: `Config.Migrations names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, Migrations: map[string][][2]string{"lamp": {{"ver_1", "ver_1"}}}}},
+		{name: "migration from an unknown version", want: `Config.Migrations["door"][0][0] is "ver_0"`, cfg: emulator.Config{Token: token, Machines: machines, Migrations: map[string][][2]string{"door": {{"ver_0", "ver_1"}}}}},
+		{name: "migration to an unknown version", want: `Config.Migrations["door"][0][1] is "ver_2"`, cfg: emulator.Config{Token: token, Machines: machines, Migrations: map[string][][2]string{"door": {{"ver_1", "ver_2"}}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			defer func() {
-				if recover() == nil {
-					t.Errorf("New(%+v) did not panic", tc.cfg)
+				if msg := fmt.Sprint(recover()); !strings.Contains(msg, tc.want) {
+					t.Errorf("New(%+v) panicked with %q, want a panic naming %s", tc.cfg, msg, tc.want)
 				}
 			}()
 			emulator.New(tc.cfg)

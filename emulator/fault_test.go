@@ -55,6 +55,10 @@ func callOf(t *testing.T, base string, step emulator.Step) call {
 		return call{step, "DELETE", "/machines/door", apiHeader(), []byte(machineBody(macOf("door", "door"))), 204}
 	case emulator.StepDeleteInstance:
 		return call{step, "DELETE", "/machines/lamp/i/bulb", apiHeader(), []byte(instanceBody(macOf("lamp", "bulb"))), 204}
+	case emulator.StepListVersions:
+		return call{step, "GET", "/machines/door/v", apiHeader(), nil, 200}
+	case emulator.StepSetInstanceVersion:
+		return call{step, "PUT", "/machines/lamp/i/bulb/v", apiHeader(), []byte(`{"targetMachineVersionId":"ver_a"}`), 201}
 	}
 	t.Fatalf("no call for step %q", step)
 	return call{}
@@ -62,7 +66,8 @@ func callOf(t *testing.T, base string, step emulator.Step) call {
 
 // state is everything a request can change.
 func state(em *emulator.Emulator) []any {
-	return []any{em.Migrations(), em.HasMachine("door"), em.Instances("lamp")}
+	desired, ok := em.DesiredVersion("lamp", "bulb")
+	return []any{em.Migrations(), em.HasMachine("door"), em.Instances("lamp"), desired, ok}
 }
 
 // short returns b, cut to 100 bytes, for messages about huge bodies.
@@ -130,7 +135,7 @@ func TestInject(t *testing.T) {
 		{name: "reset, hang, 429, then the real answer", faults: []emulator.Fault{{Reset: true}, {Hang: true}, {Status: 429, Header: http.Header{"Retry-After": {"0"}}}},
 			want: []attempt{{}, {hang: true}, {status: 429, header: http.Header{"Retry-After": {"0"}}}}},
 	}
-	steps := []emulator.Step{emulator.StepProvision, emulator.StepUpload, emulator.StepFinalize, emulator.StepDeleteMachine}
+	steps := []emulator.Step{emulator.StepProvision, emulator.StepUpload, emulator.StepFinalize, emulator.StepDeleteMachine, emulator.StepListVersions}
 	for _, step := range steps {
 		for _, tc := range tests {
 			t.Run(string(step)+"/"+tc.name, func(t *testing.T) {
@@ -211,6 +216,8 @@ func TestInjectKeepsState(t *testing.T) {
 		{name: "finalize answered 200", step: emulator.StepFinalize, fault: emulator.Fault{Status: 200, Body: `{"machineVersionMigrationId":"mvm_0"}`}},
 		{name: "delete machine answered 204", step: emulator.StepDeleteMachine, fault: emulator.Fault{Status: 204}},
 		{name: "delete instance answered 204", step: emulator.StepDeleteInstance, fault: emulator.Fault{Status: 204}},
+		{name: "set instance version answered 201", step: emulator.StepSetInstanceVersion, fault: emulator.Fault{Status: 201}},
+		{name: "set instance version reset", step: emulator.StepSetInstanceVersion, fault: emulator.Fault{Reset: true}},
 		{name: "delete machine hangs", step: emulator.StepDeleteMachine, fault: emulator.Fault{Hang: true}},
 		{name: "finalize reset", step: emulator.StepFinalize, fault: emulator.Fault{Reset: true}},
 	}

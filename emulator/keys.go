@@ -14,7 +14,7 @@ import (
 var errNotObject = errors.New("not a JSON object")
 
 // checkKeyToken accepts a token minted from one of Config.Keys, checked as
-// API.md describes it: HS256 with the key ID as kid, signed with the
+// docs/api.md describes it: HS256 with the key ID as kid, signed with the
 // secret's bytes; aud https://api.statebacked.dev/; iss the key's client
 // URL; iat not in the future; exp in the future and at most an hour after
 // iat; an act object. It is written here by hand, on purpose: a second

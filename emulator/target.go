@@ -18,7 +18,7 @@ type UploadTarget interface {
 	// Presign returns the URL and the form fields of an S3 presigned POST
 	// whose signed policy allows exactly the upload p describes. The fields
 	// must not include content-type or content-encoding: the client adds
-	// those itself (API.md, "Machine version migration").
+	// those itself (docs/api.md, "Deploying code").
 	Presign(ctx context.Context, p UploadPolicy) (url string, fields map[string]string, err error)
 	// Fetch returns the stored object at key, or an error wrapping
 	// fs.ErrNotExist if nothing was uploaded there.

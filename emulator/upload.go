@@ -82,6 +82,15 @@ type form struct {
 	fileType string
 }
 
+// upload answers a presigned POST to /upload/{bucket}: 204, or S3's XML error.
+func (e *Emulator) upload(w http.ResponseWriter, r *http.Request, body []byte) {
+	if p := e.receive(r, r.PathValue("bucket"), body); p != nil {
+		writeS3(w, p)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // receive checks an upload to bucketName as S3 would check a presigned POST,
 // and stricter where S3 would silently accept a client bug; if it passes, it
 // stores the file as the migration's code.

@@ -2,10 +2,12 @@ package emulator
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"time"
 )
 
 const versionParam = "signedMachineVersionId"
@@ -46,11 +48,15 @@ func (e *Emulator) Versions() []Version {
 func (e *Emulator) MachineIndexes(slug string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return slices.Clone(e.indexes[slug])
+	if m, ok := e.machines[slug]; ok {
+		return slices.Clone(m.indexes)
+	}
+	return nil
 }
 
 // provisionVersion answers POST /machines/{slug}/v, whose body is empty.
-func (e *Emulator) provisionVersion(r *http.Request, slug string, body []byte) (any, *apiError) {
+func (e *Emulator) provisionVersion(r *http.Request, body []byte) (any, *apiError) {
+	slug := r.PathValue("machine")
 	gz, p := gzipFlag(r.URL.Query())
 	if p != nil {
 		return nil, p
@@ -76,13 +82,44 @@ func (e *Emulator) provisionVersion(r *http.Request, slug string, body []byte) (
 }
 
 // finalizeVersion answers PUT /machines/{slug}/v/{signedId}. A finalized
-// version exists for the machine: migrations can name it.
-func (e *Emulator) finalizeVersion(r *http.Request, slug, signedID string, body []byte) (any, *apiError) {
-	obj, p := jsonObject(r, body)
+// version exists for the machine: migrations can name it, and it is listed,
+// created now, and current if finalized with makeCurrent. Finalizing again
+// answers the same and changes nothing.
+func (e *Emulator) finalizeVersion(r *http.Request, body []byte) (any, *apiError) {
+	v, p := finalizeBody(r, body)
 	if p != nil {
 		return nil, p
 	}
+	slug := r.PathValue("machine")
+	m, p := e.complete(r, slug, r.PathValue("signedID"), versionParam, true)
+	if p != nil {
+		return nil, p
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mach, ok := e.machines[slug]
+	if !ok { // deleted since checkCaller
+		return nil, notFound("machine")
+	}
+	if mach.version(m.ID) == nil {
+		*m.version = v
+		mach.versions = append(mach.versions, versionInfo{ID: m.ID, CreatedAt: stamp(time.Now()), ClientInfo: v.ClientInfo})
+		if v.MakeCurrent {
+			mach.current = m.ID
+		}
+	}
+	return struct {
+		ID string `json:"machineVersionId"`
+	}{m.ID}, nil
+}
+
+// finalizeBody reads the body of a version finalize into what it sets.
+func finalizeBody(r *http.Request, body []byte) (Version, *apiError) {
 	var v Version
+	obj, p := jsonObject(r, body)
+	if p != nil {
+		return v, p
+	}
 	for _, k := range sortedKeys(obj) {
 		var err error
 		switch k {
@@ -97,26 +134,13 @@ func (e *Emulator) finalizeVersion(r *http.Request, slug, signedID string, body 
 			}
 			v.IndexSelectors = obj[k]
 		default:
-			return nil, badParam(k, "unexpected property %q: finalizing a version takes clientInfo, makeCurrent and indexSelectors", k)
+			return v, badParam(k, "unexpected property %q: finalizing a version takes clientInfo, makeCurrent and indexSelectors", k)
 		}
 		if err != nil {
-			return nil, badParam(k, "%s has the wrong type", k)
+			return v, badParam(k, "%s has the wrong type", k)
 		}
 	}
-	m, p := e.complete(r, slug, signedID, versionParam, true)
-	if p != nil {
-		return nil, p
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !slices.Contains(e.cfg.Machines[slug], m.ID) {
-		*m.version = v
-		// A new slice: readers may hold the old one unlocked.
-		e.cfg.Machines[slug] = append(slices.Clone(e.cfg.Machines[slug]), m.ID)
-	}
-	return struct {
-		ID string `json:"machineVersionId"`
-	}{m.ID}, nil
+	return v, nil
 }
 
 // createMachine answers POST /machines {"slug": ..., "indexes": [...]}.
@@ -146,14 +170,63 @@ func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.cfg.Machines[slug]; ok {
+	if _, ok := e.machines[slug]; ok {
 		return nil, &apiError{status: http.StatusConflict, Code: "invalid-state", Message: "machine " + slug + " already exists"}
 	}
-	e.cfg.Machines[slug] = []string{}
-	e.instances[slug] = []string{} // every machine has an entry, even with no instances
-	if e.indexes == nil {
-		e.indexes = map[string][]string{}
-	}
-	e.indexes[slug] = indexes
+	e.machines[slug] = &machine{createdAt: stamp(time.Now()), indexes: indexes}
 	return map[string]string{"slug": slug}, nil
+}
+
+// getMachine answers GET /machines/{slug}: when it was created, and its
+// current version, absent before it has one.
+func (e *Emulator) getMachine(r *http.Request, _ []byte) (any, *apiError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.machines[r.PathValue("machine")]
+	if !ok { // deleted since checkCaller
+		return nil, notFound("machine")
+	}
+	type machineJSON struct {
+		CreatedAt      string       `json:"createdAt"`
+		CurrentVersion *versionInfo `json:"currentVersion,omitempty"`
+	}
+	return map[string]machineJSON{"machine": {m.createdAt, m.version(m.current)}}, nil
+}
+
+// versionPage is the answer to a list-versions request.
+type versionPage struct {
+	Versions []versionInfo `json:"versions"` // never null
+	Cursor   string        `json:"cursor,omitempty"`
+}
+
+// listVersions answers GET /machines/{slug}/v: a page of the seeded and
+// finalized versions, newest first, starting before the version the cursor
+// names. Since versions are only added, as the newest, naming one rather
+// than a position neither skips nor repeats any when some are added between
+// pages.
+func (e *Emulator) listVersions(r *http.Request, _ []byte) (any, *apiError) {
+	after, hasCursor, p := cursorOf(r)
+	if p != nil {
+		return nil, p
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.machines[r.PathValue("machine")]
+	if !ok { // deleted since checkCaller
+		return nil, notFound("machine")
+	}
+	end := len(m.versions) // the page is m.versions[start:end], reversed
+	if hasCursor {
+		end = slices.IndexFunc(m.versions, func(v versionInfo) bool { return v.ID == after })
+		if end < 0 {
+			return nil, badCursor(r)
+		}
+	}
+	start := max(end-e.cfg.PageSize, 0)
+	page := versionPage{Versions: append(make([]versionInfo, 0, end-start), m.versions[start:end]...)}
+	slices.Reverse(page.Versions)
+	if start > 0 {
+		page.Cursor = base64.RawURLEncoding.EncodeToString([]byte(m.versions[start].ID))
+	}
+	return page, nil
 }

@@ -1,10 +1,12 @@
+//go:build s3
+
 // Package s3post is an emulator.UploadTarget backed by a real S3-compatible
 // store through minio-go: the emulator then answers provision with a
 // presigned POST that the store itself checks, policy and signature.
 //
-// It is for tests only. Import it only from _test.go files: package main
-// imports the emulator for its demo, and the shipped binary must not link
-// minio-go.
+// It is for tests only, and builds only with the s3 build tag: the shipped
+// binary, built without it, cannot link it or minio-go, whatever imports
+// it.
 package s3post
 
 import (

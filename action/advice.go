@@ -1,0 +1,179 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"sbdeploy/bundle"
+	"sbdeploy/deploy"
+)
+
+// advisedError is an error with what a person can do about it.
+type advisedError struct {
+	err  error
+	hint string
+}
+
+func (e *advisedError) Error() string { return e.err.Error() + "\n  what to do: " + e.hint }
+func (e *advisedError) Unwrap() error { return e.err }
+
+// advise adds to err what to do about it, naming the inputs (or flags) to
+// change: the deploy package reports facts, this layer turns them into
+// advice in the caller's terms. ctx tells a time limit or a cancellation
+// from a failure of the service.
+func (c *config) advise(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &advisedError{err, fmt.Sprintf("the whole run is limited to %s by %s; raise it if the API is slow", c.timeout, c.names.input("timeout"))}
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("cancelled: %w", err)
+	}
+	var hints []string
+	var apiErr *deploy.APIError
+	var bad *deploy.BadResponseError
+	var be *bundle.BuildError
+	var partial *partialReleaseError
+	if errors.As(err, &partial) {
+		hints = append(hints, fmt.Sprintf("run the job again with %s: it finds version %s by its client info and deploys only the migration",
+			c.names.setting("reuse-version", "true"), partial.versionID))
+	}
+	switch {
+	case errors.As(err, &apiErr):
+		hints = append(hints, c.apiHint(apiErr))
+	case errors.As(err, &bad):
+		hints = append(hints, fmt.Sprintf("the answer is not what the StateBacked API sends: check that %s points at it", c.names.input("api-url")))
+	case errors.Is(err, deploy.ErrMachineVanished):
+		hints = append(hints, "someone else deleted the machine while this run listed its instances: check what else manages it, then run again")
+	case errors.As(err, &be) && unresolved(be):
+		hints = append(hints, "install the app's packages before this step (`npm ci`, or your package manager's install), "+
+			"so that node_modules is inside the workspace; check the import's spelling")
+	}
+	hints = slices.DeleteFunc(hints, func(h string) bool { return h == "" })
+	if len(hints) == 0 {
+		return err
+	}
+	return &advisedError{err, strings.Join(hints, "\n  ")}
+}
+
+// apiHint says what to do about an answer of the API or the upload host.
+func (c *config) apiHint(e *deploy.APIError) string {
+	in := c.names.input
+	switch {
+	case e.Code == "missing-scope":
+		return c.scopeHint(e)
+	case e.Code == "specify-org":
+		return fmt.Sprintf("your user belongs to several organizations: set %s to the org_... ID to deploy to", in("org-id"))
+	case e.Code == "missing-org":
+		return fmt.Sprintf("the token's user is not in the organization that %s names: check it", in("org-id"))
+	case e.Code == "missing-user":
+		return "the token is not linked to a StateBacked user: create a new key or token"
+	case e.Code == "rejected-by-machine-authorizer":
+		return "the machine's authorizer refused this request"
+	case e.Code == "no-migration-path":
+		return fmt.Sprintf("the API found no migration path between the versions: check %s and %s", in("from-version"), in("to-version"))
+	case e.Code == "invalid-state" && e.Step == deploy.StepDeleteMachine:
+		return "the machine still has instances, and the API deletes only a machine without any. " +
+			"Set " + c.names.setting("delete-instances", "true") + " to delete every instance first: " +
+			"that destroys each instance's state and history for good"
+	case e.Code == "invalid-parameter" && e.Parameter != "":
+		return fmt.Sprintf("the API rejected %s: check the input it comes from", e.Parameter)
+	case e.Status == http.StatusUnauthorized:
+		return c.tokenHint()
+	case e.Step == deploy.StepUpload && e.Status == http.StatusForbidden:
+		return "the upload host refused the presigned upload, also after provisioning again: " +
+			"its message above says why (an expired policy, or an upload that does not match it)"
+	case e.Code == "EntityTooLarge":
+		return "the code is over the service's size limit"
+	case e.HTML:
+		return fmt.Sprintf("an HTML page came back instead of the API's JSON: a proxy failed, or %s is not the StateBacked API", in("api-url"))
+	case e.Status == http.StatusNotFound && e.Step != deploy.StepUpload:
+		return fmt.Sprintf("the machine does not exist (or %s is wrong): check %s, or create the machine first", in("api-url"), in("machine"))
+	case e.RetryAfter > time.Minute:
+		return "the service asked to wait longer than a run waits: run the step again later"
+	case e.Status >= 500:
+		return "the service failed; run the step again later"
+	}
+	return ""
+}
+
+// scopeHint names the scope a token lacks and how to get a key with it.
+func (c *config) scopeHint(e *deploy.APIError) string {
+	scope := e.MissingScope()
+	switch e.Step {
+	case deploy.StepListInstances, deploy.StepSetInstanceVersion:
+		if c.mode == modeUpgrade || c.upgrade {
+			return fmt.Sprintf("the token lacks the %s scope: a rollout needs instances.read (to list instances) and "+
+				"instances.write (to ask them to move), which keys made with `smply keys create --use ci` do not have: "+
+				"use a key with both, for instance in a step of its own (mode upgrade)", scope)
+		}
+	}
+	switch scope {
+	case "machine-versions.write", "machines.read", "machines.write":
+		return fmt.Sprintf("the token lacks the %s scope. Create a CI key with `smply keys create --use ci` "+
+			"(it has that scope) and pass it as %s and %s, or a token made from it, from repository secrets",
+			scope, c.names.input("key-id"), c.names.input("secret-key"))
+	}
+	return fmt.Sprintf("the token lacks the %s scope that %s needs; keys made with `smply keys create --use ci` "+
+		"do not have it: use a key with that scope for this step", scope, e.Step)
+}
+
+// tokenHint says where to look when the API rejects the token: wherever
+// this run took it from.
+func (c *config) tokenHint() string {
+	const why = "the token was rejected: it may have expired or be for another environment"
+	switch c.auth.source {
+	case tokenEnv:
+		return why + ". Check the STATEBACKED_TOKEN environment variable (or the secret it comes from)"
+	case tokenKey:
+		return fmt.Sprintf("the token minted from the key was rejected: check that %s and %s belong to the same key, "+
+			"and that the key was not deleted", c.names.input("key-id"), c.names.input("secret-key"))
+	}
+	return why + ". Check " + c.names.input("token") + " (or the secret it comes from)"
+}
+
+// ExitCode is the process's exit status for the error Run returned: 0 done
+// (or help and version shown), 2 a usage or input error (nothing was sent),
+// 3 a release that deployed its version but not its migration, 1 any other
+// failure.
+func ExitCode(err error) int {
+	var usage *usageError
+	var partial *partialReleaseError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, errVersion):
+		return 0
+	case errors.As(err, &usage):
+		return 2
+	case errors.As(err, &partial):
+		return 3
+	}
+	return 1
+}
+
+// partialReleaseError is a release whose version was deployed and whose
+// migration was not.
+type partialReleaseError struct {
+	versionID string
+	err       error
+}
+
+func (e *partialReleaseError) Error() string {
+	return fmt.Sprintf("version %s was deployed, but the migration to it was not: %v", e.versionID, e.err)
+}
+func (e *partialReleaseError) Unwrap() error { return e.err }
+
+// unresolved reports a build that failed on an import esbuild could not
+// find: most often, packages that were not installed.
+func unresolved(be *bundle.BuildError) bool {
+	for _, m := range be.Messages {
+		if strings.HasPrefix(m.Text, "Could not resolve") {
+			return true
+		}
+	}
+	return false
+}

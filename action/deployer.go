@@ -1,0 +1,109 @@
+package action
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"sbdeploy/bundle"
+	"sbdeploy/deploy"
+)
+
+// tuning are the values a test shortens: the waits between attempts, one
+// attempt's time limit, the bundle's size limits, and the clock.
+type tuning struct {
+	retryWait      [2]time.Duration // the first wait, and the longest
+	requestTimeout time.Duration
+	limits         bundle.Limits // zero: the service's
+	now            func() time.Time
+}
+
+func defaultTuning() tuning {
+	return tuning{
+		retryWait:      [2]time.Duration{500 * time.Millisecond, 10 * time.Second},
+		requestTimeout: deploy.DefaultRequestTimeout,
+		now:            time.Now,
+	}
+}
+
+// Option changes how Run works; tests use them to run fast.
+type Option func(*tuning)
+
+// WithRetryWait sets the first wait between attempts and the longest.
+func WithRetryWait(first, longest time.Duration) Option {
+	return func(t *tuning) { t.retryWait = [2]time.Duration{first, longest} }
+}
+
+// WithRequestTimeout bounds each attempt of each request.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(t *tuning) { t.requestTimeout = d }
+}
+
+// WithBundleLimits replaces the service's size limits.
+func WithBundleLimits(l bundle.Limits) Option {
+	return func(t *tuning) { t.limits = l }
+}
+
+// WithClock replaces time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(t *tuning) { t.now = now }
+}
+
+// deployer is one run of a mode: the checked inputs, where to log and
+// report, and how to reach the API. Each mode is a method.
+type deployer struct {
+	cfg     *config
+	log     *logger
+	rep     *report
+	tune    tuning
+	getenv  func(string) string
+	version string // of this program, for the User-Agent
+}
+
+// run does what the mode says.
+func (d *deployer) run(ctx context.Context) error {
+	switch d.cfg.mode {
+	case modeTeardown:
+		return d.teardown(ctx)
+	case modeUpgrade:
+		return d.upgrade(ctx)
+	}
+	return d.deployCode(ctx)
+}
+
+// connect returns a client for the API. With a key it first mints the
+// run's token, hidden before anything could print it; the client hides every
+// secret it learns from the server the same way, and logs each retry.
+func (d *deployer) connect() (*deploy.Client, error) {
+	token := d.cfg.auth.token
+	if d.cfg.auth.source == tokenKey {
+		sub := d.getenv("GITHUB_REPOSITORY")
+		if sub == "" {
+			sub = "sbdeploy"
+		}
+		var err error
+		token, err = deploy.MintToken(d.cfg.auth.key, map[string]any{"sub": sub}, d.cfg.tokenLifetime, d.tune.now())
+		if err != nil {
+			return nil, fmt.Errorf("mint a token from %s and %s: %w", d.cfg.names.input("key-id"), d.cfg.names.input("secret-key"), err)
+		}
+		d.log.addSecret(token)
+		d.log.debugf("minted a token from key %s, valid for %s", d.cfg.auth.key.ID, d.cfg.tokenLifetime)
+	}
+	return deploy.New(d.cfg.apiURL, token,
+		deploy.WithOrgID(d.cfg.orgID),
+		deploy.WithUserAgent("sbdeploy/"+d.version),
+		deploy.WithAttempts(d.cfg.attempts),
+		deploy.WithRetryWait(d.tune.retryWait[0], d.tune.retryWait[1]),
+		deploy.WithRequestTimeout(d.tune.requestTimeout),
+		deploy.WithSecretNotify(d.log.addSecret),
+		deploy.WithRetryNotify(d.logRetry))
+}
+
+// logRetry logs a failed attempt that will be retried.
+func (d *deployer) logRetry(e deploy.RetryEvent) {
+	if e.Reprovision {
+		d.log.infof("upload: refused (%s); the presigned upload may have expired: provisioning again", firstLine(e.Err.Error()))
+		return
+	}
+	d.log.infof("%s: attempt %d of %d failed (%s); retrying in %s", e.Step, e.Attempt, e.Attempts, firstLine(e.Err.Error()), ms(e.Wait))
+}

@@ -1,0 +1,244 @@
+package action
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"sbdeploy/deploy"
+)
+
+// The modes.
+const (
+	modeMigration = "migration"
+	modeVersion   = "version"
+	modeRelease   = "release"
+	modeUpgrade   = "upgrade"
+	modeTeardown  = "teardown"
+)
+
+// allModes are the modes, in the order help lists them.
+var allModes = []string{modeMigration, modeVersion, modeRelease, modeUpgrade, modeTeardown}
+
+// input is one action input; each is also a command-line flag.
+type input struct {
+	name, def, usage string
+	boolean          bool     // true or false; a bare flag means true
+	modes            []string // the modes that use it; nil: every mode
+}
+
+var (
+	codeModes    = []string{modeMigration, modeVersion, modeRelease}
+	versionModes = []string{modeVersion, modeRelease}
+)
+
+// inputs are the action's inputs, in the order --help and action.yml list
+// them. A test checks that action.yml agrees.
+var inputs = []input{
+	{name: "mode", def: modeMigration, usage: "what to do: migration, version, release (a version and the migration to it), upgrade (move instances to a version), or teardown"},
+	{name: "machine", usage: "machine name (slug): 1-128 letters, digits, _ or -"},
+	{name: "from-version", usage: "machine version ID the migration starts from", modes: []string{modeMigration, modeRelease}},
+	{name: "to-version", usage: "machine version ID the migration ends at; upgrade: the version to move instances to", modes: []string{modeMigration, modeUpgrade}},
+	{name: "file", usage: "entry point (.ts, .tsx, .js or .mjs), relative to working-directory: the migration, or the machine for version and release", modes: codeModes},
+	{name: "migration-file", usage: "release: the migration's entry point, when from-version is given", modes: []string{modeRelease}},
+	{name: "working-directory", def: ".", usage: "directory to bundle from, relative to the workspace", modes: codeModes},
+	{name: "gzip", def: "true", usage: "upload the code gzipped", boolean: true, modes: codeModes},
+	{name: "validate", def: "true", usage: "evaluate the code and check it as the official CLI does, before deploying it", boolean: true, modes: codeModes},
+	{name: "token", usage: "StateBacked API token (default: the STATEBACKED_TOKEN environment variable)"},
+	{name: "key-id", usage: "API key ID (sbk_...), with secret-key: instead of a token"},
+	{name: "secret-key", usage: "API key secret (sbsec_...), with key-id"},
+	{name: "token-lifetime", def: "5m", usage: "lifetime of the token minted from key-id and secret-key, at most 1h"},
+	{name: "org-id", usage: "organization ID (org_...), for users in several organizations"},
+	{name: "api-url", def: deploy.DefaultBaseURL, usage: "StateBacked API URL"},
+	{name: "dry-run", def: "false", usage: "check and report; change nothing", boolean: true},
+	{name: "timeout", def: "5m", usage: "time limit for the whole run, as a Go duration (90s, 5m)"},
+	{name: "retries", def: "4", usage: "attempts in all for each request, 1 to 10 (1: no retries)"},
+	{name: "confirm-delete", usage: "teardown: must equal machine exactly to delete it", modes: []string{modeTeardown}},
+	{name: "delete-instances", def: "false", usage: "teardown: delete every instance first", boolean: true, modes: []string{modeTeardown}},
+	{name: "client-info", usage: "version and release: what the version is, such as a commit (default: $GITHUB_SHA)", modes: versionModes},
+	{name: "make-current", def: "true", usage: "version and release: make the new version current", boolean: true, modes: versionModes},
+	{name: "index-selectors", usage: "version and release: a JSON object of index selectors", modes: versionModes},
+	{name: "create-machine", def: "false", usage: "version and release: create the machine first if it does not exist", boolean: true, modes: versionModes},
+	{name: "indexes", usage: "with create-machine: the machine's indexes, comma-separated", modes: versionModes},
+	{name: "upgrade-instances", def: "false", usage: "migration and release: then ask every instance to move to the new version", boolean: true, modes: []string{modeMigration, modeRelease}},
+	{name: "reuse-version", def: "false", usage: "version and release: reuse a version deployed before with this client-info, instead of deploying it again", boolean: true, modes: versionModes},
+}
+
+// lookupInput returns the input called name.
+func lookupInput(name string) input {
+	i := slices.IndexFunc(inputs, func(in input) bool { return in.name == name })
+	if i < 0 {
+		panic("action: no input " + name) // a typo in this package
+	}
+	return inputs[i]
+}
+
+// source reads inputs: a flag set on the command line wins over the action's
+// INPUT_<NAME> variable, which wins over the default.
+type source struct {
+	flags  map[string]string
+	action *githubactions.Action
+	getenv func(string) string
+}
+
+func newSource(flags map[string]string, getenv func(string) string) source {
+	return source{flags: flags, getenv: getenv, action: githubactions.New(githubactions.WithGetenv(getenv))}
+}
+
+// get is the input's value, trimmed.
+func (s source) get(name string) string {
+	if v, ok := s.flags[name]; ok {
+		return strings.TrimSpace(v)
+	}
+	if v := s.action.GetInput(name); v != "" {
+		return v
+	}
+	return lookupInput(name).def
+}
+
+// raw is the input's value untrimmed, for a value that must match exactly.
+func (s source) raw(name string) string {
+	if v, ok := s.flags[name]; ok {
+		return v
+	}
+	return s.getenv("INPUT_" + strings.ToUpper(name))
+}
+
+// given reports whether the input was set to something other than its
+// default: GitHub passes every input, with its default when a workflow
+// leaves it out.
+func (s source) given(name string) bool {
+	return s.get(name) != lookupInput(name).def
+}
+
+// namer names inputs the way the caller gave them: as inputs on GitHub
+// Actions, as flags anywhere else.
+type namer struct{ flags bool }
+
+// input names an input: "input machine", or "--machine".
+func (n namer) input(name string) string {
+	if n.flags {
+		return "--" + name
+	}
+	return "input " + name
+}
+
+// setting shows how to set an input: "confirm-delete: toggle", or
+// "--confirm-delete toggle".
+func (n namer) setting(name, value string) string {
+	if n.flags {
+		return "--" + name + " " + value
+	}
+	return name + ": " + value
+}
+
+// flagValue is a flag that records the text it was given; boolean ones may
+// be given bare.
+type flagValue struct {
+	set     map[string]string
+	name    string
+	boolean bool
+}
+
+func (f flagValue) String() string { return "" }
+func (f flagValue) Set(v string) error {
+	f.set[f.name] = v
+	return nil
+}
+func (f flagValue) IsBoolFlag() bool { return f.boolean }
+
+// usageError is a command line or an input that cannot be run: exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// errVersion is what parseFlags returns for --version.
+var errVersion = errors.New("version requested")
+
+// parseFlags reads the command line into the flags that were given. It
+// returns flag.ErrHelp for --help, errVersion for --version, and a
+// *usageError for anything else it cannot read; it prints nothing.
+func parseFlags(args []string) (map[string]string, error) {
+	fs := flag.NewFlagSet("sbdeploy", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	set := map[string]string{}
+	for _, in := range inputs {
+		fs.Var(flagValue{set: set, name: in.name, boolean: in.boolean}, in.name, in.usage)
+	}
+	version := fs.Bool("version", false, "print the version and exit")
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return set, err
+	case err == nil && *version:
+		return set, errVersion
+	case err != nil:
+		return set, &usageError{fmt.Errorf("%w (see --help)", err)}
+	case fs.NArg() > 0:
+		return set, &usageError{fmt.Errorf("unexpected argument %s: every input is a flag (see --help)", quote(fs.Arg(0)))}
+	}
+	return set, nil
+}
+
+// quote shows a value a person gave, shortened when long: an echo must not
+// flood the log.
+func quote(v string) string {
+	const max = 80
+	if len(v) <= max {
+		return fmt.Sprintf("%q", v)
+	}
+	cut := max
+	for cut > 0 && v[cut]&0xc0 == 0x80 { // not inside a UTF-8 sequence
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", v[:cut], len(v))
+}
+
+// usage is the text of --help.
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: sbdeploy [flags]
+       sbdeploy demo
+       sbdeploy emulator [--listen 127.0.0.1:8787]
+       sbdeploy version
+
+Bundles a StateBacked migration or machine version and deploys it, moves a
+machine's instances to a version (--mode upgrade, or --upgrade-instances
+after a migration), or (--mode teardown) deletes a machine on exact
+confirmation. In GitHub Actions every flag is also
+an input (INPUT_<NAME>); a flag given here wins over its input. "demo"
+deploys an example to a local emulator; "emulator" just runs one.
+
+Flags:
+`)
+	for _, in := range inputs {
+		name := in.name
+		if !in.boolean {
+			name += " value"
+		}
+		def := ""
+		if in.def != "" {
+			def = fmt.Sprintf(" (default %s)", in.def)
+		}
+		fmt.Fprintf(w, "  --%-24s %s%s\n", name, in.usage, def)
+	}
+	fmt.Fprint(w, `  --version                  print the version and exit
+
+Outputs (to $GITHUB_OUTPUT, or printed as name=value):
+  migration: migration-id, bundle-bytes, upload-bytes, bundle-sha256
+  version:   version-id, version-reused, bundle-bytes, upload-bytes, bundle-sha256
+  release:   version-id, version-reused, migration-id (with from-version), and the version's bundle-*
+  upgrade:   upgraded-instances, stranded-instances (also after a migration or release with upgrade-instances)
+  teardown:  deleted, deleted-instances
+
+Exit codes:
+  0  done
+  1  the run failed (the API refused, the network failed, the code did not build)
+  2  usage or input error: nothing was sent
+  3  a release deployed its machine version but not its migration
+`)
+}

@@ -1,0 +1,154 @@
+package action
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// logger writes the run's log: workflow commands (groups, annotations) on
+// GitHub Actions, plain lines anywhere else. Every byte goes through a
+// redactor, and every message is redacted before it is escaped for a
+// workflow command, so a secret reaches the log only as ***.
+type logger struct {
+	gha     bool
+	secrets *secrets
+	out     *redactor // stdout
+	errOut  *redactor // stderr
+	rawOut  io.Writer // stdout itself, for ::add-mask:: only
+	gh      *githubactions.Action
+}
+
+func newLogger(gha bool, stdout, stderr io.Writer, getenv func(string) string) *logger {
+	s := &secrets{}
+	out := &redactor{w: stdout, secrets: s}
+	return &logger{gha: gha, secrets: s, out: out, errOut: &redactor{w: stderr, secrets: s}, rawOut: stdout,
+		gh: githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(getenv))}
+}
+
+// addSecret hides v from now on: the runner masks it (on GitHub), and the
+// redactors replace it in everything written. Outside GitHub the mask
+// command would print the secret, so it is never sent there.
+func (l *logger) addSecret(v string) {
+	for _, m := range l.secrets.add(v) {
+		if l.gha {
+			// The mask command must carry the secret itself, so it goes to
+			// the raw stdout; only the runner reads it.
+			githubactions.New(githubactions.WithWriter(l.rawOut)).AddMask(m)
+		}
+	}
+}
+
+// redact hides secrets in text before it is escaped for a workflow command.
+func (l *logger) redact(text string) string { return l.secrets.redact(text) }
+
+// group logs lines under a title: a collapsible group on GitHub.
+func (l *logger) group(title string, lines ...string) {
+	if l.gha {
+		l.gh.Group(l.redact(title))
+		for _, line := range lines {
+			fmt.Fprintln(l.out, line)
+		}
+		l.gh.EndGroup()
+		return
+	}
+	for _, line := range lines {
+		fmt.Fprintf(l.out, "%s: %s\n", title, line)
+	}
+}
+
+func (l *logger) infof(format string, args ...any) {
+	fmt.Fprintf(l.out, format+"\n", args...)
+}
+
+func (l *logger) debugf(format string, args ...any) {
+	if l.gha {
+		l.gh.Debugf("%s", l.redact(fmt.Sprintf(format, args...)))
+	}
+}
+
+func (l *logger) noticef(format string, args ...any) {
+	msg := l.redact(fmt.Sprintf(format, args...))
+	if l.gha {
+		l.gh.Noticef("%s", msg)
+		return
+	}
+	fmt.Fprintf(l.out, "notice: %s\n", msg)
+}
+
+func (l *logger) warnf(format string, args ...any) {
+	msg := l.redact(fmt.Sprintf(format, args...))
+	if l.gha {
+		l.gh.Warningf("%s", msg)
+		return
+	}
+	fmt.Fprintf(l.errOut, "warning: %s\n", msg)
+}
+
+// annotate reports a problem at a place in a source file: an annotation on
+// the pull request's diff on GitHub, file:line:col elsewhere.
+func (l *logger) annotate(level, file string, line, col int, text string) {
+	text = l.redact(text)
+	if !l.gha {
+		fmt.Fprintf(l.errOut, "%s: %s:%d:%d: %s\n", level, file, line, col, text)
+		return
+	}
+	a := l.gh.WithFieldsMap(map[string]string{
+		"file": l.redact(file), "line": strconv.Itoa(line), "col": strconv.Itoa(col),
+	})
+	if level == "error" {
+		a.Errorf("%s", text)
+	} else {
+		a.Warningf("%s", text)
+	}
+}
+
+// fail reports the error that ends the run.
+func (l *logger) fail(err error) {
+	msg := l.redact(err.Error())
+	if l.gha {
+		l.gh.Errorf("%s", msg)
+		return
+	}
+	fmt.Fprintf(l.errOut, "error: %s\n", msg)
+}
+
+// flush writes what is left of unfinished lines.
+func (l *logger) flush() {
+	_ = l.out.Flush()
+	_ = l.errOut.Flush()
+}
+
+// catch runs f, turning the panic go-githubactions raises when it cannot
+// write a file into an error.
+func catch(what string, f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %v", what, r)
+		}
+	}()
+	f()
+	return nil
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
+
+// bytesText formats n with thousands separators: 1,234,567 bytes.
+func bytesText(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s + " bytes"
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

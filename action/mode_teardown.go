@@ -1,0 +1,58 @@
+package action
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"sbdeploy/deploy"
+)
+
+// progressEvery is how often a long deletion logs its progress.
+const progressEvery = 2 * time.Second
+
+// teardown deletes the machine (and, when asked, its instances first), or on
+// a dry run lists what would be deleted. The deleted and deleted-instances
+// outputs say what really happened: false and 0 on a dry run.
+func (d *deployer) teardown(ctx context.Context) error {
+	client, err := d.connect()
+	if err != nil {
+		return err
+	}
+	last := d.tune.now()
+	res, err := client.Teardown(ctx, deploy.Teardown{
+		Machine:         d.cfg.machine,
+		DeleteInstances: d.cfg.deleteInstances,
+		DryRun:          d.cfg.dryRun,
+		Progress: func(deleted int) {
+			// Pages come one at a time, so the total is not known: progress
+			// is logged by time, whatever the number of instances.
+			if now := d.tune.now(); now.Sub(last) >= progressEvery {
+				last = now
+				d.log.infof("deleted %d instances so far", deleted)
+			}
+		},
+	})
+	d.rep.teardown = &res
+	if err != nil {
+		return err
+	}
+	name := d.cfg.machine
+	switch {
+	case res.AlreadyGone:
+		d.log.noticef("machine %s does not exist (already deleted?): nothing to delete", name)
+	case d.cfg.dryRun && d.cfg.deleteInstances:
+		d.log.noticef("dry run: would delete %d instances, then machine %s; nothing was deleted", res.Instances, name)
+	case d.cfg.dryRun && res.Instances > 0:
+		d.log.noticef("dry run: machine %s has %d instances, so deleting it would fail: set %s to delete them first; nothing was deleted",
+			name, res.Instances, d.cfg.names.setting("delete-instances", "true"))
+	case d.cfg.dryRun:
+		d.log.noticef("dry run: would delete machine %s (it has no instances); nothing was deleted", name)
+	default:
+		d.log.infof("deleted machine %s with its versions and migrations, after deleting %d instances", name, res.DeletedInstances)
+	}
+	return d.log.writeOutputs(d.getenv, []output{
+		{"deleted", strconv.FormatBool(res.Deleted)},
+		{"deleted-instances", strconv.Itoa(res.DeletedInstances)},
+	})
+}

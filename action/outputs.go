@@ -1,0 +1,40 @@
+package action
+
+import (
+	"fmt"
+	"strings"
+)
+
+// heredocDelimiter is the fixed delimiter go-githubactions writes outputs
+// with: a value holding it could end its output early.
+const heredocDelimiter = "_GitHubActionsFileCommandDelimeter_"
+
+type output struct{ name, value string }
+
+// writeOutputs writes step outputs to $GITHUB_OUTPUT, or prints them as
+// name=value lines when there is no such file (a plain CLI run). Values come
+// from servers too, so each is checked first: no line break (it could start
+// another output), no delimiter, no secret; then all or none are written.
+func (l *logger) writeOutputs(getenv func(string) string, outputs []output) error {
+	for _, o := range outputs {
+		switch {
+		case strings.ContainsAny(o.value, "\r\n"):
+			return fmt.Errorf("output %s: refusing to write a value with a line break: %q", o.name, o.value)
+		case strings.Contains(o.value, heredocDelimiter):
+			return fmt.Errorf("output %s: refusing to write a value that holds the output file's delimiter", o.name)
+		case l.secrets.holds(o.value):
+			return fmt.Errorf("output %s: refusing to write a value that holds a secret", o.name)
+		}
+	}
+	if getenv("GITHUB_OUTPUT") == "" {
+		for _, o := range outputs {
+			fmt.Fprintf(l.out, "%s=%s\n", o.name, o.value)
+		}
+		return nil
+	}
+	return catch("write outputs to GITHUB_OUTPUT", func() {
+		for _, o := range outputs {
+			l.gh.SetOutput(o.name, o.value)
+		}
+	})
+}

@@ -1,0 +1,92 @@
+// Package action is sbdeploy's action layer: it reads the inputs (INPUT_
+// variables on GitHub Actions, flags anywhere else) into a checked config,
+// runs the mode they name through the bundle and deploy packages, and writes
+// the log, the outputs and the job summary, with every secret hidden.
+//
+// The data flows one way: inputs -> config -> bundle -> deploy -> outputs.
+// Run takes everything it needs from its arguments, never from the process,
+// so that any number of runs can go on at once in one test binary.
+package action
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// Process is what a run takes from the process it runs in.
+type Process struct {
+	Args    []string            // the command line, without the program's name
+	Getenv  func(string) string // the environment
+	Dir     string              // the working directory, absolute
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Version string // of this program
+}
+
+// secretInputs are the inputs and variables that hold secrets. They are
+// hidden first, before anything at all is printed.
+var secretInputs = []string{"INPUT_TOKEN", "INPUT_SECRET-KEY", "STATEBACKED_TOKEN"}
+
+// Main runs the action and returns the process's exit code.
+func Main(ctx context.Context, p Process, opts ...Option) int {
+	return ExitCode(Run(ctx, p, opts...))
+}
+
+// Run is the whole action: it checks the inputs, runs the mode, and reports.
+// It prints its own errors; the error it returns decides the exit code (see
+// ExitCode).
+func Run(ctx context.Context, p Process, opts ...Option) error {
+	tune := defaultTuning()
+	for _, opt := range opts {
+		opt(&tune)
+	}
+	gha := p.Getenv("GITHUB_ACTIONS") == "true"
+	log := newLogger(gha, p.Stdout, p.Stderr, p.Getenv)
+	defer log.flush()
+	for _, name := range secretInputs {
+		log.addSecret(p.Getenv(name))
+	}
+	flags, err := parseFlags(p.Args)
+	log.addSecret(flags["token"])
+	log.addSecret(flags["secret-key"])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(log.out)
+		return err
+	case errors.Is(err, errVersion):
+		fmt.Fprintf(log.out, "sbdeploy %s\n", p.Version)
+		return err
+	case err != nil:
+		log.fail(err)
+		return err
+	}
+	log.infof("sbdeploy %s", p.Version)
+	var note string
+	workspace := func() (string, error) {
+		ws, n, err := findWorkspace(p.Getenv, p.Dir)
+		note = n
+		return ws, err
+	}
+	cfg, err := loadConfig(newSource(flags, p.Getenv), namer{flags: !gha}, workspace)
+	if err != nil {
+		log.fail(err)
+		return err
+	}
+	if note != "" {
+		log.debugf("%s", note)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	rep := &report{cfg: cfg, started: tune.now(), now: tune.now}
+	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version}
+	if err = d.run(ctx); err != nil {
+		err = cfg.advise(ctx, err)
+		log.fail(err)
+		rep.err = err
+	}
+	rep.writeSummary(log, p.Getenv)
+	return err
+}

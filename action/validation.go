@@ -1,0 +1,87 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"sbdeploy/bundle"
+	"sbdeploy/validate"
+)
+
+// variant is how package bundle builds the evaluation variant that package
+// validate runs.
+var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
+
+// validation is a check of the code that failed: it was logged where the
+// engine placed it.
+type validationError struct {
+	kind  bundle.Kind
+	entry string
+	err   *validate.Error
+}
+
+func (e *validationError) Error() string {
+	return fmt.Sprintf("validation of the %s %s failed: %v", e.kind, e.entry, e.err)
+}
+func (e *validationError) Unwrap() error { return e.err }
+
+// check evaluates the code of entry in a sandbox and checks what the
+// official CLI checks before it deploys, before any request is sent. It
+// returns what the job summary says of it.
+func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (string, error) {
+	start := d.tune.now()
+	p := d.cfg.paths
+	script, err := bundle.BuildCheck(ctx, bundle.Options{Dir: p.dir, Entry: entry, Root: p.workspace}, variant)
+	switch {
+	case xstateMissing(err) && kind == bundle.Migration:
+		// Migrations rarely need xstate at run time: say so, and go on.
+		d.log.noticef("the migration %s was not validated: it imports xstate, which is not installed here; "+
+			"install the app's packages before this step to validate it", p.relative(entry))
+		return "skipped: the migration imports xstate, which is not installed", nil
+	case xstateMissing(err):
+		return "", fmt.Errorf("validate the machine version %s: evaluating it needs xstate installed: install the app's packages "+
+			"before this step (`npm ci`, or your package manager's install), or set %s", p.relative(entry), d.cfg.names.setting("validate", "false"))
+	case err != nil:
+		return "", fmt.Errorf("validate the %s %s: its evaluation variant does not build (set %s to skip validation): %w",
+			kind, p.relative(entry), d.cfg.names.setting("validate", "false"), d.buildFailed(kind, entry, err))
+	}
+	vkind := validate.Migration
+	if kind == bundle.MachineVersion {
+		vkind = validate.MachineVersion
+	}
+	err = validate.Check(ctx, script, vkind, validate.Options{})
+	var ve *validate.Error
+	switch {
+	case errors.As(err, &ve):
+		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
+			d.log.annotate("error", p.relative(ve.Pos.File), ve.Pos.Line, ve.Pos.Column, ve.Error())
+		}
+		return "", &validationError{kind: kind, entry: p.relative(entry), err: ve}
+	case err != nil:
+		return "", err
+	}
+	took := ms(d.tune.now().Sub(start))
+	what := "exports upgradeState and upgradeContext as functions"
+	if kind == bundle.MachineVersion {
+		what = "default-exports an XState machine whose definition resolves, and allowRead and allowWrite as functions"
+	}
+	d.log.group("validate "+kind.String(), fmt.Sprintf("%s evaluated: it %s", p.relative(entry), what), "took "+took)
+	return "passed in " + took, nil
+}
+
+// xstateMissing reports a variant build that failed because xstate is not
+// installed: the upload, which leaves xstate to the platform, built.
+func xstateMissing(err error) bool {
+	var be *bundle.BuildError
+	if !errors.As(err, &be) {
+		return false
+	}
+	for _, m := range be.Messages {
+		if strings.HasPrefix(m.Text, `Could not resolve "xstate`) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+package action
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// validationFixtures is where the code that validation must refuse lives.
+const validationFixtures = "../testdata/validate"
+
+// TestValidation runs each fixture through the action against the
+// emulator: refused code sends no request and fails (exit code 1) saying
+// what is wrong, with an annotation where the engine knows the place; with
+// validate: false the same code reaches the emulator.
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fixture    string
+		migration  bool
+		want       string // in the error; "" for code that passes
+		annotation string // "" when the engine gives no place
+	}{
+		{fixture: "machine.ts"},
+		{fixture: "migration.ts", migration: true},
+		{fixture: "not-machine.ts", want: "the default export is not an XState machine"},
+		{fixture: "missing-state.ts", want: "machine.definition failed: Error: Invalid transition definition for state node 'toggle.off'"},
+		{fixture: "allowread-not-function.ts", want: "allowRead is not a function (it is a boolean)"},
+		{fixture: "migration-not-function.ts", migration: true, want: "upgradeState is not a function (it is a number)"},
+		{fixture: "infinite-loop.ts", want: "evaluation did not finish within 1s"},
+		{fixture: "throws.ts", want: "the code threw at the top level: Error: setting region is missing",
+			annotation: "::error col=9,file=app/checks/throws.ts,line=5::"},
+	}
+	for _, tt := range tests {
+		for _, validate := range []string{"true", "false"} {
+			t.Run(tt.fixture+" validate "+validate, func(t *testing.T) {
+				t.Parallel()
+				h := newHarness(t)
+				src, err := os.ReadFile(filepath.Join(validationFixtures, tt.fixture))
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.write(t, "app/checks/"+tt.fixture, string(src))
+				if !tt.migration {
+					versionMode(h)
+				}
+				h.env["INPUT_FILE"] = "checks/" + tt.fixture
+				h.env["INPUT_VALIDATE"] = validate
+				start := time.Now()
+				stdout, _, err := h.run(t)
+				if validate == "false" || tt.want == "" {
+					if err != nil {
+						t.Fatalf("run: %v\n%s", err, stdout)
+					}
+					if len(h.em.Requests()) != 3 {
+						t.Errorf("%d requests, want the 3 of a deploy", len(h.em.Requests()))
+					}
+					if validate == "true" && !strings.Contains(readFile(t, h.summary), "| Validation (") {
+						t.Errorf("the summary does not report the validation:\n%s", readFile(t, h.summary))
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.want) || ExitCode(err) != 1 {
+					t.Fatalf("err = %v (exit code %d), want exit code 1 and %q", err, ExitCode(err), tt.want)
+				}
+				if n := len(h.em.Requests()); n != 0 {
+					t.Errorf("%d requests sent for code that failed validation", n)
+				}
+				if tt.annotation != "" && !strings.Contains(stdout, tt.annotation) {
+					t.Errorf("no annotation %q:\n%s", tt.annotation, stdout)
+				}
+				if d := time.Since(start); d > 5*time.Second {
+					t.Errorf("took %v", d)
+				}
+			})
+		}
+	}
+}
+
+// TestValidationWithoutXstate: a machine version cannot be evaluated
+// without xstate installed, and says how to fix that; a migration that
+// imports xstate is deployed without validation, with a notice.
+func TestValidationWithoutXstate(t *testing.T) {
+	t.Parallel()
+	t.Run("machine version", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		versionMode(h)
+		if err := os.RemoveAll(filepath.Join(h.workspace, "app", "node_modules")); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := h.run(t)
+		if err == nil || !strings.Contains(err.Error(), "evaluating it needs xstate installed: install the app's packages") ||
+			!strings.Contains(err.Error(), "or set validate: false") {
+			t.Fatalf("err = %v", err)
+		}
+		if n := len(h.em.Requests()); n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+	})
+	t.Run("migration", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		if err := os.RemoveAll(filepath.Join(h.workspace, "app", "node_modules")); err != nil {
+			t.Fatal(err)
+		}
+		h.write(t, "app/migrations/uses-xstate.ts", `import { State } from "xstate";
+export const upgradeState = (s: unknown) => (s instanceof State ? s.value : s);
+export const upgradeContext = (c: unknown) => c;
+`)
+		h.env["INPUT_FILE"] = "migrations/uses-xstate.ts"
+		stdout, _, err := h.run(t)
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, stdout)
+		}
+		if !strings.Contains(stdout, "::notice::the migration app/migrations/uses-xstate.ts was not validated: it imports xstate, which is not installed here") {
+			t.Errorf("no notice that validation was skipped:\n%s", stdout)
+		}
+		if !strings.Contains(readFile(t, h.summary), "| Validation (migration) | skipped: the migration imports xstate") {
+			t.Errorf("summary:\n%s", readFile(t, h.summary))
+		}
+	})
+}

@@ -1,0 +1,117 @@
+package action
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+var entryExtensions = []string{".ts", ".tsx", ".js", ".mjs"}
+
+// paths are where a code deploy reads from, every one absolute with
+// symlinks resolved, and inside the workspace.
+type paths struct {
+	workspace      string
+	dir            string // the working directory
+	entry          string // file, relative to dir, as given
+	migrationEntry string // release: migration-file, relative to dir, as given
+}
+
+// findWorkspace returns the workspace: GITHUB_WORKSPACE, or the working
+// directory outside GitHub, with symlinks resolved. note says why it is not
+// GITHUB_WORKSPACE when that names a directory that does not exist here (act
+// can pass the host's path, and the container's working directory is then
+// the workspace).
+func findWorkspace(getenv func(string) string, workdir string) (ws, note string, err error) {
+	ws = getenv("GITHUB_WORKSPACE")
+	if ws == "" {
+		ws = workdir
+	} else if _, err := os.Stat(ws); err != nil {
+		note = fmt.Sprintf("GITHUB_WORKSPACE %s does not exist here; using the working directory %s as the workspace", ws, workdir)
+		ws = workdir
+	}
+	real, err := filepath.EvalSymlinks(ws)
+	if err != nil {
+		return "", "", fmt.Errorf("workspace %s: %w", ws, err)
+	}
+	return real, note, nil
+}
+
+// loadPaths finds the working directory and the entry points of c's mode
+// and checks that all are inside the workspace, after following symlinks.
+func loadPaths(src source, c *config, workspace func() (string, error)) (paths, error) {
+	ws, err := workspace()
+	if err != nil {
+		return paths{}, err
+	}
+	p := paths{workspace: ws}
+	workdir := src.get("working-directory")
+	if !filepath.IsLocal(workdir) {
+		return p, fmt.Errorf("%s: %s must be a relative path inside the workspace, without ..", c.names.input("working-directory"), quote(workdir))
+	}
+	if p.dir, err = filepath.EvalSymlinks(filepath.Join(ws, workdir)); err != nil {
+		return p, fmt.Errorf("%s: %s does not exist in the workspace %s", c.names.input("working-directory"), quote(workdir), ws)
+	}
+	if !inside(ws, p.dir) {
+		return p, fmt.Errorf("%s: %s leads outside the workspace (through a symlink to %s)", c.names.input("working-directory"), quote(workdir), p.dir)
+	}
+	what := "the migration"
+	if c.deploysVersion() {
+		what = "the machine version"
+	}
+	if p.entry, err = p.resolveEntry(c.names, "file", src.get("file"), what); err != nil {
+		return p, err
+	}
+	migrationFile := src.get("migration-file")
+	switch {
+	case c.mode != modeRelease:
+	case c.from != "":
+		p.migrationEntry, err = p.resolveEntry(c.names, "migration-file", migrationFile, "the migration from from-version")
+	case migrationFile != "":
+		err = fmt.Errorf("%s: a release deploys a migration only from from-version: set %s, or remove %s",
+			c.names.input("migration-file"), c.names.input("from-version"), c.names.input("migration-file"))
+	}
+	return p, err
+}
+
+// resolveEntry checks an entry point input, relative to the working
+// directory, and returns it as given.
+func (p paths) resolveEntry(names namer, input, file, what string) (string, error) {
+	name := names.input(input)
+	switch {
+	case file == "":
+		return "", fmt.Errorf("%s: required: the entry point of %s, relative to working-directory", name, what)
+	case !filepath.IsLocal(file):
+		return "", fmt.Errorf("%s: %s must be a relative path inside working-directory, without ..", name, quote(file))
+	case !slices.Contains(entryExtensions, filepath.Ext(file)):
+		return "", fmt.Errorf("%s: %s must end in one of %s", name, quote(file), strings.Join(entryExtensions, ", "))
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(p.dir, file))
+	if err != nil {
+		return "", fmt.Errorf("%s: %s not found in %s", name, quote(file), p.dir)
+	}
+	if !inside(p.workspace, real) {
+		return "", fmt.Errorf("%s: %s leads outside the workspace (through a symlink to %s)", name, quote(file), real)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: %s is not a regular file", name, quote(file))
+	}
+	return file, nil
+}
+
+// relative makes a path relative to the working directory relative to the
+// workspace, as GitHub annotations need.
+func (p paths) relative(file string) string {
+	if rel, err := filepath.Rel(p.workspace, filepath.Join(p.dir, file)); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return file
+}
+
+// inside reports whether path is dir or below it; both are clean and absolute.
+func inside(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && filepath.IsLocal(rel)
+}

@@ -1,0 +1,317 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// This file covers the files that esbuild's resolver reads by name, which no
+// plugin sees. In every directory it looks in, and in every directory above
+// that one up to /, it reads package.json and, outside node_modules,
+// tsconfig.json or jsconfig.json, with the files their "extends" names; from
+// the working directory up, Yarn's PnP manifest. It reads them while it
+// resolves an import, before any plugin hears of the directory, so they are
+// checked ahead: above the workspace and on Dir's path before the build
+// (preflight), and in the directories an import can lead to before esbuild
+// resolves it (onResolve). onLoad checks a module's directories again before
+// reading it, which catches, after esbuild's read, a directory that no
+// import named (the confiner's documentation says what that leaves).
+
+// dirFacts is what the confiner found among the files that esbuild reads by
+// name in one directory.
+type dirFacts struct {
+	err      error        // the first of them that breaks the rule
+	pkg      *packageJSON // nil if there is no package.json
+	tsconfig *tsconfig    // nil if there is none, or esbuild ignores it
+}
+
+// checkChain checks the files esbuild reads by name in the directory d and
+// in each directory above it in the workspace (those above were checked by
+// preflight). The result is kept for each directory.
+func (c *confiner) checkChain(d string) error {
+	if !c.inside(d) {
+		return nil
+	}
+	c.mu.Lock()
+	err, ok := c.chains[d]
+	c.mu.Unlock()
+	if ok {
+		return err
+	}
+	err = c.dirFacts(d).err
+	if err == nil && d != c.root {
+		err = c.checkChain(filepath.Dir(d))
+	}
+	c.mu.Lock()
+	c.chains[d] = err
+	c.mu.Unlock()
+	return err
+}
+
+// dirFacts returns the facts of the directory d, checking its files the
+// first time it is asked.
+func (c *confiner) dirFacts(d string) *dirFacts {
+	c.mu.Lock()
+	f, ok := c.dirs[d]
+	c.mu.Unlock()
+	if ok {
+		return f
+	}
+	f = c.checkDir(d)
+	c.mu.Lock()
+	c.dirs[d] = f
+	c.mu.Unlock()
+	return f
+}
+
+// checkDir checks the files esbuild reads by name in the directory d and
+// keeps what matters of them. Inside node_modules esbuild ignores
+// tsconfig.json and jsconfig.json; elsewhere it reads jsconfig.json only if
+// there is no tsconfig.json, but both are checked.
+func (c *confiner) checkDir(d string) *dirFacts {
+	f := &dirFacts{}
+	names := []string{"package.json", "tsconfig.json", "jsconfig.json"}
+	if insideNodeModules(d) {
+		names = names[:1]
+	}
+	for _, name := range names {
+		data, real, err := c.readConfig(filepath.Join(d, name))
+		switch {
+		case err != nil:
+			f.err = err
+			return f
+		case real == "":
+		case name == "package.json":
+			f.pkg = c.notePackage(d, data)
+		case f.tsconfig == nil:
+			if f.tsconfig, f.err = c.noteTsconfig(real, data); f.err != nil {
+				return f
+			}
+		}
+	}
+	return f
+}
+
+// readConfig reads, checked, the file that esbuild would read by name at p.
+// real is its path after symlinks, or "" if esbuild would skip it: nothing
+// there, a directory, or a symlink that leads nowhere.
+func (c *confiner) readConfig(p string) (data, real string, err error) {
+	real, mode, ok := c.realPath(p)
+	if !ok || mode.IsDir() {
+		return "", "", nil
+	}
+	what := c.show(p)
+	if !c.inside(real) {
+		return "", "", c.outside(what, p, real)
+	}
+	data, err = c.read(what, real)
+	var v *violation
+	if errors.As(err, &v) && v.file == "" && c.inside(p) {
+		v.file = p
+	}
+	return data, real, err
+}
+
+// packageJSON is what the confiner keeps of a package.json: where it sends
+// imports of its package, so that onResolve can check those directories.
+type packageJSON struct {
+	exports map[string]json.RawMessage // by subpath
+	mains   []string                   // "main", "module", and "browser" if it is a string
+}
+
+// targets returns the paths, relative to the package, where an import of its
+// subpath sub ("." or "./x") may lead.
+func (p *packageJSON) targets(sub string) []string {
+	out := exportTargets(p.exports, sub)
+	if sub == "." {
+		out = append(out, p.mains...)
+	}
+	return out
+}
+
+// notePackage keeps what matters of the package.json in dir, with contents
+// data, and notes the files its "browser" map sets to false. It returns nil
+// if data is not JSON, which esbuild reports.
+func (c *confiner) notePackage(dir, data string) *packageJSON {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal([]byte(data), &raw) != nil {
+		return nil
+	}
+	p := &packageJSON{exports: subpaths(raw["exports"])}
+	for _, field := range []string{"main", "module", "browser"} {
+		var s string
+		if json.Unmarshal(raw[field], &s) == nil && s != "" {
+			p.mains = append(p.mains, s)
+		}
+	}
+	c.noteDisabled(dir, raw["browser"])
+	return p
+}
+
+// noteDisabled notes what the "browser" map of the package in dir sets to
+// false: a path, which esbuild may name with or without its extension, or a
+// package, which it names by the file the package resolves to.
+func (c *confiner) noteDisabled(dir string, browser json.RawMessage) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(browser, &m) != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, v := range m {
+		if string(bytes.TrimSpace(v)) != "false" {
+			continue
+		}
+		if isPackagePath(key) {
+			name, _ := splitPackage(key)
+			c.disabledPackages[name] = true
+		}
+		p := filepath.Join(dir, key)
+		c.disabled[p] = true
+		c.disabled[strings.TrimSuffix(p, filepath.Ext(p))] = true
+	}
+}
+
+// subpaths returns the "exports" map exports by subpath: a string, an
+// array or a map of conditions is what it exports as ".".
+func subpaths(exports json.RawMessage) map[string]json.RawMessage {
+	if len(exports) == 0 {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(exports, &m) != nil || !subpathKeys(m) {
+		m = map[string]json.RawMessage{".": exports}
+	}
+	return m
+}
+
+// exportTargets returns the targets that the "exports" map m gives the
+// subpath sub, under every condition, with "*" replaced by what the key's
+// "*" matched: a superset of the one esbuild picks.
+func exportTargets(m map[string]json.RawMessage, sub string) []string {
+	var out []string
+	for key, v := range m {
+		if star, ok := matchPattern(key, sub); ok {
+			for _, t := range leaves(v) {
+				out = append(out, strings.ReplaceAll(t, "*", star))
+			}
+		}
+	}
+	return out
+}
+
+// subpathKeys reports whether m is an "exports" map of subpaths rather than
+// of conditions: its keys start with ".".
+func subpathKeys(m map[string]json.RawMessage) bool {
+	for k := range m {
+		return strings.HasPrefix(k, ".")
+	}
+	return false
+}
+
+// leaves returns the strings in the JSON value v, however deep.
+func leaves(v json.RawMessage) []string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return []string{s}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(v, &list) != nil {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(v, &m) != nil {
+			return nil
+		}
+		for _, x := range m {
+			list = append(list, x)
+		}
+	}
+	var out []string
+	for _, x := range list {
+		out = append(out, leaves(x)...)
+	}
+	return out
+}
+
+// matchPattern matches s against key, which may hold one "*", and returns
+// what the "*" matched.
+func matchPattern(key, s string) (string, bool) {
+	prefix, suffix, ok := strings.Cut(key, "*")
+	if !ok {
+		return "", key == s
+	}
+	if len(s) < len(prefix)+len(suffix) || !strings.HasPrefix(s, prefix) || !strings.HasSuffix(s, suffix) {
+		return "", false
+	}
+	return s[len(prefix) : len(s)-len(suffix)], true
+}
+
+// configNames are the files esbuild reads by name above the workspace.
+func configNames() []string {
+	return []string{"package.json", "tsconfig.json", "jsconfig.json", ".pnp.data.json", ".pnp.cjs", ".pnp.js"}
+}
+
+// preflight checks, before esbuild starts, the files it reads by name
+// whatever the entry point imports: those above the workspace, and those in
+// Dir and each directory above it in the workspace, Yarn's manifest
+// included. It reports every problem it finds.
+func (c *confiner) preflight() error {
+	errs := c.checkAbove()
+	for d := c.dir; c.inside(d); d = filepath.Dir(d) {
+		for _, name := range configNames()[3:] {
+			if _, _, err := c.readConfig(filepath.Join(d, name)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if d == c.root {
+			break
+		}
+	}
+	if err := c.checkChain(c.dir); err != nil {
+		errs = append(errs, err)
+	}
+	return c.buildError(errs)
+}
+
+// checkAbove refuses the files that esbuild would read by name above the
+// workspace: its resolver reads them for every file it resolves, up to /.
+func (c *confiner) checkAbove() []error {
+	var errs []error
+	for d := c.root; filepath.Dir(d) != d; {
+		d = filepath.Dir(d)
+		for _, name := range configNames() {
+			p := filepath.Join(d, name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				errs = append(errs, &violation{what: p, why: fmt.Sprintf("is above the workspace (%s), and esbuild would read it "+
+					"for every file in it: remove it, or make the workspace a directory that contains it", c.root)})
+			}
+		}
+	}
+	return errs
+}
+
+// buildError reports the violations in errs as a *BuildError, each located
+// at the file at fault when that is in the workspace. Any other error is
+// returned as it is.
+func (c *confiner) buildError(errs []error) error {
+	var msgs []Message
+	for _, err := range errs {
+		var v *violation
+		if !errors.As(err, &v) {
+			return err
+		}
+		m := Message{Text: err.Error()}
+		if v.file != "" {
+			m.File = relative(c.dir, v.file)
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return &BuildError{Messages: msgs}
+}

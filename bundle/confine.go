@@ -1,0 +1,316 @@
+package bundle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// maxFileBytes is the most that one file the build reads may hold. It is the
+// service's raw limit: no bundle over it can be uploaded anyway, and the cap
+// keeps a huge or endless file from being read into memory.
+const maxFileBytes = MaxRawBytes
+
+// A confiner enforces, for one build, the workspace rule: every file that
+// esbuild reads must be, after symlinks, a regular file of at most
+// maxFileBytes inside the workspace. A pull request or a compromised
+// dependency could otherwise bundle the runner's secrets ("/proc/self/environ")
+// into deployed code, or stall the run on a FIFO or /dev/zero.
+//
+// Its plugin (plugin.go) sees every import and reads every module itself;
+// configfiles.go covers the files that esbuild's resolver reads by name,
+// which no plugin sees. Its methods run on esbuild's goroutines, so the
+// caches are guarded by mu.
+//
+// What it cannot check before esbuild reads, because esbuild reads it
+// without asking plugins, and the resolver offers no hook:
+//
+//   - package.json, tsconfig.json and jsconfig.json in a directory that no
+//     import names and no checked package.json or tsconfig.json points to:
+//     one that esbuild reaches only through a glob import
+//     (import(`./dir/${x}.js`), which it expands itself), an "imports" map,
+//     a "browser" map to another package, or an "exports" pattern whose "*"
+//     spans directories. onLoad checks those directories before it reads any
+//     module in them, so the build still fails and nothing of such a file
+//     reaches the bundle; but a FIFO there blocks esbuild until ctx ends
+//     (Build returns then), and /dev/zero there is read until memory runs
+//     out.
+//   - The same files, and the modules that esbuild reads itself (those a
+//     "browser" map may disable, and paths that are not there), are read by
+//     path after they are checked, so a concurrent process that swaps them
+//     in between is not stopped. Every other module is checked as opened.
+//   - Directory listings: esbuild lists the directories it looks in, and
+//     those above them up to /. Names only, never contents.
+type confiner struct {
+	ctx  context.Context
+	root string // the workspace, symlinks evaluated
+	dir  string // Options.Dir, symlinks evaluated; messages are relative to it
+	// bundlesPlatform is set for a build that bundles xstate from
+	// node_modules (the evaluation variant), so its imports are checked too.
+	bundlesPlatform bool
+
+	mu               sync.Mutex
+	listings         map[string]map[string]fs.FileMode // directory -> the type of each entry
+	realDirs         map[string]string                 // directory -> its path with symlinks evaluated
+	dirs             map[string]*dirFacts              // directory -> its files esbuild reads by name, checked
+	tsconfigs        map[string]*tsconfig              // tsconfig.json, by real path -> what matters of it
+	chains           map[string]error                  // directory -> the check of it and the directories above it
+	imports          map[string]error                  // resolve directory + "\x00" + package import -> its check
+	disabled         map[string]bool                   // paths a "browser" map may set to false
+	disabledPackages map[string]bool                   // packages a "browser" map may set to false
+}
+
+// newConfiner returns the confiner for a build of o, with the workspace and
+// Dir resolved to the real paths that esbuild reports.
+func newConfiner(ctx context.Context, o Options) (*confiner, error) {
+	root := o.Root
+	if root == "" {
+		root = o.Dir
+	}
+	if !filepath.IsAbs(root) {
+		return nil, fmt.Errorf("bundle: Root %q is not absolute", root)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: workspace: %w", err)
+	}
+	dir, err := filepath.EvalSymlinks(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: Dir: %w", err)
+	}
+	c := &confiner{
+		ctx: ctx, root: realRoot, dir: dir,
+		listings: map[string]map[string]fs.FileMode{}, realDirs: map[string]string{}, dirs: map[string]*dirFacts{}, tsconfigs: map[string]*tsconfig{}, chains: map[string]error{},
+		imports: map[string]error{}, disabled: map[string]bool{}, disabledPackages: map[string]bool{},
+	}
+	if !c.inside(dir) {
+		return nil, fmt.Errorf("bundle: Dir %s is outside the workspace %s", o.Dir, root)
+	}
+	return c, nil
+}
+
+// inside reports whether the clean absolute path p is in the workspace. All
+// paths here are clean (from filepath.Join, Dir, Clean, EvalSymlinks, or
+// esbuild), so a prefix test is exact, and cheaper than filepath.Rel.
+func (c *confiner) inside(p string) bool {
+	root := strings.TrimSuffix(c.root, string(filepath.Separator))
+	return p == c.root || strings.HasPrefix(p, root) && len(p) > len(root) && p[len(root)] == filepath.Separator
+}
+
+// show names p for a person: relative to Dir if it is in the workspace, as
+// the messages of esbuild are, else absolute.
+func (c *confiner) show(p string) string {
+	if c.inside(p) {
+		if rel, err := filepath.Rel(c.dir, p); err == nil {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return p
+}
+
+// A violation is a file the build may not read. Its text says which and
+// why; esbuild places it at the import that led there.
+type violation struct {
+	what string // the path as the person wrote or knows it
+	why  string
+	file string // the file at fault if it is a file in the workspace, for the message's location
+}
+
+func (v *violation) Error() string { return fmt.Sprintf("%q %s", v.what, v.why) }
+
+// outside is the violation of the path what, which is target and leads,
+// after symlinks, to real outside the workspace.
+func (c *confiner) outside(what, target, real string) error {
+	why := fmt.Sprintf("is outside the workspace (%s): the bundle may only read files inside it", c.root)
+	if c.inside(target) {
+		why = fmt.Sprintf("leads to %s, outside the workspace (%s): the bundle may only read files inside it", real, c.root)
+		return &violation{what: what, why: why, file: target}
+	}
+	return &violation{what: what, why: why}
+}
+
+// irregular says why fi is not a file the bundle may read: not a regular
+// file, or over the cap; "" if it is one.
+func irregular(fi fs.FileInfo) string {
+	if !fi.Mode().IsRegular() {
+		return fmt.Sprintf("is not a regular file (%s): the bundle may only read regular files", kindOf(fi.Mode()))
+	}
+	if fi.Size() > maxFileBytes {
+		return fmt.Sprintf("is %d bytes: the bundle may only read files of up to %d bytes", fi.Size(), maxFileBytes)
+	}
+	return ""
+}
+
+// kindOf names the kind of file m is, for a message.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "an irregular file"
+}
+
+// read returns the contents of the file what, at real (a path with its
+// symlinks evaluated), checked as opened.
+func (c *confiner) read(what, real string) (string, error) {
+	f, fi, err := open(real)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	defer f.Close()
+	if why := irregular(fi); why != "" {
+		return "", &violation{what: what, why: why}
+	}
+	data, err := readAll(f, fi)
+	if err != nil {
+		return "", explain(what, err)
+	}
+	return data, nil
+}
+
+// open opens the file at real and returns what it is. The checks are made
+// on the opened file, not on the path: the open neither follows a symlink
+// put there since (ELOOP) nor waits for a FIFO's writer (openFlags).
+func open(real string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(real, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// readAll reads the regular file f, of fi's size, and stops past the cap
+// even if the file grows; the violation it then returns has no name yet.
+func readAll(f *os.File, fi fs.FileInfo) (string, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileBytes+1)); err != nil {
+		return "", err
+	}
+	if buf.Len() > maxFileBytes {
+		return "", &violation{why: fmt.Sprintf("grew past %d bytes while it was read: "+
+			"the bundle may only read files of up to %d bytes", maxFileBytes, maxFileBytes)}
+	}
+	return buf.String(), nil
+}
+
+// explain is the error err of reading the file what, with what named.
+func explain(what string, err error) error {
+	var v *violation
+	if errors.As(err, &v) {
+		v.what = what
+		return v
+	}
+	return fmt.Errorf("read %s: %w", what, err)
+}
+
+// realDir returns the directory d with its symlinks evaluated. Where d does
+// not exist, the rest of it is joined to its nearest existing parent's.
+func (c *confiner) realDir(d string) string {
+	c.mu.Lock()
+	r, ok := c.realDirs[d]
+	c.mu.Unlock()
+	if ok {
+		return r
+	}
+	r, err := filepath.EvalSymlinks(d)
+	if err != nil {
+		if parent := filepath.Dir(d); parent != d {
+			r = filepath.Join(c.realDir(parent), filepath.Base(d))
+		} else {
+			r = d
+		}
+	}
+	c.mu.Lock()
+	c.realDirs[d] = r
+	c.mu.Unlock()
+	return r
+}
+
+// realPath returns the clean absolute path p with its symlinks evaluated as
+// far as it exists, and the type of what is there; ok is false if nothing
+// is. It looks p up in its directory's listing, read once per build, so that
+// most imports cost no system call.
+func (c *confiner) realPath(p string) (real string, mode fs.FileMode, ok bool) {
+	dir, base := c.realDir(filepath.Dir(p)), filepath.Base(p)
+	real = filepath.Join(dir, base)
+	if mode, ok = c.lookup(dir, base); !ok || mode&fs.ModeSymlink == 0 {
+		return real, mode, ok
+	}
+	target, err := filepath.EvalSymlinks(real)
+	if err != nil {
+		return real, 0, false // a symlink that leads nowhere, which esbuild skips
+	}
+	fi, err := os.Lstat(target)
+	if err != nil {
+		return target, 0, false
+	}
+	return target, fi.Mode().Type(), true
+}
+
+// lookup returns the type of the entry name in the directory dir, a real
+// path; ok is false if there is none. An unreadable directory has no
+// entries, as it has none for esbuild.
+func (c *confiner) lookup(dir, name string) (mode fs.FileMode, ok bool) {
+	c.mu.Lock()
+	entries, listed := c.listings[dir]
+	c.mu.Unlock()
+	if !listed {
+		entries = map[string]fs.FileMode{}
+		if f, err := os.Open(dir); err == nil {
+			list, _ := f.ReadDir(-1)
+			f.Close()
+			for _, e := range list {
+				entries[e.Name()] = e.Type()
+			}
+		}
+		c.mu.Lock()
+		c.listings[dir] = entries
+		c.mu.Unlock()
+	}
+	mode, ok = entries[name]
+	return mode, ok
+}
+
+// missing is the error for the file what, which could not be opened: none
+// if it does not exist (esbuild then reports it, or makes it empty if a
+// "browser" map disables it), a violation if its path goes through a file,
+// as a path into a Yarn PnP zip archive does.
+func missing(what string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return &violation{what: what, why: "is inside a file, not a directory (a Yarn PnP zip archive?): " +
+			"the bundle may only read plain files; install packages into node_modules (Yarn: nodeLinker: node-modules)"}
+	}
+	return err
+}
+
+// insideNodeModules reports whether the path p has a node_modules element.
+func insideNodeModules(p string) bool {
+	return strings.Contains(filepath.ToSlash(p)+"/", "/node_modules/")
+}

@@ -1,0 +1,452 @@
+//go:build unix
+
+package bundle
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/evanw/esbuild/pkg/api"
+
+	"sbdeploy/testdata/genapp"
+)
+
+// tree is a test layout made at test time: a workspace, and beside it a
+// directory outside the workspace whose files hold a marker that must never
+// reach a bundle or an error.
+type tree struct {
+	ws, outside, marker string
+}
+
+func newTree(t *testing.T) *tree {
+	t.Helper()
+	base := t.TempDir()
+	tr := &tree{ws: filepath.Join(base, "ws"), outside: filepath.Join(base, "outside"), marker: "SECRET-" + randomHex(t, 8)}
+	tr.file(t, tr.outside+"/secret.js", `export default "`+tr.marker+`";`)
+	tr.file(t, tr.outside+"/evil/package.json", `{"name": "evil", "main": "index.js"}`)
+	tr.file(t, tr.outside+"/evil/index.js", `export default "`+tr.marker+`";`)
+	if err := os.MkdirAll(tr.ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// path is p in the workspace, or p itself if absolute; "{outside}" in p
+// names the directory outside.
+func (tr *tree) path(p string) string {
+	p = tr.expand(p)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(tr.ws, p)
+}
+
+func (tr *tree) expand(s string) string { return strings.ReplaceAll(s, "{outside}", tr.outside) }
+
+func (tr *tree) file(t *testing.T, p, contents string) {
+	t.Helper()
+	p = tr.path(p)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(tr.expand(contents)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tr *tree) link(t *testing.T, p, target string) {
+	t.Helper()
+	p = tr.path(p)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(tr.expand(target), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tr *tree) fifo(t *testing.T, p string) string {
+	t.Helper()
+	p = tr.path(p)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// refused is a build that breaks the workspace rule, and the message that
+// must refuse it.
+type refused struct {
+	name  string
+	setup func(t *testing.T, tr *tree)
+	dir   string // Dir and Root, in the workspace; "" is the workspace
+	entry string // entry.js's source
+	file  string // where the message must be: entry.js unless set ("-" for no file)
+	line  int    // its line
+	want  string // what its text must contain; "{outside}" is the directory outside
+}
+
+// importRefusals are imports, of every kind, that lead outside the
+// workspace or to a file that is not a regular file under the cap.
+func importRefusals() []refused {
+	return []refused{
+		{name: "absolute import", entry: `import s from "{outside}/secret.js"; export default s;`,
+			line: 1, want: `"{outside}/secret.js" is outside the workspace`},
+		{name: "/proc/self/environ as text", entry: "// secrets\nimport env from \"/proc/self/environ\" with { type: \"text\" };\nexport default env;",
+			line: 2, want: `"/proc/self/environ" is outside the workspace`},
+		{name: "relative import that climbs out", entry: `import s from "../outside/secret.js"; export default s;`,
+			line: 1, want: `"../outside/secret.js" is outside the workspace`},
+		{name: "require()", entry: `export default require("../outside/secret.js");`,
+			line: 1, want: `"../outside/secret.js" is outside the workspace`},
+		{name: "require() that handles its failure", entry: "let s;\ntry { s = require(\"{outside}/secret.js\"); } catch {}\nexport default s;",
+			line: 2, want: `"{outside}/secret.js" is outside the workspace`},
+		{name: "dynamic import()", entry: `export const load = () => import("{outside}/secret.js");`,
+			line: 1, want: `"{outside}/secret.js" is outside the workspace`},
+		{name: "dynamic import() of a template, which esbuild globs", entry: "export const load = (x) =>\n  import(`../outside/${x}.js`);",
+			line: 2, want: `"{outside}/evil/index.js" is outside the workspace`},
+		{name: "entry point outside", entry: "export default 1;", file: "-",
+			want: `"{outside}/secret.js" is outside the workspace`},
+		{name: "node_modules package symlinked outside",
+			setup: func(t *testing.T, tr *tree) { tr.link(t, "node_modules/evil", "{outside}/evil") },
+			entry: `import s from "evil"; export default s;`, line: 1, want: `"evil" leads to {outside}/evil, outside the workspace`},
+		{name: "tsconfig paths leading outside",
+			setup: func(t *testing.T, tr *tree) {
+				tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"@secret/*": ["../outside/*"]}}}`)
+			},
+			entry: `import s from "@secret/secret.js"; export default s;`, line: 1, want: `"{outside}/secret.js" is outside the workspace`},
+		{name: "source directory symlinked outside",
+			setup: func(t *testing.T, tr *tree) { tr.link(t, "shared", "{outside}") },
+			entry: `import s from "./shared/secret.js"; export default s;`, line: 1,
+			want: `"./shared/secret.js" leads to {outside}/secret.js, outside the workspace`},
+		{name: "FIFO", setup: func(t *testing.T, tr *tree) { tr.fifo(t, "pipe.txt") },
+			entry: `import p from "./pipe.txt"; export default p;`, line: 1, want: `"pipe.txt" is not a regular file (a FIFO)`},
+		{name: "/dev/zero as text", entry: `import z from "/dev/zero" with { type: "text" }; export default z;`,
+			line: 1, want: `"/dev/zero" is outside the workspace`},
+		{name: "symlink to /dev/zero", setup: func(t *testing.T, tr *tree) { tr.link(t, "zero.txt", "/dev/zero") },
+			entry: `import z from "./zero.txt"; export default z;`, line: 1, want: `"./zero.txt" leads to /dev/zero`},
+		{name: "file over the cap", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "big.txt", strings.Repeat("a", maxFileBytes+1))
+		}, entry: `import b from "./big.txt"; export default b;`, line: 1, want: `"big.txt" is 10000001 bytes`},
+	}
+}
+
+// configRefusals are package.json and tsconfig.json files, which esbuild
+// reads by name, that lead outside the workspace or to special files.
+func configRefusals() []refused {
+	return []refused{
+		{name: "FIFO as a package's package.json", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "node_modules/pkg/package.json")
+			tr.file(t, "node_modules/pkg/index.js", "export default 1;")
+		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/package.json" is not a regular file (a FIFO)`},
+		{name: "package.json symlinked to /dev/zero", setup: func(t *testing.T, tr *tree) {
+			tr.link(t, "node_modules/pkg/package.json", "/dev/zero")
+			tr.file(t, "node_modules/pkg/index.js", "export default 1;")
+		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/package.json" leads to /dev/zero`},
+		{name: "package.json where a package's exports lead, symlinked to /dev/zero", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"exports": {".": {"import": "./dist/index.js"}}}`)
+			tr.link(t, "node_modules/pkg/dist/package.json", "/dev/zero")
+			tr.file(t, "node_modules/pkg/dist/index.js", "export default 1;")
+		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/dist/package.json" leads to /dev/zero`},
+		{name: "package.json in the directory a package's main names, symlinked to /dev/zero", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"main": "lib"}`)
+			tr.link(t, "node_modules/pkg/lib/package.json", "/dev/zero")
+			tr.file(t, "node_modules/pkg/lib/index.js", "export default 1;")
+		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/lib/package.json" leads to /dev/zero`},
+		{name: "tsconfig.json symlinked to /dev/zero", setup: func(t *testing.T, tr *tree) { tr.link(t, "tsconfig.json", "/dev/zero") },
+			entry: `export default 1;`, file: "tsconfig.json", want: `"tsconfig.json" leads to /dev/zero`},
+		{name: "tsconfig.json symlinked to /dev/zero in an imported directory", setup: func(t *testing.T, tr *tree) {
+			tr.link(t, "lib/tsconfig.json", "/dev/zero")
+			tr.file(t, "lib/x.js", "export default 1;")
+		}, entry: `import x from "./lib/x.js"; export default x;`, line: 1, want: `"lib/tsconfig.json" leads to /dev/zero`},
+		{name: "tsconfig.json extends /dev/zero", setup: func(t *testing.T, tr *tree) { tr.file(t, "tsconfig.json", `{"extends": "/dev/zero"}`) },
+			entry: `export default 1;`, file: "tsconfig.json", want: `"/dev/zero" is outside the workspace`},
+		{name: "tsconfig.json extends a package symlinked outside", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "tsconfig.json", `{"extends": "@cfg/base/tsconfig.json"}`)
+			tr.link(t, "node_modules/@cfg/base", "{outside}")
+			tr.file(t, "{outside}/tsconfig.json", `{"compilerOptions": {"jsxFactory": "h"}}`)
+		}, entry: `export default 1;`, file: "node_modules/@cfg/base/tsconfig.json",
+			want: `"node_modules/@cfg/base/tsconfig.json" leads to {outside}/tsconfig.json`},
+		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "package.json", `{"name": "above"}`)
+		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},
+	}
+}
+
+// TestBuildRefusesWhatTheWorkspaceRuleForbids builds each attack on the
+// runner's secrets and time, and checks that the build fails at once, with
+// a message that names the path and is placed where it was imported, and
+// that nothing of the file outside leaks into the error.
+func TestBuildRefusesWhatTheWorkspaceRuleForbids(t *testing.T) {
+	t.Parallel()
+	for _, tt := range append(importRefusals(), configRefusals()...) {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTree(t)
+			dir := filepath.Join(tr.ws, tt.dir)
+			tr.file(t, filepath.Join(dir, "entry.js"), tt.entry)
+			if tt.setup != nil {
+				tt.setup(t, tr)
+			}
+			entry := "entry.js"
+			if tt.name == "entry point outside" {
+				entry = "../outside/secret.js"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			b, err := Build(ctx, Options{Dir: dir, Entry: entry})
+			checkRefused(t, tr, b, err, tt.file, tt.line, tr.expand(tt.want))
+		})
+	}
+}
+
+// checkRefused checks that err is a *BuildError with a message whose text
+// contains want and that is placed at file ("" for entry.js, "-" for none)
+// and line, and that nothing of the file outside was read into b or err.
+func checkRefused(t *testing.T, tr *tree, b *Bundle, err error, file string, line int, want string) {
+	t.Helper()
+	if b != nil {
+		t.Errorf("Build made a bundle; its code has the outside marker: %v", strings.Contains(string(b.Code), tr.marker))
+	}
+	var be *BuildError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want a *BuildError", err)
+	}
+	if strings.Contains(err.Error(), tr.marker) {
+		t.Errorf("the error holds the outside file's content: %v", err)
+	}
+	switch file {
+	case "":
+		file = "entry.js"
+	case "-":
+		file = ""
+	}
+	for _, m := range be.Messages {
+		if strings.Contains(m.Text, want) {
+			if m.File != file || m.Line != line {
+				t.Errorf("message at %s:%d, want %s:%d: %s", m.File, m.Line, file, line, m.Text)
+			}
+			return
+		}
+	}
+	t.Errorf("no message contains %q:\n%v", want, err)
+}
+
+// allowed is a build the workspace rule must allow.
+type allowed struct {
+	name     string
+	setup    func(t *testing.T, tr *tree)
+	dir      string // Dir, in the workspace, which is Root
+	entry    string
+	want     []string // in the code
+	wantNot  []string // not in the code, besides the outside marker
+	unsameOK bool     // the code may differ from esbuild's own (see loaderFor)
+}
+
+// allowedBuilds are layouts that real projects have, all inside the
+// workspace.
+func allowedBuilds() []allowed {
+	return []allowed{
+		{name: "pnpm layout with symlinks inside the workspace", setup: pnpmLayout,
+			entry: `import lib from "lib"; export default lib;`, want: []string{"LIB-CODE", "DEP-CODE"}},
+		{name: "monorepo with node_modules hoisted above Dir", setup: monorepoLayout, dir: "packages/app",
+			entry: "import lib from \"lib\";\nimport util from \"@ws/util\";\nimport { shared } from \"@shared/names\";\nexport default [lib, util, shared];",
+			want:  []string{"HOISTED-LIB", "WORKSPACE-UTIL", "SHARED-NAMES"}},
+		{name: "xstate alias, even with a node_modules/xstate outside",
+			setup: func(t *testing.T, tr *tree) { tr.link(t, "node_modules/xstate", "{outside}/evil") },
+			entry: `import { createMachine } from "xstate"; export default createMachine;`, want: []string{`from"npm:xstate"`}},
+		{name: "JSON and text imports", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "data.json", `{"answer": "JSON-DATA"}`)
+			tr.file(t, "notes.md", "TEXT-NOTES")
+			tr.file(t, "bytes.bin", "BYTES")
+		}, entry: "import data from \"./data.json\";\nimport notes from \"./notes.md\" with { type: \"text\" };\n" +
+			"import bytes from \"./bytes.bin\" with { type: \"bytes\" };\nexport default [data.answer, notes, bytes];",
+			want: []string{"JSON-DATA", "TEXT-NOTES", `"QllURVM="`}},
+		{name: "JSON imported with type json", setup: func(t *testing.T, tr *tree) { tr.file(t, "data.json", `{"answer": "JSON-DATA"}`) },
+			entry: `import data from "./data.json" with { type: "json" }; export default data.answer;`,
+			want:  []string{"JSON-DATA"}, unsameOK: true},
+		{name: "modules a browser map disables stay empty", setup: browserLayout,
+			entry: `import iso from "iso"; import heavy from "heavy"; export default [iso, heavy];`,
+			want:  []string{"ISO-BROWSER"}, wantNot: []string{"NODE-ONLY", "HEAVY-MODULE"}},
+		{name: "tsconfig paths and extends inside the workspace", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "tsconfig.base.json", `{"compilerOptions": {"baseUrl": ".", "paths": {"@/*": ["src/*"]}}}`)
+			tr.file(t, "tsconfig.json", "{\n  // comments and trailing commas, as tsc allows\n  \"extends\": \"./tsconfig.base\",\n}")
+			tr.file(t, "src/util.ts", `export const util: string = "PATHS-UTIL";`)
+		}, entry: `import { util } from "@/util"; export default util;`, want: []string{"PATHS-UTIL"}},
+	}
+}
+
+// TestBuildKeepsWorkingInsideTheWorkspace builds layouts that the rule must
+// allow, and checks that each bundle is byte for byte the one esbuild makes
+// without the rule, and holds what it imports.
+func TestBuildKeepsWorkingInsideTheWorkspace(t *testing.T) {
+	t.Parallel()
+	for _, tt := range allowedBuilds() {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTree(t)
+			dir := filepath.Join(tr.ws, tt.dir)
+			tr.file(t, filepath.Join(dir, "entry.js"), tt.entry)
+			if tt.setup != nil {
+				tt.setup(t, tr)
+			}
+			o := Options{Dir: dir, Entry: "entry.js", Root: tr.ws}
+			b, err := Build(context.Background(), o)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			code := string(b.Code)
+			for _, s := range append(tt.wantNot, tr.marker) {
+				if strings.Contains(code, s) {
+					t.Errorf("code has %q:\n%s", s, code)
+				}
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(code, s) {
+					t.Errorf("code lacks %q:\n%s", s, code)
+				}
+			}
+			if native := nativeBuild(t, o); native != code && !tt.unsameOK {
+				t.Errorf("code differs from esbuild's own:\n got %s\nwant %s", code, native)
+			}
+		})
+	}
+}
+
+// nativeBuild is the code esbuild makes of o without the workspace rule.
+func nativeBuild(t *testing.T, o Options) string {
+	t.Helper()
+	res := api.Build(options(o))
+	if len(res.Errors) > 0 || len(res.OutputFiles) != 1 {
+		t.Fatalf("esbuild alone: %v", res.Errors)
+	}
+	return string(res.OutputFiles[0].Contents)
+}
+
+// pnpmLayout is how pnpm installs lib, which depends on dep: each package in
+// node_modules/.pnpm, linked where node resolution finds it.
+func pnpmLayout(t *testing.T, tr *tree) {
+	store := "node_modules/.pnpm/"
+	tr.file(t, store+"lib@1.0.0/node_modules/lib/package.json", `{"name": "lib", "main": "index.js"}`)
+	tr.file(t, store+"lib@1.0.0/node_modules/lib/index.js", `module.exports = "LIB-CODE" + require("dep");`)
+	tr.link(t, store+"lib@1.0.0/node_modules/dep", "../../dep@2.0.0/node_modules/dep")
+	tr.file(t, store+"dep@2.0.0/node_modules/dep/package.json", `{"name": "dep", "exports": {".": {"require": "./dist/index.cjs"}}}`)
+	tr.file(t, store+"dep@2.0.0/node_modules/dep/dist/index.cjs", `module.exports = "DEP-CODE";`)
+	tr.link(t, "node_modules/lib", ".pnpm/lib@1.0.0/node_modules/lib")
+}
+
+// monorepoLayout is a workspace whose app, in packages/app, imports a
+// package hoisted to the workspace's node_modules, a workspace package
+// linked there, and a file through the root tsconfig.json's "paths".
+func monorepoLayout(t *testing.T, tr *tree) {
+	tr.file(t, "package.json", `{"name": "ws", "private": true, "workspaces": ["packages/*"]}`)
+	tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"@shared/*": ["./shared/*"]}}}`)
+	tr.file(t, "shared/names.ts", `export const shared = "SHARED-NAMES";`)
+	tr.file(t, "node_modules/lib/package.json", `{"name": "lib", "module": "esm/index.js"}`)
+	tr.file(t, "node_modules/lib/esm/index.js", `export default "HOISTED-LIB";`)
+	tr.file(t, "packages/util/package.json", `{"name": "@ws/util", "main": "index.ts"}`)
+	tr.file(t, "packages/util/index.ts", `export default "WORKSPACE-UTIL" as string;`)
+	tr.link(t, "node_modules/@ws/util", "../../packages/util")
+	tr.file(t, "packages/app/package.json", `{"name": "app"}`)
+}
+
+// browserLayout has a package whose "browser" map disables one of its files,
+// and a workspace whose "browser" map disables a whole package.
+func browserLayout(t *testing.T, tr *tree) {
+	tr.file(t, "package.json", `{"name": "app", "browser": {"heavy": false}}`)
+	tr.file(t, "node_modules/heavy/index.js", `module.exports = "HEAVY-MODULE";`)
+	tr.file(t, "node_modules/iso/package.json", `{"name": "iso", "main": "index.js", "browser": {"./node.js": false}}`)
+	tr.file(t, "node_modules/iso/index.js", `module.exports = [require("./node.js"), "ISO-BROWSER"];`)
+	tr.file(t, "node_modules/iso/node.js", `module.exports = "NODE-ONLY";`)
+}
+
+// TestBuildRefusesAFIFOAtOnce checks that an import of a FIFO, which once
+// held a run until its time limit, fails at once rather than at the
+// deadline.
+func TestBuildRefusesAFIFOAtOnce(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.file(t, "entry.js", `import p from "./pipe.txt"; export default p;`)
+	tr.fifo(t, "pipe.txt")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	b, err := Build(ctx, Options{Dir: tr.ws, Entry: "entry.js"})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Build took %v", took)
+	}
+	checkRefused(t, tr, b, err, "", 1, `"pipe.txt" is not a regular file (a FIFO)`)
+}
+
+// TestBuildStopsWhenCtxEnds checks that Build returns ctx's error within
+// about a second of ctx ending, both while esbuild works and while it is
+// blocked in a read.
+func TestBuildStopsWhenCtxEnds(t *testing.T) {
+	t.Parallel()
+	t.Run("mid-build of a large app", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		// 5,000 modules take seconds to bundle on any machine, far past the
+		// deadline.
+		entry, err := genapp.Write(dir, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkStops(t, 100*time.Millisecond, Options{Dir: dir, Entry: entry}, nil)
+	})
+	t.Run("while esbuild blocks on a FIFO no plugin sees", func(t *testing.T) {
+		t.Parallel()
+		// esbuild globs the template import itself, without asking plugins,
+		// and reads sub/package.json as it lists sub: that read blocks until
+		// a writer opens the FIFO (the confiner's documentation lists what
+		// the rule cannot see ahead).
+		tr := newTree(t)
+		tr.file(t, "entry.js", "export const load = (x) => import(`./sub/${x}.js`);")
+		tr.file(t, "sub/a.js", "export default 1;")
+		fifo := tr.fifo(t, "sub/package.json")
+		checkStops(t, 300*time.Millisecond, Options{Dir: tr.ws, Entry: "entry.js"}, func() { unblock(t, fifo) })
+	})
+}
+
+// checkStops builds o under a ctx that times out after timeout, checks that
+// Build returns ctx's error within a second of the deadline, and then calls
+// after, if set.
+func checkStops(t *testing.T, timeout time.Duration, o Options, after func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	_, err := Build(ctx, o)
+	took := time.Since(start)
+	if after != nil {
+		after()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v after %v, want context.DeadlineExceeded", err, took)
+	}
+	if took > timeout+time.Second {
+		t.Errorf("Build returned %v after the deadline", took-timeout)
+	}
+}
+
+// unblock opens the FIFO at path for writing and closes it, so that the
+// read esbuild is blocked in, which Build abandoned, ends.
+func unblock(t *testing.T, path string) {
+	for range 50 {
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			f.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Log("no reader came to the FIFO")
+}

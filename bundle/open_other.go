@@ -1,0 +1,7 @@
+//go:build !unix
+
+package bundle
+
+// openFlags are none where there are no FIFOs to wait on; the path has its
+// symlinks evaluated before it is opened.
+const openFlags = 0

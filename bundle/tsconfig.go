@@ -1,0 +1,300 @@
+package bundle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// tsconfig is what the confiner keeps of a tsconfig.json or jsconfig.json:
+// where its "paths" and "baseUrl" send package imports, so that onResolve
+// can check those directories before esbuild looks in them. The files it
+// extends were checked when it was noted, and are its bases.
+type tsconfig struct {
+	dir     string // its directory, which "paths" are relative to without "baseUrl"
+	baseURL string // absolute; "" if unset
+	paths   map[string][]string
+	bases   []*tsconfig
+}
+
+// noteTsconfig parses the tsconfig.json at real, with contents data, and
+// checks every file that its "extends" chain makes esbuild read.
+func (c *confiner) noteTsconfig(real, data string) (*tsconfig, error) {
+	return c.noteTsconfigFrom(real, data, map[string]bool{})
+}
+
+// noteTsconfigFrom is noteTsconfig within an "extends" chain that has
+// visited the files in visiting, which it does not visit again.
+func (c *confiner) noteTsconfigFrom(real, data string, visiting map[string]bool) (*tsconfig, error) {
+	c.mu.Lock()
+	t, ok := c.tsconfigs[real]
+	c.mu.Unlock()
+	if ok || visiting[real] {
+		return t, nil // a cycle is esbuild's to warn about
+	}
+	visiting[real] = true
+	t, extends, err := parseTsconfig(real, data)
+	if err != nil {
+		return nil, &violation{what: c.show(real), file: real, why: fmt.Sprintf(
+			`cannot be read as JSON, so the files its "extends" names cannot be checked: %v`, err)}
+	}
+	for _, e := range extends {
+		candidates, err := c.extendsCandidates(filepath.Dir(real), e)
+		for _, p := range candidates {
+			if err != nil {
+				break
+			}
+			var data, realBase string
+			if data, realBase, err = c.readConfig(p); err == nil && realBase != "" {
+				var base *tsconfig
+				if base, err = c.noteTsconfigFrom(realBase, data, visiting); base != nil {
+					t.bases = append(t.bases, base)
+				}
+			}
+		}
+		if err != nil {
+			return nil, c.extendsError(err, real, e)
+		}
+	}
+	c.mu.Lock()
+	c.tsconfigs[real] = t
+	c.mu.Unlock()
+	return t, nil
+}
+
+// extendsError says that the violation err was found through the "extends"
+// e of the tsconfig.json at from, and places it there.
+func (c *confiner) extendsError(err error, from, e string) error {
+	var v *violation
+	if !errors.As(err, &v) {
+		return err
+	}
+	w := *v
+	w.why += fmt.Sprintf(` (%q extends %q)`, c.show(from), e)
+	if w.file == "" && c.inside(from) {
+		w.file = from
+	}
+	return &w
+}
+
+// parseTsconfig reads what matters of the tsconfig.json at path, with
+// contents data: "extends", "baseUrl" and "paths". If data is not JSON, esbuild
+// reports it; that is an error here only if it may hold an "extends", which
+// could not be checked.
+func parseTsconfig(path, data string) (*tsconfig, []string, error) {
+	t := &tsconfig{dir: filepath.Dir(path)}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(jsonc(data), &raw); err != nil {
+		if strings.Contains(data, "extends") || strings.Contains(data, `\u`) {
+			return nil, nil, err
+		}
+		return t, nil, nil
+	}
+	var extends []string
+	for _, e := range leaves(raw["extends"]) {
+		extends = append(extends, e)
+	}
+	var options map[string]json.RawMessage
+	_ = json.Unmarshal(raw["compilerOptions"], &options)
+	var base string
+	if json.Unmarshal(options["baseUrl"], &base) == nil && base != "" {
+		t.baseURL = absJoin(t.dir, base)
+	}
+	_ = json.Unmarshal(options["paths"], &t.paths)
+	return t, extends, nil
+}
+
+// extendsCandidates returns the files that esbuild may read for the
+// "extends" e of a tsconfig.json in dir: for a path, it and it with ".json";
+// for a package, in the node_modules of dir and of each directory above it,
+// its package.json (checked here), the file that names as "tsconfig" or
+// exports, and e as a directory, a file and a file with ".json".
+func (c *confiner) extendsCandidates(dir, e string) ([]string, error) {
+	if e == "." || e == ".." {
+		e += "/tsconfig.json"
+	}
+	if !isPackagePath(e) {
+		f := absJoin(dir, e)
+		if strings.HasSuffix(f, ".json") {
+			return []string{f}, nil
+		}
+		return []string{f, f + ".json"}, nil
+	}
+	var out []string
+	for cur := dir; ; cur = filepath.Dir(cur) {
+		if filepath.Base(cur) != "node_modules" {
+			files, err := c.packageExtends(filepath.Join(cur, "node_modules"), e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, files...)
+		}
+		if filepath.Dir(cur) == cur {
+			return out, nil
+		}
+	}
+}
+
+// packageExtends returns the files esbuild may read for the package
+// "extends" e in the node_modules directory nm.
+func (c *confiner) packageExtends(nm, e string) ([]string, error) {
+	j := filepath.Join(nm, e)
+	out := []string{filepath.Join(j, "tsconfig.json"), j, j + ".json"}
+	name, sub := splitPackage(e)
+	pkg := filepath.Join(nm, name)
+	data, real, err := c.readConfig(filepath.Join(pkg, "package.json"))
+	if err != nil || real == "" {
+		return out, err
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal([]byte(data), &raw) != nil {
+		return out, nil
+	}
+	var field string
+	if json.Unmarshal(raw["tsconfig"], &field) == nil && field != "" {
+		out = append(out, absJoin(pkg, field))
+	}
+	for _, t := range exportTargets(subpaths(raw["exports"]), sub) {
+		out = append(out, absJoin(pkg, t))
+	}
+	return out, nil
+}
+
+// pathsTargets returns where the "paths" and "baseUrl" of the tsconfig.json
+// that applies in dir may send the package import p: every mapping that
+// matches, in it and in the files it extends, from every base they name.
+func (c *confiner) pathsTargets(dir, p string) []string {
+	t := c.nearestTsconfig(dir)
+	if t == nil {
+		return nil
+	}
+	all := t.closure()
+	var bases, out []string
+	for _, u := range all {
+		if u.baseURL != "" {
+			bases = append(bases, u.baseURL)
+			out = append(out, absJoin(u.baseURL, p))
+		}
+	}
+	for _, u := range all {
+		roots := append([]string{u.dir}, bases...)
+		for key, values := range u.paths {
+			star, ok := matchPattern(key, p)
+			if !ok {
+				continue
+			}
+			for _, v := range values {
+				for _, r := range roots {
+					out = append(out, absJoin(r, strings.ReplaceAll(v, "*", star)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// nearestTsconfig returns the tsconfig.json or jsconfig.json that esbuild
+// applies to files in dir: the nearest above it, none inside node_modules.
+func (c *confiner) nearestTsconfig(dir string) *tsconfig {
+	for d := dir; c.inside(d) && !insideNodeModules(d); d = filepath.Dir(d) {
+		if t := c.dirFacts(d).tsconfig; t != nil {
+			return t
+		}
+		if d == c.root {
+			break
+		}
+	}
+	return nil
+}
+
+// closure returns t and every tsconfig it extends, however deep.
+func (t *tsconfig) closure() []*tsconfig {
+	seen := map[*tsconfig]bool{}
+	var out []*tsconfig
+	var walk func(*tsconfig)
+	walk = func(u *tsconfig) {
+		if u == nil || seen[u] {
+			return
+		}
+		seen[u] = true
+		out = append(out, u)
+		for _, b := range u.bases {
+			walk(b)
+		}
+	}
+	walk(t)
+	return out
+}
+
+// jsonc returns the JSON with comments and trailing commas that a
+// tsconfig.json may be as plain JSON, for encoding/json.
+func jsonc(s string) []byte {
+	s = strings.TrimPrefix(s, "\ufeff")
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] == '"':
+			end := stringEnd(s, i)
+			out = append(out, s[i:end]...)
+			i = end
+		case strings.HasPrefix(s[i:], "//"):
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+		case strings.HasPrefix(s[i:], "/*"):
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				i = len(s)
+			} else {
+				i += end + 4
+			}
+			out = append(out, ' ')
+		case s[i] == ',' && closesNext(s[i+1:]):
+			i++
+		default:
+			out = append(out, s[i])
+			i++
+		}
+	}
+	return out
+}
+
+// stringEnd returns the index just past the JSON string that starts at
+// s[i].
+func stringEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+// closesNext reports whether the next token in s, past blanks and comments,
+// closes an object or array: a comma before it is a trailing comma.
+func closesNext(s string) bool {
+	for i := 0; i < len(s); {
+		switch {
+		case strings.ContainsRune(" \t\r\n", rune(s[i])):
+			i++
+		case strings.HasPrefix(s[i:], "//"):
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+		case strings.HasPrefix(s[i:], "/*"):
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				return false
+			}
+			i += end + 4
+		default:
+			return s[i] == '}' || s[i] == ']'
+		}
+	}
+	return false
+}

@@ -1,0 +1,361 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Step names one request of a flow.
+type Step string
+
+// The steps of a code deploy: a migration's, a machine version's (whose
+// upload is StepUpload too), and those that look up and create a machine.
+const (
+	StepProvision        Step = "provision"
+	StepUpload           Step = "upload"
+	StepFinalize         Step = "finalize"
+	StepProvisionVersion Step = "provision-version"
+	StepFinalizeVersion  Step = "finalize-version"
+	StepGetMachine       Step = "get-machine"
+	StepCreateMachine    Step = "create-machine"
+	StepListVersions     Step = "list-versions"
+)
+
+// Code is what one deploy uploads and finalizes: a Migration or a Version.
+type Code interface {
+	// Filename is the name the uploaded file part carries.
+	Filename() string
+	steps() (provision, finalize Step)
+	provision(ctx context.Context, c *Client) (*Provisioned, error)
+	finalize(ctx context.Context, c *Client, signedID string) (string, error)
+	payload() (code []byte, gzipped bool)
+}
+
+// StepDone reports one finished step.
+type StepDone struct {
+	Step     Step
+	Duration time.Duration
+	Bytes    int // bytes of code sent (upload only)
+}
+
+// Deploy provisions code, uploads it to the presigned POST and finalizes
+// it, calling done (if not nil) after each step. It returns the ID that
+// finalize confirmed: the migration's or the machine version's.
+//
+// A presigned POST expires, and one that did is refused with 403: such an
+// upload is provisioned again, once.
+func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (string, error) {
+	provisionStep, finalizeStep := code.steps()
+	report := func(step Step, start time.Time, n int) {
+		if done != nil {
+			done(StepDone{Step: step, Duration: time.Since(start), Bytes: n})
+		}
+	}
+	var p *Provisioned
+	var err error
+	for try := 1; ; try++ {
+		start := time.Now()
+		if p, err = c.Provision(ctx, code); err != nil {
+			return "", err
+		}
+		report(provisionStep, start, 0)
+		start = time.Now()
+		if err = c.Upload(ctx, code, p); err == nil {
+			body, _ := code.payload()
+			report(StepUpload, start, len(body))
+			break
+		}
+		if try == 2 || !isUploadRefused(err) {
+			return "", err
+		}
+		if c.onRetry != nil {
+			c.onRetry(RetryEvent{Step: StepUpload, Attempt: 1, Attempts: 2, Err: err, Reprovision: true})
+		}
+	}
+	start := time.Now()
+	id, err := c.Finalize(ctx, code, p)
+	if err != nil {
+		return "", err
+	}
+	report(finalizeStep, start, 0)
+	return id, nil
+}
+
+// Provision asks the API where to upload code: the first step of Deploy.
+func (c *Client) Provision(ctx context.Context, code Code) (*Provisioned, error) {
+	return code.provision(ctx, c)
+}
+
+// Upload posts code to the presigned POST that p describes, as
+// multipart/form-data: the presigned fields in the server's order, then
+// content-type, then content-encoding when gzipped, then the file part last
+// (S3 ignores fields after the file). It sends no Authorization header: the
+// upload host is not the API.
+func (c *Client) Upload(ctx context.Context, code Code, p *Provisioned) error {
+	data, gzipped := code.payload()
+	body, contentType, err := uploadForm(p.fields, code.Filename(), data, gzipped)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, request{step: StepUpload, method: http.MethodPost, url: p.url, body: body, contentType: contentType}, nil)
+}
+
+// Finalize confirms the upload that p describes and returns the ID of what
+// was deployed: the last step of Deploy.
+func (c *Client) Finalize(ctx context.Context, code Code, p *Provisioned) (string, error) {
+	return code.finalize(ctx, c, p.signedID)
+}
+
+// Migration is a machine version migration to deploy.
+type Migration struct {
+	Machine string
+	From    string // machine version ID migrated from
+	To      string // machine version ID migrated to
+	// Code is the bundle to upload: gzipped if Gzipped is true.
+	Code    []byte
+	Gzipped bool
+}
+
+// Filename is the name the uploaded file part carries.
+func (m Migration) Filename() string { return fmt.Sprintf("%s_%s_to_%s.js", m.Machine, m.From, m.To) }
+
+func (m Migration) steps() (Step, Step)                  { return StepProvision, StepFinalize }
+func (m Migration) payload() (code []byte, gzipped bool) { return m.Code, m.Gzipped }
+
+// provision asks for an upload URL. The body carries only the two version
+// IDs.
+func (m Migration) provision(ctx context.Context, c *Client) (*Provisioned, error) {
+	path, err := machinePath(m.Machine, "/migrations")
+	if err != nil {
+		return nil, err
+	}
+	in := struct {
+		From string `json:"fromMachineVersionId"`
+		To   string `json:"toMachineVersionId"`
+	}{m.From, m.To}
+	var out struct {
+		ID string `json:"machineVersionMigrationId"`
+		provisioned
+	}
+	if err := c.call(ctx, StepProvision, http.MethodPost, path, gzipQuery(m.Gzipped), in, &out); err != nil {
+		return nil, err
+	}
+	return c.checkUpload(StepProvision, "machineVersionMigrationId", out.ID, out.provisioned)
+}
+
+// finalize confirms the upload and returns the migration's ID. One place in
+// the API's spec names the property machineVersionId: either is accepted.
+func (m Migration) finalize(ctx context.Context, c *Client, signedID string) (string, error) {
+	path, err := machinePath(m.Machine, "/migrations/", url.PathEscape(signedID))
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		MigrationID string `json:"machineVersionMigrationId"`
+		VersionID   string `json:"machineVersionId"`
+	}
+	if err := c.call(ctx, StepFinalize, http.MethodPut, path, nil, struct{}{}, &out); err != nil {
+		return "", err
+	}
+	id := out.MigrationID
+	if id == "" {
+		id = out.VersionID
+	}
+	return id, checkID(StepFinalize, "machineVersionMigrationId", id)
+}
+
+// Version is a machine version to deploy.
+type Version struct {
+	Machine string
+	// Code is the bundle to upload: gzipped if Gzipped is true.
+	Code    []byte
+	Gzipped bool
+	// ClientInfo names the version for people, such as a commit SHA.
+	ClientInfo string
+	// MakeCurrent makes new instances use this version.
+	MakeCurrent bool
+	// IndexSelectors is a JSON object, or nil.
+	IndexSelectors json.RawMessage
+}
+
+// Filename is the name the uploaded file part carries.
+func (v Version) Filename() string { return v.Machine + ".js" }
+
+func (v Version) steps() (Step, Step)                  { return StepProvisionVersion, StepFinalizeVersion }
+func (v Version) payload() (code []byte, gzipped bool) { return v.Code, v.Gzipped }
+
+// provision asks for an upload URL for a new version of the machine.
+func (v Version) provision(ctx context.Context, c *Client) (*Provisioned, error) {
+	path, err := machinePath(v.Machine, "/v")
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		ID string `json:"machineVersionId"`
+		provisioned
+	}
+	if err := c.call(ctx, StepProvisionVersion, http.MethodPost, path, gzipQuery(v.Gzipped), struct{}{}, &out); err != nil {
+		return nil, err
+	}
+	return c.checkUpload(StepProvisionVersion, "machineVersionId", out.ID, out.provisioned)
+}
+
+// finalize confirms the upload and returns the version's ID.
+func (v Version) finalize(ctx context.Context, c *Client, signedID string) (string, error) {
+	path, err := machinePath(v.Machine, "/v/", url.PathEscape(signedID))
+	if err != nil {
+		return "", err
+	}
+	in := struct {
+		ClientInfo     string          `json:"clientInfo,omitempty"`
+		MakeCurrent    bool            `json:"makeCurrent"`
+		IndexSelectors json.RawMessage `json:"indexSelectors,omitempty"`
+	}{v.ClientInfo, v.MakeCurrent, v.IndexSelectors}
+	var out struct {
+		ID string `json:"machineVersionId"`
+	}
+	if err := c.call(ctx, StepFinalizeVersion, http.MethodPut, path, nil, in, &out); err != nil {
+		return "", err
+	}
+	return out.ID, checkID(StepFinalizeVersion, "machineVersionId", out.ID)
+}
+
+// Provisioned is where and how to upload code, as provision answered.
+type Provisioned struct {
+	signedID string // what finalize takes
+	url      *url.URL
+	fields   Fields // in the server's order
+}
+
+// provisioned is the upload part of a provision answer.
+type provisioned struct {
+	URL    string `json:"codeUploadUrl"`
+	Fields Fields `json:"codeUploadFields"`
+}
+
+// checkUpload checks a provision answer. The upload's secrets (its policy,
+// signature and credentials, in the fields or in the URL's query) are
+// handed to onSecret before anything could print them.
+func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) (*Provisioned, error) {
+	if c.onSecret != nil {
+		for _, f := range p.Fields {
+			if isSecretField(f.Name) {
+				c.onSecret(f.Value)
+			}
+		}
+	}
+	if err := checkID(step, idName, signedID); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(p.URL)
+	if err == nil && c.onSecret != nil {
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				c.onSecret(v)
+			}
+		}
+		if pw, ok := u.User.Password(); ok {
+			c.onSecret(pw)
+		}
+	}
+	if _, err := ParseBaseURL(p.URL); err != nil {
+		return nil, fmt.Errorf("%s response has an unusable codeUploadUrl: %w", step, err)
+	}
+	return &Provisioned{signedID: signedID, url: u, fields: p.Fields}, nil
+}
+
+// isSecretField reports whether a presigned POST field holds something that
+// grants access: the signed policy, the signature, credentials, a token.
+func isSecretField(name string) bool {
+	name = strings.ToLower(name)
+	for _, s := range []string{"policy", "signature", "credential", "token", "key-id", "accesskey"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func isUploadRefused(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Step == StepUpload && e.Status == http.StatusForbidden
+}
+
+func gzipQuery(gzipped bool) url.Values {
+	if !gzipped {
+		return nil
+	}
+	return url.Values{"gzip": {"true"}}
+}
+
+// uploadForm builds the whole multipart body in memory, so it can be sent
+// again as it is.
+func uploadForm(fields Fields, filename string, code []byte, gzipped bool) ([]byte, string, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(code) + 4096)
+	w := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		if err := w.WriteField(f.Name, f.Value); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := w.WriteField("content-type", "application/javascript"); err != nil {
+		return nil, "", err
+	}
+	if gzipped {
+		if err := w.WriteField("content-encoding", "gzip"); err != nil {
+			return nil, "", err
+		}
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", multipart.FileContentDisposition("file", filename))
+	h.Set("Content-Type", "application/javascript")
+	part, err := w.CreatePart(h)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := part.Write(code); err != nil {
+		return nil, "", err
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), w.FormDataContentType(), nil
+}
+
+// Field is one form field of a presigned POST.
+type Field struct{ Name, Value string }
+
+// Fields is a JSON object of string values, decoded in document order.
+type Fields []Field
+
+// UnmarshalJSON decodes an object of strings, keeping the key order.
+func (f *Fields) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("codeUploadFields is not an object")
+	}
+	*f = (*f)[:0]
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var value string
+		if err := dec.Decode(&value); err != nil {
+			return fmt.Errorf("codeUploadFields[%q] is not a string", key)
+		}
+		*f = append(*f, Field{Name: key.(string), Value: value})
+	}
+	_, err := dec.Token()
+	return err
+}

@@ -1,0 +1,172 @@
+package deploy
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+)
+
+// VersionInfo describes a machine version as the API lists it.
+type VersionInfo struct {
+	ID         string `json:"id"`
+	CreatedAt  string `json:"createdAt"`
+	ClientInfo string `json:"clientInfo"`
+}
+
+// check checks the ID of a version the server described.
+func (v VersionInfo) check(step Step) error {
+	return checkID(step, "version id", v.ID)
+}
+
+// Machine is what the API says of a machine.
+type Machine struct {
+	// CurrentVersion is the version new instances start on; nil before the
+	// machine has one.
+	CurrentVersion *VersionInfo
+}
+
+// GetMachine describes machine; an error that IsNotFound if it does not
+// exist.
+func (c *Client) GetMachine(ctx context.Context, machine string) (*Machine, error) {
+	path, err := machinePath(machine)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Machine *struct {
+			CurrentVersion *VersionInfo `json:"currentVersion"`
+		} `json:"machine"`
+	}
+	if err := c.call(ctx, StepGetMachine, http.MethodGet, path, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	m := &Machine{}
+	if out.Machine != nil && out.Machine.CurrentVersion != nil {
+		if err := out.Machine.CurrentVersion.check(StepGetMachine); err != nil {
+			return nil, err
+		}
+		m.CurrentVersion = out.Machine.CurrentVersion
+	}
+	return m, nil
+}
+
+// EnsureMachine creates machine, with indexes, unless it exists. It reports
+// whether it created it; a machine created meanwhile by someone else (409)
+// counts as existing.
+func (c *Client) EnsureMachine(ctx context.Context, machine string, indexes []string) (bool, error) {
+	path, err := machinePath(machine)
+	if err != nil {
+		return false, err
+	}
+	err = c.call(ctx, StepGetMachine, http.MethodGet, path, nil, nil, nil)
+	if err == nil {
+		return false, nil
+	}
+	if !IsNotFound(err) {
+		return false, err
+	}
+	if indexes == nil {
+		indexes = []string{}
+	}
+	in := struct {
+		Slug    string   `json:"slug"`
+		Indexes []string `json:"indexes"`
+	}{machine, indexes}
+	err = c.call(ctx, StepCreateMachine, http.MethodPost, "/machines", nil, in, nil)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Versions lists machine's versions page by page, handing each page to
+// visit before the next is asked for; an error from visit ends the listing.
+func (c *Client) Versions(ctx context.Context, machine string, visit func([]VersionInfo) error) error {
+	path, err := machinePath(machine, "/v")
+	if err != nil {
+		return err
+	}
+	return paginate(ctx, StepListVersions, func(ctx context.Context, cursor string) ([]VersionInfo, string, error) {
+		var out struct {
+			Versions []VersionInfo `json:"versions"`
+			Cursor   string        `json:"cursor"`
+		}
+		if err := c.listPage(ctx, StepListVersions, path, cursor, &out); err != nil {
+			return nil, "", err
+		}
+		for _, v := range out.Versions {
+			if err := v.check(StepListVersions); err != nil {
+				return nil, "", err
+			}
+		}
+		return out.Versions, out.Cursor, nil
+	}, visit)
+}
+
+// DeletionProof is what the API takes as proof that a deletion names what it
+// means to: base64url, without padding, of HMAC-SHA256 keyed with the
+// machine name over name (the machine's own name, or an instance's).
+func DeletionProof(machine, name string) string {
+	mac := hmac.New(sha256.New, []byte(machine))
+	mac.Write([]byte(name))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// IsNotFound reports whether err is a 404 answer from the API.
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// DeleteMachine deletes machine with all its versions, migrations and
+// instances, for good. The API refuses (409 invalid-state) while the machine
+// has instances.
+func (c *Client) DeleteMachine(ctx context.Context, machine string) error {
+	path, err := machinePath(machine)
+	if err != nil {
+		return err
+	}
+	body := struct {
+		Danger bool   `json:"dangerDataWillBeDeletedForever"`
+		Proof  string `json:"hmacSha256OfMachineNameWithMachineNameKey"`
+	}{true, DeletionProof(machine, machine)}
+	return c.call(ctx, StepDeleteMachine, http.MethodDelete, path, nil, body, nil)
+}
+
+// FindVersion returns the version of machine whose clientInfo is
+// clientInfo, or nil if there is none: the way to tell that a version of
+// this code was deployed before. With current, only the machine's current
+// version can match (one request); otherwise its versions are listed, page
+// by page, until one matches. An empty clientInfo never matches: it names no
+// code.
+func (c *Client) FindVersion(ctx context.Context, machine, clientInfo string, current bool) (*VersionInfo, error) {
+	if clientInfo == "" {
+		return nil, nil
+	}
+	if current {
+		m, err := c.GetMachine(ctx, machine)
+		if err != nil || m.CurrentVersion == nil || m.CurrentVersion.ClientInfo != clientInfo {
+			return nil, err
+		}
+		return m.CurrentVersion, nil
+	}
+	var found *VersionInfo
+	errFound := errors.New("found")
+	err := c.Versions(ctx, machine, func(page []VersionInfo) error {
+		for _, v := range page {
+			if v.ClientInfo == clientInfo {
+				found = &v
+				return errFound
+			}
+		}
+		return nil
+	})
+	if err != nil && err != errFound {
+		return nil, err
+	}
+	return found, nil
+}

@@ -1,0 +1,198 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"reflect"
+	"strings"
+)
+
+// maxResponseBytes bounds every response body read: answers are small JSON
+// objects (a page of a listing at most), and a misbehaving server must not
+// exhaust memory.
+const maxResponseBytes = 1 << 20
+
+// request is one request the client makes, complete, so that each attempt
+// sends it again as it is. API requests carry the token and the org header;
+// uploads go to another host and carry neither.
+type request struct {
+	step        Step
+	method      string
+	url         *url.URL
+	body        []byte // nil: no body
+	contentType string
+	api         bool
+}
+
+// call sends one API request, with in as its JSON body unless in is nil,
+// and decodes a 2xx JSON answer into out unless out is nil. path is already
+// escaped and relative to the base URL.
+func (c *Client) call(ctx context.Context, step Step, method, path string, query url.Values, in, out any) error {
+	r := request{step: step, method: method, api: true}
+	if in != nil {
+		var err error
+		if r.body, err = json.Marshal(in); err != nil {
+			return err
+		}
+		r.contentType = "application/json"
+	}
+	u := *c.base
+	u.RawPath = c.base.EscapedPath() + path
+	var err error
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return err
+	}
+	u.RawQuery = query.Encode()
+	r.url = &u
+	return c.do(ctx, r, out)
+}
+
+// do sends r, retrying as the retry policy says, and decodes a 2xx answer
+// into out unless out is nil.
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	return c.retry(ctx, r.step, func(ctx context.Context) error { return c.attempt(ctx, r, out) })
+}
+
+// attempt sends r once.
+func (c *Client) attempt(ctx context.Context, r request, out any) error {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	// wrote reports whether the request left: only then can an attempt
+	// without an answer have taken effect.
+	var wrote bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote = true }})
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return err
+	}
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.api {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Accept", "application/json")
+		if c.orgID != "" {
+			req.Header.Set("x-statebacked-org-id", c.orgID)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &transportError{sent: wrote,
+			err: fmt.Errorf("%s failed: %s %s: %w", r.step, r.method, Printable(r.url), unwrapURLError(err))}
+	}
+	defer drain(resp.Body)
+	if err := checkResponse(r.step, resp); err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	return decodeJSON(r.step, resp, out)
+}
+
+// unwrapURLError drops *url.Error's "Post "URL":" prefix, which would print
+// the URL whole; the caller names the request itself.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// BadResponseError is a 2xx answer that cannot be used: not the JSON object
+// expected, too large, or one that says it failed. It is never retried: the
+// request may have taken effect.
+type BadResponseError struct {
+	Step        Step
+	Status      int
+	ContentType string
+	Problem     string
+}
+
+func (e *BadResponseError) Error() string {
+	return fmt.Sprintf("%s response (status %d, %s) %s", e.Step, e.Status, e.ContentType, e.Problem)
+}
+
+// decodeJSON reads a 2xx answer into out, a pointer to a struct. It is
+// strict where a lenient decoder would report success that did not happen:
+// an answer with an "error" member, and a member whose name matches one of
+// out's only in another case, are refused.
+func decodeJSON(step Step, resp *http.Response, out any) error {
+	bad := func(format string, args ...any) error {
+		ct := resp.Header.Get("Content-Type")
+		if ct == "" {
+			ct = "no content type"
+		}
+		return &BadResponseError{Step: step, Status: resp.StatusCode, ContentType: ct, Problem: fmt.Sprintf(format, args...)}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	switch {
+	case err != nil:
+		return &transportError{sent: true, err: fmt.Errorf("read %s response: %w", step, err)}
+	case len(data) > maxResponseBytes:
+		return bad("is larger than %d bytes", maxResponseBytes)
+	case len(bytes.TrimSpace(data)) == 0:
+		return bad("has an empty body, want JSON")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil || members == nil {
+		return bad("is not the expected JSON (an object): %v", err)
+	}
+	if msg, ok := members["error"]; ok {
+		return bad("carries an error: %s", clean(string(msg)))
+	}
+	if name, want, ok := caseMismatch(members, out); ok {
+		return bad("has %q where %q was expected", name, want)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return bad("is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+// caseMismatch finds a member of the answer whose name equals a JSON field
+// name of out's struct only when case is ignored (encoding/json would take
+// it). Such an answer is another shape than the API's.
+func caseMismatch(members map[string]json.RawMessage, out any) (got, want string, found bool) {
+	t := reflect.TypeOf(out).Elem()
+	var names []string
+	var collect func(reflect.Type)
+	collect = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				collect(f.Type)
+				continue
+			}
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				names = append(names, name)
+			}
+		}
+	}
+	collect(t)
+	for member := range members {
+		for _, name := range names {
+			if member != name && strings.EqualFold(member, name) {
+				return member, name, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// drain reads a little of what is left so the connection can be reused.
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}

@@ -1,0 +1,203 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+// run sends evaluate's result to done. A panic inside the engine would
+// otherwise end the whole process, from a goroutine no caller can recover.
+func (s *sandbox) run(kind Kind, done chan<- error) {
+	defer func() {
+		if p := recover(); p != nil {
+			done <- fmt.Errorf("validate: the engine failed: %v", p)
+		}
+	}()
+	done <- s.evaluate(kind)
+}
+
+// evaluate runs the prelude and the script, then checks the exports for
+// kind, on its own goroutine; supervise interrupts it.
+func (s *sandbox) evaluate(kind Kind) error {
+	if _, err := s.vm.RunString(prelude); err != nil {
+		return s.thrown(Threw, err)
+	}
+	prg, err := s.compile()
+	if err != nil {
+		return err
+	}
+	// RunProgram also runs the promise jobs that the top level queued.
+	if _, err := s.vm.RunProgram(prg); err != nil {
+		return s.thrown(Threw, err)
+	}
+	if len(s.rejected) > 0 {
+		return &Error{Reason: Threw, Message: "Uncaught (in promise) " + oneLine(s.rejected[0].Result().String())}
+	}
+	exports, ok := s.vm.Get(GlobalName).(*goja.Object)
+	if !ok {
+		return fmt.Errorf("validate: the script does not set %s: build it as an IIFE with GlobalName %q", GlobalName, GlobalName)
+	}
+	in, err := s.inspector()
+	if err != nil {
+		return err
+	}
+	if kind == Migration {
+		return in.functions(exports, "upgradeState", "upgradeContext")
+	}
+	if err := in.functions(exports, "allowRead", "allowWrite"); err != nil {
+		return err
+	}
+	return in.machine(exports)
+}
+
+// compile parses the script in strict mode, as the upload is an ES module.
+// goja's own sourcemap support is off: it would read a sourcemap file that
+// the script names, and source maps the positions this package reports.
+func (s *sandbox) compile() (*goja.Program, error) {
+	ast, err := parser.ParseFile(nil, Outfile, s.source.script, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		e := &Error{Reason: Syntax, Message: err.Error()}
+		var list parser.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			p := list[0].Position
+			e.Message = list[0].Message
+			e.Pos = s.source.original(Position{File: Outfile, Line: p.Line, Column: p.Column})
+		}
+		return nil, e
+	}
+	prg, err := goja.CompileAST(ast, true)
+	if err != nil {
+		return nil, &Error{Reason: Syntax, Message: err.Error()}
+	}
+	return prg, nil
+}
+
+// inspector calls the inspectors in the sandbox, so that getters, proxies
+// and interrupts behave as they do for the code itself.
+type inspector struct {
+	*sandbox
+	typeOf, has, get goja.Callable
+}
+
+func (s *sandbox) inspector() (*inspector, error) {
+	v, err := s.vm.RunString(inspectors)
+	if err != nil {
+		return nil, s.thrown(Threw, err)
+	}
+	obj := v.ToObject(s.vm)
+	in := inspector{sandbox: s}
+	for name, f := range map[string]*goja.Callable{"typeOf": &in.typeOf, "has": &in.has, "get": &in.get} {
+		fn, ok := goja.AssertFunction(obj.Get(name))
+		if !ok {
+			return nil, fmt.Errorf("validate: inspector %s is not a function", name)
+		}
+		*f = fn
+	}
+	return &in, nil
+}
+
+// functions checks that each named export is a function.
+func (in *inspector) functions(exports *goja.Object, names ...string) error {
+	for _, name := range names {
+		v, err := in.get(goja.Undefined(), exports, in.vm.ToValue(name))
+		if err != nil {
+			return in.thrown(Threw, err)
+		}
+		typ, err := in.typeOf(goja.Undefined(), v)
+		if err != nil {
+			return in.thrown(Threw, err)
+		}
+		if t := typ.String(); t != "function" {
+			return &Error{Reason: NotFunction, Export: name, Type: t}
+		}
+	}
+	return nil
+}
+
+// machine checks the default export as the official CLI does: an object
+// with __xstatenode whose definition resolves to something.
+func (in *inspector) machine(exports *goja.Object) error {
+	m, err := in.get(goja.Undefined(), exports, in.vm.ToValue("default"))
+	if err != nil {
+		return in.thrown(Threw, err)
+	}
+	typ, err := in.typeOf(goja.Undefined(), m)
+	if err != nil {
+		return in.thrown(Threw, err)
+	}
+	if t := typ.String(); t != "object" {
+		return &Error{Reason: NotMachine, Export: "default", Type: t}
+	}
+	has, err := in.has(goja.Undefined(), m, in.vm.ToValue("__xstatenode"))
+	if err != nil {
+		return in.thrown(Threw, err)
+	}
+	if !has.ToBoolean() {
+		return &Error{Reason: NotMachine, Export: "default", Type: "object without __xstatenode"}
+	}
+	def, err := in.get(goja.Undefined(), m, in.vm.ToValue("definition"))
+	if err != nil {
+		return in.thrown(BadDefinition, err)
+	}
+	if !def.ToBoolean() {
+		return &Error{Reason: BadDefinition, Export: "default", Message: "it is " + def.String()}
+	}
+	return nil
+}
+
+// thrown turns the engine's error into an *Error of reason r if it is a
+// JavaScript throw; interrupts and everything else pass through unchanged.
+func (s *sandbox) thrown(r Reason, err error) error {
+	var stack []goja.StackFrame
+	e := &Error{Reason: r}
+	var ex *goja.Exception
+	var so *goja.StackOverflowError
+	switch {
+	case errors.As(err, &ex):
+		e.Message, stack = ex.Value().String(), ex.Stack()
+	case errors.As(err, &so):
+		e.Message, stack = "RangeError: Maximum call stack size exceeded", so.Stack()
+	default:
+		return err
+	}
+	e.Message = oneLine(e.Message)
+	if r == BadDefinition {
+		// The frames are xstate's, which resolves the definition: the
+		// message names the state node to fix, the position nothing useful.
+		e.Export = "default"
+		return e
+	}
+	e.Pos = s.position(stack)
+	return e
+}
+
+// position returns the innermost frame in the app's own code, outside
+// node_modules, or else the innermost frame that has a place at all: the
+// line to fix is usually the app's, even when a library threw.
+func (s *sandbox) position(stack []goja.StackFrame) Position {
+	var first Position
+	for _, f := range stack {
+		p := f.Position()
+		if p.Filename == "" || p.Line == 0 {
+			continue // a built-in, or the inspectors
+		}
+		pos := s.source.original(Position{File: p.Filename, Line: p.Line, Column: p.Column})
+		if !strings.Contains("/"+pos.File, "/node_modules/") {
+			return pos
+		}
+		if first.File == "" {
+			first = pos
+		}
+	}
+	return first
+}
+
+// oneLine puts a message on one line, so that a log shows all of it where
+// it shows a first line; xstate's messages span two.
+func oneLine(message string) string {
+	return strings.ReplaceAll(message, "\n", " ")
+}

@@ -1,0 +1,162 @@
+package validate
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTimeout: a top-level infinite loop is interrupted at the timeout,
+// and Check returns soon after.
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	code := variant(t, "infinite-loop.ts")
+	tests := []struct {
+		name     string
+		timeout  time.Duration
+		limit    string
+		min, max time.Duration
+	}{
+		{"default", 0, "1s", 900 * time.Millisecond, 3 * time.Second},
+		// Under the 500 ms that Check would wait for an engine that did not
+		// stop: an interrupted loop stops at once.
+		{"short", 50 * time.Millisecond, "50ms", 40 * time.Millisecond, 400 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			err := Check(context.Background(), code, MachineVersion, Options{Timeout: tt.timeout, MaxHeapBytes: 1 << 30})
+			elapsed := time.Since(start)
+			assertError(t, err, &Error{Reason: Timeout, Limit: tt.limit},
+				"evaluation did not finish within "+tt.limit+": is there an infinite loop at the top level?")
+			if elapsed < tt.min || elapsed > tt.max {
+				t.Errorf("Check took %v, want %v to %v", elapsed, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// TestCancel: ending ctx interrupts the engine, and Check returns an error
+// that wraps ctx's, not an *Error: the code is not at fault.
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	code := variant(t, "infinite-loop.ts")
+	cause := errors.New("the workflow was canceled")
+	tests := []struct {
+		name   string
+		ctx    func(t *testing.T) context.Context
+		want   error
+		before time.Duration
+	}{
+		{"during the evaluation", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			time.AfterFunc(100*time.Millisecond, func() { cancel(cause) })
+			return ctx
+		}, cause, time.Second},
+		{"before the evaluation", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, context.Canceled, 50 * time.Millisecond},
+		{"deadline", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			t.Cleanup(cancel)
+			return ctx
+		}, context.DeadlineExceeded, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := tt.ctx(t)
+			start := time.Now()
+			err := Check(ctx, code, MachineVersion, relaxed())
+			elapsed := time.Since(start)
+			var e *Error
+			if !errors.Is(err, tt.want) || errors.As(err, &e) {
+				t.Errorf("Check: %v (%T), want an error that wraps %v and is no *Error", err, err, tt.want)
+			}
+			if elapsed > tt.before {
+				t.Errorf("Check took %v, want under %v", elapsed, tt.before)
+			}
+		})
+	}
+}
+
+// TestMemoryBound: code that allocates without bound at the top level is
+// interrupted once the heap has grown by about the default MaxHeapBytes.
+// Not parallel: the bound is on the process's heap, which concurrent tests
+// would move, and the bombs' heaps would fail concurrent checks.
+func TestMemoryBound(t *testing.T) {
+	for _, entry := range []string{"memory-bomb.ts", "string-bomb.ts"} {
+		t.Run(entry, func(t *testing.T) {
+			code := variant(t, entry)
+			start := time.Now()
+			// A timeout far above the time the bound takes, so that only
+			// the bound can end the evaluation in time.
+			err := Check(context.Background(), code, Migration, Options{Timeout: 20 * time.Second})
+			elapsed := time.Since(start)
+			assertError(t, err, &Error{Reason: TooMuchMemory, Limit: "64 MiB"},
+				"evaluation allocated more than 64 MiB: does the top level allocate without bound?")
+			if elapsed > 10*time.Second {
+				t.Errorf("Check took %v, want well under the 20s timeout", elapsed)
+			}
+			// Without the bound, the string reaches 1 GiB, and the process
+			// 1.5 GiB during the last doubling (more with -race). With it,
+			// the process peaked at 280-570 MiB, and at 1.1-1.2 GiB once in
+			// 40 runs with and without -race: goja cannot interrupt one
+			// doubling, so the string may double once to three times more
+			// after the heap passes the bound.
+			if peak, ok := peakRSS(t); ok {
+				t.Logf("peak RSS %d MiB", peak>>20)
+				if peak > 3<<29 {
+					t.Errorf("peak RSS %d MiB, want under 1.5 GiB", peak>>20)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoryBoundIgnoresGarbage: garbage past the bound does not stop the
+// code, even with the collector off, as it is under a high GOGC until the
+// heap is large. Not parallel: it turns the collector off for the process.
+func TestMemoryBoundIgnoresGarbage(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	// 320 MiB of typed arrays, each garbage once the next is made, with a
+	// pause between them so that the watchdog sees the heap grow.
+	code := script(`let last;
+for (let i = 0; i < 40; i++) {
+  last = new Uint8Array(8 << 20);
+  for (let j = 0; j < 3e4; j++);
+}
+return {upgradeState: () => last, upgradeContext: (c) => c};`)
+	if err := Check(context.Background(), code, Migration, Options{MaxHeapBytes: 64 << 20, Timeout: 20 * time.Second}); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+}
+
+// peakRSS returns the process's peak resident set size, on Linux.
+func peakRSS(t *testing.T) (uint64, bool) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("parse VmHWM %q: %v", v, err)
+			}
+			return kb << 10, true
+		}
+	}
+	return 0, false
+}

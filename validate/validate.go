@@ -1,0 +1,164 @@
+// Package validate evaluates a machine version's or a migration's code
+// before it is uploaded, and checks what the official StateBacked CLI checks
+// before it creates a machine version: that allowRead and allowWrite are
+// functions, that the default export is an XState machine, and that the
+// machine's definition resolves (it throws for a transition to a state that
+// does not exist). For a migration it checks that upgradeState and
+// upgradeContext are functions, which the official CLI does not.
+//
+// The official CLI evaluates the code with Node. Check needs no Node: it runs
+// the code in goja, an ECMAScript engine written in Go, as a sandbox with no
+// file system, network, environment, Node or web APIs, with a clock and a
+// random source that are the same on every machine and every run, and with
+// bounds on time and memory.
+//
+// # The evaluation variant
+//
+// Check does not evaluate the upload itself: that is an ES module that
+// imports npm:xstate, which only the platform provides. It evaluates a second
+// build of the same entry point, the evaluation variant, which esbuild makes
+// from the upload's options with these changes only:
+//
+//   - Format: IIFE (api.FormatIIFE), with GlobalName set to [GlobalName], so
+//     that the script hands the module's exports to the engine;
+//   - xstate bundled in from the app's node_modules: no alias to npm:xstate
+//     and no External;
+//   - the upload's target (ES2022), with each feature that [Unsupported]
+//     names set to false in Supported, so that esbuild lowers what goja
+//     cannot run;
+//   - Outfile: [Outfile], with Sourcemap api.SourceMapInline and
+//     SourcesContent api.SourcesContentExclude: Check reads the inline
+//     sourcemap when an error has a position, so that the error names the
+//     original file (relative to AbsWorkingDir), line and column. Without
+//     a sourcemap, positions are in the script, named Outfile.
+//
+// Everything else (bundle, platform browser, minify, keepNames, legal
+// comments, define, drop) stays as the upload has it.
+package validate
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The esbuild options of the evaluation variant (see the package
+// documentation), as plain data for the package that builds it.
+const (
+	// GlobalName is the variant's esbuild GlobalName: the global variable
+	// that the IIFE assigns the module's exports to, and that Check reads.
+	GlobalName = "__sbdeploy_exports"
+	// Outfile is the variant's esbuild Outfile, and the name Check gives the
+	// script in positions that no sourcemap maps. It has no directory, so
+	// that the sourcemap's sources are relative to esbuild's AbsWorkingDir.
+	Outfile = "sbdeploy-check.js"
+)
+
+// Unsupported returns the esbuild features, as keys of esbuild's Supported
+// option (and of its --supported flag), that the variant must set to false:
+// the ES2022 syntax that goja cannot parse. Found by running a probe of
+// ES2015-ES2022 syntax and built-ins through esbuild and goja.
+func Unsupported() []string {
+	return []string{
+		// goja parses neither async generators nor for await; esbuild
+		// lowers both to generators and promises, which goja runs.
+		"async-generator",
+		"for-await",
+		// goja rejects the d flag; esbuild turns such a literal into a
+		// RegExp call, which throws only if it runs, as it would in a
+		// runtime that lacks the flag.
+		"regexp-match-indices",
+	}
+}
+
+// Kind says what the code is, and so which exports Check checks.
+type Kind int
+
+const (
+	// MachineVersion is a machine version: the default export is the
+	// machine, and allowRead and allowWrite are its authorizers.
+	MachineVersion Kind = iota + 1
+	// Migration is a machine version migration: upgradeState and
+	// upgradeContext map an instance from one version to the next.
+	Migration
+)
+
+func (k Kind) String() string {
+	switch k {
+	case MachineVersion:
+		return "machine version"
+	case Migration:
+		return "migration"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// The defaults of Options.
+const (
+	// DefaultTimeout is far more than a machine needs (about 15 ms for a
+	// small one with xstate bundled in), and short enough that a deploy
+	// stuck in a loop fails fast.
+	DefaultTimeout = time.Second
+	// DefaultMaxHeapBytes is about 17 times what evaluating a small machine
+	// with xstate bundled in allocates (3.7 MB, most of it garbage), and
+	// no higher because goja cannot be interrupted inside one allocation:
+	// code that doubles a string passes the bound by one to three
+	// doublings before it stops. With this bound such code took the
+	// process to 300-570 MB (once in 40 runs 1.1 GB); code that grows in
+	// small steps, to about the bound above the process's own memory.
+	DefaultMaxHeapBytes = 64 << 20
+)
+
+// Options bounds an evaluation. The zero value means the defaults.
+type Options struct {
+	// Timeout bounds the evaluation and the checks; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MaxHeapBytes bounds how far the Go heap may grow above its size when
+	// the evaluation starts; 0 means DefaultMaxHeapBytes. goja has no
+	// memory limit of its own, so the bound is on the whole process's heap,
+	// sampled every 2 ms. Past it, a collection tells the code's live
+	// memory from garbage (the process's too), and the code is stopped if
+	// the heap is still past it; at twice the bound it is stopped at once.
+	// Memory that other goroutines hold during the evaluation counts too.
+	MaxHeapBytes uint64
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Timeout < 0 {
+		return o, fmt.Errorf("validate: negative Timeout %v", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxHeapBytes == 0 {
+		o.MaxHeapBytes = DefaultMaxHeapBytes
+	}
+	return o, nil
+}
+
+// Check evaluates script, the evaluation variant of a bundle (see the
+// package documentation), and checks its exports for kind. It returns nil if
+// the code passes; an *Error if the code fails, threw, ran out of time or
+// allocated too much; and another error if ctx ends first (one that wraps
+// ctx's error) or if script is not an evaluation variant at all.
+//
+// Check returns within about a second of the timeout or of ctx's end even if
+// the engine is inside a long built-in call, which it cannot interrupt; the
+// engine then stops in the background as soon as that call returns.
+func Check(ctx context.Context, script []byte, kind Kind, opts Options) error {
+	if kind != MachineVersion && kind != Migration {
+		return fmt.Errorf("validate: unknown %v", kind)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("evaluation canceled: %w", context.Cause(ctx))
+	}
+	s := newSandbox(script)
+	heap := newHeapWatch(opts.MaxHeapBytes) // before the engine allocates
+	done := make(chan error, 1)
+	go s.run(kind, done)
+	return s.supervise(ctx, done, heap, opts)
+}
