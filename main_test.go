@@ -69,6 +69,10 @@ func newProgram(t *testing.T) *program {
 	if err := os.CopyFS(filepath.Join(workspace, "app"), os.DirFS("testdata/example")); err != nil {
 		t.Fatal(err)
 	}
+	// As `npm ci` would: xstate installed, for validation.
+	if err := os.CopyFS(filepath.Join(workspace, "app", "node_modules"), os.DirFS("testdata/validate/node_modules")); err != nil {
+		t.Fatal(err)
+	}
 	p := &program{em: em, url: srv.URL, workspace: workspace, output: filepath.Join(t.TempDir(), "output")}
 	p.env = map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": workspace, "GITHUB_OUTPUT": p.output,
