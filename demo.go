@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"sbdeploy/action"
 	"sbdeploy/emulator"
@@ -124,6 +125,8 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 	case *port != 0:
 		*listen = "127.0.0.1:" + strconv.Itoa(*port)
 	}
+	ctx, cancel := withParent(ctx, 250*time.Millisecond)
+	defer cancel()
 	token := p.Getenv("STATEBACKED_TOKEN")
 	if token == "" {
 		token = "emulator_" + randomHex(16)
@@ -144,6 +147,31 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 	<-ctx.Done()
 	fmt.Fprintf(p.Stdout, "stopped after %d requests\n", len(em.Requests()))
 	return nil
+}
+
+// withParent returns a context that also ends when this process's parent
+// does. `go run . emulator` runs the emulator as a child of the go command,
+// which exits on SIGTERM without passing it on: the emulator must not stay
+// behind, holding its port. The parent is checked every interval.
+func withParent(ctx context.Context, interval time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	parent := os.Getppid()
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if os.Getppid() != parent {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 func randomHex(n int) string {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -314,4 +315,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestEmulatorStopsWithItsParent starts the emulator from a shell that then
+// exits, as `go run . emulator` does when it gets SIGTERM: the emulator must
+// stop too, not stay behind holding its port.
+func TestEmulatorStopsWithItsParent(t *testing.T) {
+	t.Parallel()
+	// The shell waits a second, so that the emulator has started under it.
+	sh := exec.Command("sh", "-c", `"$0" emulator --listen 127.0.0.1:0 >/dev/null 2>&1 & echo $!; sleep 1`, binary)
+	out, err := sh.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("shell printed %q", out)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if !running(pid) {
+			return
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("the emulator (pid %d) outlived its parent by 5 s", pid)
+}
+
+// running reports whether process pid runs: it exists and is not a zombie
+// waiting for whoever adopted it to reap it.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil // no /proc: ask the kernel
+	}
+	_, after, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(after, "Z") && !strings.HasPrefix(after, "X")
 }
