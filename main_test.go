@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"sbdeploy/action"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const (
@@ -111,39 +111,15 @@ func (p *program) run(t *testing.T, args ...string) (code int, stdout, stderr st
 	return code, out.String(), errOut.String()
 }
 
-// outputs reads a GITHUB_OUTPUT file (name<<delimiter, value, delimiter).
+// outputs reads a GITHUB_OUTPUT file.
 func outputs(t *testing.T, path string) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		name, delim, ok := strings.Cut(sc.Text(), "<<")
-		if !ok {
-			t.Fatalf("malformed output line %q", sc.Text())
-		}
-		var value []string
-		for sc.Scan() && sc.Text() != delim {
-			value = append(value, sc.Text())
-		}
-		got[name] = strings.Join(value, "\n")
-	}
-	return got
+	return testkit.Outputs(t, path)
 }
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(data)
+	return testkit.ReadFile(t, path)
 }
 
 // TestExitCodes runs the real binary and pins each exit code, where its

@@ -1,7 +1,6 @@
 package action
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -24,6 +23,7 @@ import (
 
 	"sbdeploy/bundle"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const (
@@ -172,30 +172,10 @@ func (h *harness) run(t *testing.T, args ...string) (stdout, stderr string, err 
 	return out.String(), errOut.String(), err
 }
 
-// outputs parses the GITHUB_OUTPUT file (name<<delimiter, value, delimiter).
+// outputs reads the step's outputs from its GITHUB_OUTPUT file.
 func (h *harness) outputs(t *testing.T) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(h.output)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		name, delim, ok := strings.Cut(sc.Text(), "<<")
-		if !ok {
-			t.Fatalf("malformed output line %q", sc.Text())
-		}
-		var value []string
-		for sc.Scan() && sc.Text() != delim {
-			value = append(value, sc.Text())
-		}
-		got[name] = strings.Join(value, "\n")
-	}
-	return got
+	return testkit.Outputs(t, h.output)
 }
 
 func TestRunDeploysAsGitHubRunner(t *testing.T) {
@@ -614,11 +594,7 @@ func TestHelp(t *testing.T) {
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(data)
+	return testkit.ReadFile(t, path)
 }
 
 func gunzip(t *testing.T, b []byte) []byte {

@@ -120,9 +120,11 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 
 // newHTTPClient follows no redirects: a redirect would either carry the token
 // to another host or hide a misconfigured base URL, and the API never sends
-// one.
+// one. Its transport is the client's own (see transport), so that
+// Preconnect can hand its connection to the first request.
 func newHTTPClient() *http.Client {
 	return &http.Client{
+		Transport:     newTransport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

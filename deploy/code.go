@@ -34,10 +34,23 @@ const (
 type Code interface {
 	// Filename is the name the uploaded file part carries.
 	Filename() string
-	steps() (provision, finalize Step)
-	provision(ctx context.Context, c *Client) (*Provisioned, error)
-	finalize(ctx context.Context, c *Client, signedID string) (string, error)
-	payload() (code []byte, gzipped bool)
+	endpoints() endpoints
+}
+
+// endpoints are all that tells the deploy of a migration from a machine
+// version's: the requests' steps and paths, their bodies, what the answers
+// call the ID, and the code.
+type endpoints struct {
+	machine                     string
+	provisionStep, finalizeStep Step
+	provisionPath               string // below the machine's path
+	finalizePath                string // below it; the signed ID follows
+	provisionBody, finalizeBody any
+	// idName names the ID in both answers; finalize may name it altName
+	// instead, where the API's spec does.
+	idName, altName string
+	code            []byte
+	gzipped         bool
 }
 
 // StepDone reports one finished step.
@@ -54,7 +67,7 @@ type StepDone struct {
 // A presigned POST expires, and one that did is refused with 403: such an
 // upload is provisioned again, once.
 func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (string, error) {
-	provisionStep, finalizeStep := code.steps()
+	e := code.endpoints()
 	report := func(step Step, start time.Time, n int) {
 		if done != nil {
 			done(StepDone{Step: step, Duration: time.Since(start), Bytes: n})
@@ -67,11 +80,10 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 		if p, err = c.Provision(ctx, code); err != nil {
 			return "", err
 		}
-		report(provisionStep, start, 0)
+		report(e.provisionStep, start, 0)
 		start = time.Now()
 		if err = c.Upload(ctx, code, p); err == nil {
-			body, _ := code.payload()
-			report(StepUpload, start, len(body))
+			report(StepUpload, start, len(e.code))
 			break
 		}
 		if try == 2 || !isUploadRefused(err) {
@@ -86,13 +98,29 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 	if err != nil {
 		return "", err
 	}
-	report(finalizeStep, start, 0)
+	report(e.finalizeStep, start, 0)
 	return id, nil
 }
 
 // Provision asks the API where to upload code: the first step of Deploy.
+// The upload's secrets are handed to the secret callback before anything
+// could print them.
 func (c *Client) Provision(ctx context.Context, code Code) (*Provisioned, error) {
-	return code.provision(ctx, c)
+	e := code.endpoints()
+	path, err := machinePath(e.machine, e.provisionPath)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		MigrationID string `json:"machineVersionMigrationId"`
+		VersionID   string `json:"machineVersionId"`
+		provisioned
+	}
+	if err := c.call(ctx, e.provisionStep, http.MethodPost, path, gzipQuery(e.gzipped), e.provisionBody, &out); err != nil {
+		return nil, err
+	}
+	id := map[string]string{"machineVersionMigrationId": out.MigrationID, "machineVersionId": out.VersionID}[e.idName]
+	return c.checkUpload(e.provisionStep, e.idName, id, out.provisioned)
 }
 
 // Upload posts code to the presigned POST that p describes, as
@@ -101,8 +129,8 @@ func (c *Client) Provision(ctx context.Context, code Code) (*Provisioned, error)
 // (S3 ignores fields after the file). It sends no Authorization header: the
 // upload host is not the API.
 func (c *Client) Upload(ctx context.Context, code Code, p *Provisioned) error {
-	data, gzipped := code.payload()
-	body, contentType, err := uploadForm(p.fields, code.Filename(), data, gzipped)
+	e := code.endpoints()
+	body, contentType, err := uploadForm(p.fields, code.Filename(), e.code, e.gzipped)
 	if err != nil {
 		return err
 	}
@@ -112,7 +140,24 @@ func (c *Client) Upload(ctx context.Context, code Code, p *Provisioned) error {
 // Finalize confirms the upload that p describes and returns the ID of what
 // was deployed: the last step of Deploy.
 func (c *Client) Finalize(ctx context.Context, code Code, p *Provisioned) (string, error) {
-	return code.finalize(ctx, c, p.signedID)
+	e := code.endpoints()
+	path, err := machinePath(e.machine, e.finalizePath, url.PathEscape(p.signedID))
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		MigrationID string `json:"machineVersionMigrationId"`
+		VersionID   string `json:"machineVersionId"`
+	}
+	if err := c.call(ctx, e.finalizeStep, http.MethodPut, path, nil, e.finalizeBody, &out); err != nil {
+		return "", err
+	}
+	ids := map[string]string{"machineVersionMigrationId": out.MigrationID, "machineVersionId": out.VersionID}
+	id := ids[e.idName]
+	if id == "" && e.altName != "" {
+		id = ids[e.altName]
+	}
+	return id, checkID(e.finalizeStep, e.idName, id)
 }
 
 // Migration is a machine version migration to deploy.
@@ -128,49 +173,21 @@ type Migration struct {
 // Filename is the name the uploaded file part carries.
 func (m Migration) Filename() string { return fmt.Sprintf("%s_%s_to_%s.js", m.Machine, m.From, m.To) }
 
-func (m Migration) steps() (Step, Step)                  { return StepProvision, StepFinalize }
-func (m Migration) payload() (code []byte, gzipped bool) { return m.Code, m.Gzipped }
-
-// provision asks for an upload URL. The body carries only the two version
-// IDs.
-func (m Migration) provision(ctx context.Context, c *Client) (*Provisioned, error) {
-	path, err := machinePath(m.Machine, "/migrations")
-	if err != nil {
-		return nil, err
+// endpoints: the provision body carries only the two version IDs; one
+// place in the API's spec names the finalized ID machineVersionId.
+func (m Migration) endpoints() endpoints {
+	return endpoints{
+		machine:       m.Machine,
+		provisionStep: StepProvision, finalizeStep: StepFinalize,
+		provisionPath: "/migrations", finalizePath: "/migrations/",
+		provisionBody: struct {
+			From string `json:"fromMachineVersionId"`
+			To   string `json:"toMachineVersionId"`
+		}{m.From, m.To},
+		finalizeBody: struct{}{},
+		idName:       "machineVersionMigrationId", altName: "machineVersionId",
+		code: m.Code, gzipped: m.Gzipped,
 	}
-	in := struct {
-		From string `json:"fromMachineVersionId"`
-		To   string `json:"toMachineVersionId"`
-	}{m.From, m.To}
-	var out struct {
-		ID string `json:"machineVersionMigrationId"`
-		provisioned
-	}
-	if err := c.call(ctx, StepProvision, http.MethodPost, path, gzipQuery(m.Gzipped), in, &out); err != nil {
-		return nil, err
-	}
-	return c.checkUpload(StepProvision, "machineVersionMigrationId", out.ID, out.provisioned)
-}
-
-// finalize confirms the upload and returns the migration's ID. One place in
-// the API's spec names the property machineVersionId: either is accepted.
-func (m Migration) finalize(ctx context.Context, c *Client, signedID string) (string, error) {
-	path, err := machinePath(m.Machine, "/migrations/", url.PathEscape(signedID))
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		MigrationID string `json:"machineVersionMigrationId"`
-		VersionID   string `json:"machineVersionId"`
-	}
-	if err := c.call(ctx, StepFinalize, http.MethodPut, path, nil, struct{}{}, &out); err != nil {
-		return "", err
-	}
-	id := out.MigrationID
-	if id == "" {
-		id = out.VersionID
-	}
-	return id, checkID(StepFinalize, "machineVersionMigrationId", id)
 }
 
 // Version is a machine version to deploy.
@@ -190,43 +207,22 @@ type Version struct {
 // Filename is the name the uploaded file part carries.
 func (v Version) Filename() string { return v.Machine + ".js" }
 
-func (v Version) steps() (Step, Step)                  { return StepProvisionVersion, StepFinalizeVersion }
-func (v Version) payload() (code []byte, gzipped bool) { return v.Code, v.Gzipped }
-
-// provision asks for an upload URL for a new version of the machine.
-func (v Version) provision(ctx context.Context, c *Client) (*Provisioned, error) {
-	path, err := machinePath(v.Machine, "/v")
-	if err != nil {
-		return nil, err
+// endpoints: provisioning takes an empty body; finalizing says what the
+// version is and whether it becomes current.
+func (v Version) endpoints() endpoints {
+	return endpoints{
+		machine:       v.Machine,
+		provisionStep: StepProvisionVersion, finalizeStep: StepFinalizeVersion,
+		provisionPath: "/v", finalizePath: "/v/",
+		provisionBody: struct{}{},
+		finalizeBody: struct {
+			ClientInfo     string          `json:"clientInfo,omitempty"`
+			MakeCurrent    bool            `json:"makeCurrent"`
+			IndexSelectors json.RawMessage `json:"indexSelectors,omitempty"`
+		}{v.ClientInfo, v.MakeCurrent, v.IndexSelectors},
+		idName: "machineVersionId",
+		code:   v.Code, gzipped: v.Gzipped,
 	}
-	var out struct {
-		ID string `json:"machineVersionId"`
-		provisioned
-	}
-	if err := c.call(ctx, StepProvisionVersion, http.MethodPost, path, gzipQuery(v.Gzipped), struct{}{}, &out); err != nil {
-		return nil, err
-	}
-	return c.checkUpload(StepProvisionVersion, "machineVersionId", out.ID, out.provisioned)
-}
-
-// finalize confirms the upload and returns the version's ID.
-func (v Version) finalize(ctx context.Context, c *Client, signedID string) (string, error) {
-	path, err := machinePath(v.Machine, "/v/", url.PathEscape(signedID))
-	if err != nil {
-		return "", err
-	}
-	in := struct {
-		ClientInfo     string          `json:"clientInfo,omitempty"`
-		MakeCurrent    bool            `json:"makeCurrent"`
-		IndexSelectors json.RawMessage `json:"indexSelectors,omitempty"`
-	}{v.ClientInfo, v.MakeCurrent, v.IndexSelectors}
-	var out struct {
-		ID string `json:"machineVersionId"`
-	}
-	if err := c.call(ctx, StepFinalizeVersion, http.MethodPut, path, nil, in, &out); err != nil {
-		return "", err
-	}
-	return out.ID, checkID(StepFinalizeVersion, "machineVersionId", out.ID)
 }
 
 // Provisioned is where and how to upload code, as provision answered.

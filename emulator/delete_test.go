@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -337,37 +337,44 @@ func slugs(n int) []string {
 // first page, and returns the slugs of each page.
 func listPages(t *testing.T, base string, between func()) [][]string {
 	t.Helper()
+	return pagesOf(t, base+"/machines/door/i", "instances", "slug", between)
+}
+
+// pagesOf lists url page by page, calling between after the first page,
+// and returns, for each page, the key of every item of its member array.
+func pagesOf(t *testing.T, url, member, key string, between func()) [][]string {
+	t.Helper()
 	var pages [][]string
 	query := ""
 	for i := 0; ; i++ {
 		if i > 200 {
 			t.Fatal("no last page after 200 pages")
 		}
-		r := mustSend(t, "GET", base+"/machines/door/i"+query, apiHeader(), nil)
-		var page struct {
-			Instances []struct {
-				Slug string `json:"slug"`
-			} `json:"instances"`
-			Cursor *string `json:"cursor"`
-		}
+		r := mustSend(t, "GET", url+query, apiHeader(), nil)
+		var page map[string]json.RawMessage
+		var items []map[string]json.RawMessage
+		var cursor *string
 		if err := json.Unmarshal(r.body, &page); r.status != 200 || err != nil {
 			t.Fatalf("page %d = %d %s (%v)", i, r.status, r.body, err)
 		}
-		if page.Instances == nil || (page.Cursor != nil && *page.Cursor == "") {
-			t.Fatalf("page %d = %s, want an instances array and, if any, a non-empty cursor", i, r.body)
+		if json.Unmarshal(page[member], &items) != nil || items == nil || json.Unmarshal(page["cursor"], &cursor) != nil && page["cursor"] != nil ||
+			cursor != nil && *cursor == "" {
+			t.Fatalf("page %d = %s, want a %s array and, if any, a non-empty cursor", i, r.body, member)
 		}
-		slugs := []string{}
-		for _, in := range page.Instances {
-			slugs = append(slugs, in.Slug)
+		keys := []string{}
+		for _, item := range items {
+			var k string
+			_ = json.Unmarshal(item[key], &k)
+			keys = append(keys, k)
 		}
-		pages = append(pages, slugs)
+		pages = append(pages, keys)
 		if i == 0 && between != nil {
 			between()
 		}
-		if page.Cursor == nil {
+		if cursor == nil {
 			return pages
 		}
-		query = "?cursor=" + url.QueryEscape(*page.Cursor)
+		query = "?cursor=" + neturl.QueryEscape(*cursor)
 	}
 }
 

@@ -369,38 +369,7 @@ func versionIDs(n int) []string {
 // after the first page, and returns the IDs of each page.
 func listVersionPages(t *testing.T, base string, between func()) [][]string {
 	t.Helper()
-	var pages [][]string
-	query := ""
-	for i := 0; ; i++ {
-		if i > 200 {
-			t.Fatal("no last page after 200 pages")
-		}
-		r := mustSend(t, "GET", base+"/machines/door/v"+query, apiHeader(), nil)
-		var page struct {
-			Versions []struct {
-				ID string `json:"id"`
-			} `json:"versions"`
-			Cursor *string `json:"cursor"`
-		}
-		if err := json.Unmarshal(r.body, &page); r.status != 200 || err != nil {
-			t.Fatalf("page %d = %d %s (%v)", i, r.status, r.body, err)
-		}
-		if page.Versions == nil || (page.Cursor != nil && *page.Cursor == "") {
-			t.Fatalf("page %d = %s, want a versions array and, if any, a non-empty cursor", i, r.body)
-		}
-		ids := []string{}
-		for _, v := range page.Versions {
-			ids = append(ids, v.ID)
-		}
-		pages = append(pages, ids)
-		if i == 0 && between != nil {
-			between()
-		}
-		if page.Cursor == nil {
-			return pages
-		}
-		query = "?cursor=" + url.QueryEscape(*page.Cursor)
-	}
+	return pagesOf(t, base+"/machines/door/v", "versions", "id", between)
 }
 
 func TestListVersions(t *testing.T) {

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"sbdeploy/bundle"
 	"testing"
 )
 
@@ -13,7 +14,7 @@ func BenchmarkCheck(b *testing.B) {
 	b.SetBytes(int64(len(script)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Check(context.Background(), script, MachineVersion, Options{}); err != nil {
+		if err := Check(context.Background(), script, bundle.MachineVersion, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,11 +7,13 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
+
+	"sbdeploy/bundle"
 )
 
 // run sends evaluate's result to done. A panic inside the engine would
 // otherwise end the whole process, from a goroutine no caller can recover.
-func (s *sandbox) run(kind Kind, done chan<- error) {
+func (s *sandbox) run(kind bundle.Kind, done chan<- error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done <- fmt.Errorf("validate: the engine failed: %v", p)
@@ -22,7 +24,7 @@ func (s *sandbox) run(kind Kind, done chan<- error) {
 
 // evaluate runs the prelude and the script, then checks the exports for
 // kind, on its own goroutine; supervise interrupts it.
-func (s *sandbox) evaluate(kind Kind) error {
+func (s *sandbox) evaluate(kind bundle.Kind) error {
 	if _, err := s.vm.RunString(prelude); err != nil {
 		return s.thrown(Threw, err)
 	}
@@ -45,7 +47,7 @@ func (s *sandbox) evaluate(kind Kind) error {
 	if err != nil {
 		return err
 	}
-	if kind == Migration {
+	if kind == bundle.Migration {
 		return in.functions(exports, "upgradeState", "upgradeContext")
 	}
 	if err := in.functions(exports, "allowRead", "allowWrite"); err != nil {

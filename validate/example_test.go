@@ -8,6 +8,7 @@ import (
 
 	"github.com/evanw/esbuild/pkg/api"
 
+	"sbdeploy/bundle"
 	"sbdeploy/validate"
 )
 
@@ -41,7 +42,7 @@ func ExampleCheck() {
 		return
 	}
 
-	err := validate.Check(context.Background(), res.OutputFiles[0].Contents, validate.MachineVersion, validate.Options{})
+	err := validate.Check(context.Background(), res.OutputFiles[0].Contents, bundle.MachineVersion, validate.Options{})
 	var e *validate.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Reason)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime/debug"
+	"sbdeploy/bundle"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestTimeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			err := Check(context.Background(), code, MachineVersion, Options{Timeout: tt.timeout, MaxHeapBytes: 1 << 30})
+			err := Check(context.Background(), code, bundle.MachineVersion, Options{Timeout: tt.timeout, MaxHeapBytes: 1 << 30})
 			elapsed := time.Since(start)
 			assertError(t, err, &Error{Reason: Timeout, Limit: tt.limit},
 				"evaluation did not finish within "+tt.limit+": is there an infinite loop at the top level?")
@@ -76,7 +77,7 @@ func TestCancel(t *testing.T) {
 			t.Parallel()
 			ctx := tt.ctx(t)
 			start := time.Now()
-			err := Check(ctx, code, MachineVersion, relaxed())
+			err := Check(ctx, code, bundle.MachineVersion, relaxed())
 			elapsed := time.Since(start)
 			var e *Error
 			if !errors.Is(err, tt.want) || errors.As(err, &e) {
@@ -100,7 +101,7 @@ func TestMemoryBound(t *testing.T) {
 			start := time.Now()
 			// A timeout far above the time the bound takes, so that only
 			// the bound can end the evaluation in time.
-			err := Check(context.Background(), code, Migration, Options{Timeout: 20 * time.Second})
+			err := Check(context.Background(), code, bundle.Migration, Options{Timeout: 20 * time.Second})
 			elapsed := time.Since(start)
 			assertError(t, err, &Error{Reason: TooMuchMemory, Limit: "64 MiB"},
 				"evaluation allocated more than 64 MiB: does the top level allocate without bound?")
@@ -136,7 +137,7 @@ for (let i = 0; i < 40; i++) {
   for (let j = 0; j < 3e4; j++);
 }
 return {upgradeState: () => last, upgradeContext: (c) => c};`)
-	if err := Check(context.Background(), code, Migration, Options{MaxHeapBytes: 64 << 20, Timeout: 20 * time.Second}); err != nil {
+	if err := Check(context.Background(), code, bundle.Migration, Options{MaxHeapBytes: 64 << 20, Timeout: 20 * time.Second}); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 }

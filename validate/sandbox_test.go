@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sbdeploy/bundle"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // script that throws, failing the test for any other result.
 func thrownMessage(t *testing.T, script []byte) string {
 	t.Helper()
-	err := Check(context.Background(), script, Migration, relaxed())
+	err := Check(context.Background(), script, bundle.Migration, relaxed())
 	var e *Error
 	if !errors.As(err, &e) || e.Reason != Threw {
 		t.Fatalf("Check: %v, want a throw", err)
@@ -56,7 +57,7 @@ const ids = [setTimeout(fire, 0), setInterval(fire, 1), setTimeout(fire)];
 clearTimeout(ids[0]);
 console.log("to stdout?"); console.error("to stderr?"); console.table([1]);
 return {upgradeState: () => ids, upgradeContext: (c) => c};`)
-	if err := Check(context.Background(), code, Migration, relaxed()); err != nil {
+	if err := Check(context.Background(), code, bundle.Migration, relaxed()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 }
@@ -79,7 +80,7 @@ func TestSandboxReadsNoSourceMapFile(t *testing.T) {
 		"eval":   script("eval(" + strconv.Quote(`throw new Error("x");`+url) + ");"),
 	}
 	for name, code := range tests {
-		err := Check(context.Background(), code, Migration, relaxed())
+		err := Check(context.Background(), code, bundle.Migration, relaxed())
 		var e *Error
 		if !errors.As(err, &e) || e.Reason != Threw {
 			t.Fatalf("%s: Check: %v, want a throw", name, err)
@@ -91,7 +92,7 @@ func TestSandboxReadsNoSourceMapFile(t *testing.T) {
 	// And the same map inline is used: the test would pass vacuously if the
 	// mapping above could not map anything.
 	inline := "\n//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(mapping)) + "\n"
-	err := Check(context.Background(), []byte(string(script(`throw new Error("x");`))+inline), Migration, relaxed())
+	err := Check(context.Background(), []byte(string(script(`throw new Error("x");`))+inline), bundle.Migration, relaxed())
 	var e *Error
 	if !errors.As(err, &e) || e.Pos.File != "secret.ts" {
 		t.Errorf("inline sourcemap: Check: %v (%#v), want a position in secret.ts", err, e)

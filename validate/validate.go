@@ -40,6 +40,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"sbdeploy/bundle"
 )
 
 // The esbuild options of the evaluation variant (see the package
@@ -69,28 +71,6 @@ func Unsupported() []string {
 		// runtime that lacks the flag.
 		"regexp-match-indices",
 	}
-}
-
-// Kind says what the code is, and so which exports Check checks.
-type Kind int
-
-const (
-	// MachineVersion is a machine version: the default export is the
-	// machine, and allowRead and allowWrite are its authorizers.
-	MachineVersion Kind = iota + 1
-	// Migration is a machine version migration: upgradeState and
-	// upgradeContext map an instance from one version to the next.
-	Migration
-)
-
-func (k Kind) String() string {
-	switch k {
-	case MachineVersion:
-		return "machine version"
-	case Migration:
-		return "migration"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // The defaults of Options.
@@ -145,8 +125,8 @@ func (o Options) withDefaults() (Options, error) {
 // Check returns within about a second of the timeout or of ctx's end even if
 // the engine is inside a long built-in call, which it cannot interrupt; the
 // engine then stops in the background as soon as that call returns.
-func Check(ctx context.Context, script []byte, kind Kind, opts Options) error {
-	if kind != MachineVersion && kind != Migration {
+func Check(ctx context.Context, script []byte, kind bundle.Kind, opts Options) error {
+	if kind != bundle.MachineVersion && kind != bundle.Migration {
 		return fmt.Errorf("validate: unknown %v", kind)
 	}
 	opts, err := opts.withDefaults()

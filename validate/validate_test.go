@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"errors"
+	"sbdeploy/bundle"
 	"strings"
 	"testing"
 	"time"
@@ -17,52 +18,52 @@ func TestCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, entry string
-		kind        Kind
+		kind        bundle.Kind
 		want        *Error // nil: the code passes
 		msg         string // the whole message, if want is not nil
 	}{
-		{name: "valid machine", entry: "machine.ts", kind: MachineVersion},
-		{name: "valid migration", entry: "migration.ts", kind: Migration},
-		{name: "ES2022 syntax, lowered where goja lacks it", entry: "es2022.ts", kind: Migration},
+		{name: "valid machine", entry: "machine.ts", kind: bundle.MachineVersion},
+		{name: "valid migration", entry: "migration.ts", kind: bundle.Migration},
+		{name: "ES2022 syntax, lowered where goja lacks it", entry: "es2022.ts", kind: bundle.Migration},
 		{
-			name: "default export is not a machine", entry: "not-machine.ts", kind: MachineVersion,
+			name: "default export is not a machine", entry: "not-machine.ts", kind: bundle.MachineVersion,
 			want: &Error{Reason: NotMachine, Export: "default", Type: "object without __xstatenode"},
 			msg:  "the default export is not an XState machine: it is an object without __xstatenode; export default createMachine(...)",
 		},
 		{
-			name: "transition to a missing state", entry: "missing-state.ts", kind: MachineVersion,
+			name: "transition to a missing state", entry: "missing-state.ts", kind: bundle.MachineVersion,
 			want: &Error{Reason: BadDefinition, Export: "default",
 				Message: "Error: Invalid transition definition for state node 'toggle.off': Child state 'nope' does not exist on 'toggle'"},
 			msg: "machine.definition failed: Error: Invalid transition definition for state node 'toggle.off': " +
 				"Child state 'nope' does not exist on 'toggle'; check the states that transitions, initial states and history states name",
 		},
 		{
-			name: "allowRead is not a function", entry: "allowread-not-function.ts", kind: MachineVersion,
+			name: "allowRead is not a function", entry: "allowread-not-function.ts", kind: bundle.MachineVersion,
 			want: &Error{Reason: NotFunction, Export: "allowRead", Type: "boolean"},
 			msg:  "allowRead is not a function (it is a boolean): export function allowRead(...)",
 		},
 		{
-			name: "upgradeState is not a function", entry: "migration-not-function.ts", kind: Migration,
+			name: "upgradeState is not a function", entry: "migration-not-function.ts", kind: bundle.Migration,
 			want: &Error{Reason: NotFunction, Export: "upgradeState", Type: "number"},
 			msg:  "upgradeState is not a function (it is a number): export function upgradeState(...)",
 		},
 		{
-			name: "machine checked as a migration", entry: "machine.ts", kind: Migration,
+			name: "machine checked as a migration", entry: "machine.ts", kind: bundle.Migration,
 			want: &Error{Reason: NotFunction, Export: "upgradeState", Type: "undefined"},
 			msg:  "upgradeState is not a function (it is undefined): export function upgradeState(...)",
 		},
 		{
-			name: "migration checked as a machine version", entry: "migration.ts", kind: MachineVersion,
+			name: "migration checked as a machine version", entry: "migration.ts", kind: bundle.MachineVersion,
 			want: &Error{Reason: NotFunction, Export: "allowRead", Type: "undefined"},
 			msg:  "allowRead is not a function (it is undefined): export function allowRead(...)",
 		},
 		{
-			name: "throws at the top level, located by the sourcemap", entry: "throws.ts", kind: MachineVersion,
+			name: "throws at the top level, located by the sourcemap", entry: "throws.ts", kind: bundle.MachineVersion,
 			want: &Error{Reason: Threw, Message: "Error: setting region is missing", Pos: Position{File: "throws.ts", Line: 5, Column: 9}},
 			msg:  "the code threw at the top level: Error: setting region is missing at throws.ts:5:9",
 		},
 		{
-			name: "a library throws, called from the app's line", entry: "library-throws.ts", kind: MachineVersion,
+			name: "a library throws, called from the app's line", entry: "library-throws.ts", kind: bundle.MachineVersion,
 			want: &Error{Reason: Threw, Message: "Error: Child state node '#open' does not exist on machine 'door'",
 				Pos: Position{File: "library-throws.ts", Line: 6, Column: 22}},
 		},
@@ -117,29 +118,29 @@ func TestCheckScripts(t *testing.T) {
 	auth := "allowRead() {}, allowWrite() {}"
 	tests := []struct {
 		name, script string
-		kind         Kind
+		kind         bundle.Kind
 		want         *Error
 		msg          string
 	}{
 		{
-			name: "syntax goja cannot parse", script: "var x = {a: };", kind: Migration,
+			name: "syntax goja cannot parse", script: "var x = {a: };", kind: bundle.Migration,
 			want: &Error{Reason: Syntax, Message: "Unexpected token }", Pos: Position{File: Outfile, Line: 1, Column: 13}},
 			msg: "the check's engine cannot parse the code: Unexpected token } at sbdeploy-check.js:1:13; " +
 				"the code uses a JavaScript feature that the engine (goja) lacks",
 		},
 		{
-			name: "default export is a function", kind: MachineVersion,
+			name: "default export is a function", kind: bundle.MachineVersion,
 			script: "var " + GlobalName + " = {" + auth + ", default: Object.assign(function () {}, {__xstatenode: true})};",
 			want:   &Error{Reason: NotMachine, Export: "default", Type: "function"},
 			msg:    "the default export is not an XState machine: it is a function; export default createMachine(...)",
 		},
 		{
-			name: "definition is empty", kind: MachineVersion,
+			name: "definition is empty", kind: bundle.MachineVersion,
 			script: "var " + GlobalName + " = {" + auth + ", default: {__xstatenode: true, definition: null}};",
 			want:   &Error{Reason: BadDefinition, Export: "default", Message: "it is null"},
 		},
 		{
-			name: "web API at the top level", kind: Migration,
+			name: "web API at the top level", kind: bundle.Migration,
 			script: string(script("new TextEncoder();")),
 			want: &Error{Reason: Threw, Message: "ReferenceError: TextEncoder is not defined",
 				Pos: Position{File: Outfile, Line: 2, Column: 5}},
@@ -148,28 +149,28 @@ func TestCheckScripts(t *testing.T) {
 				"TextEncoder: use them inside functions rather than at the top level)",
 		},
 		{
-			name: "runaway recursion", kind: Migration,
+			name: "runaway recursion", kind: bundle.Migration,
 			script: string(script("function f() { return f() + 1; }\nf();")),
 			want: &Error{Reason: Threw, Message: "RangeError: Maximum call stack size exceeded",
 				Pos: Position{File: Outfile, Line: 2, Column: 24}},
 		},
 		{
-			name: "rejected promise that nothing handles", kind: Migration,
+			name: "rejected promise that nothing handles", kind: bundle.Migration,
 			script: string(script(`Promise.reject(new Error("no database"));`)),
 			want:   &Error{Reason: Threw, Message: "Uncaught (in promise) Error: no database"},
 		},
 		{
-			name: "rejected promise that is handled", kind: MachineVersion,
+			name: "rejected promise that is handled", kind: bundle.MachineVersion,
 			script: string(script(`Promise.reject(new Error("no")).catch(() => {}); return {` + auth + `, ` + machine + `};`)),
 		},
 		{
-			name: "assignment to an undeclared variable, strict as in a module", kind: Migration,
+			name: "assignment to an undeclared variable, strict as in a module", kind: bundle.Migration,
 			script: string(script("leaked = 1;")),
 			want: &Error{Reason: Threw, Message: "ReferenceError: leaked is not defined",
 				Pos: Position{File: Outfile, Line: 2, Column: 1}},
 		},
 		{
-			name: "export getter throws", kind: Migration,
+			name: "export getter throws", kind: bundle.Migration,
 			script: "var " + GlobalName + ` = {get upgradeState() { throw new Error("boom"); }};`,
 			want:   &Error{Reason: Threw, Message: "Error: boom", Pos: Position{File: Outfile, Line: 1, Column: 54}},
 		},
@@ -187,7 +188,7 @@ func TestCheckScripts(t *testing.T) {
 // mistake, not the code's, so it is not an *Error.
 func TestCheckNotAVariant(t *testing.T) {
 	t.Parallel()
-	err := Check(context.Background(), []byte("var x = 1;"), Migration, relaxed())
+	err := Check(context.Background(), []byte("var x = 1;"), bundle.Migration, relaxed())
 	var e *Error
 	if err == nil || errors.As(err, &e) || !strings.Contains(err.Error(), "GlobalName \""+GlobalName+"\"") {
 		t.Fatalf("Check: %v (%T), want a plain error that names GlobalName", err, err)
@@ -201,7 +202,7 @@ func TestCheckRejectsBadArguments(t *testing.T) {
 	ok := script("return {upgradeState() {}, upgradeContext() {}};")
 	for name, call := range map[string]func() error{
 		"zero Kind":        func() error { return Check(context.Background(), ok, 0, Options{}) },
-		"negative Timeout": func() error { return Check(context.Background(), ok, Migration, Options{Timeout: -time.Second}) },
+		"negative Timeout": func() error { return Check(context.Background(), ok, bundle.Migration, Options{Timeout: -time.Second}) },
 	} {
 		var e *Error
 		if err := call(); err == nil || errors.As(err, &e) {
