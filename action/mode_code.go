@@ -30,6 +30,18 @@ type built struct {
 // request, so code that cannot be deployed costs no request. The outputs
 // are written only once every deploy has been finalized.
 func (d *deployer) deployCode(ctx context.Context) error {
+	// The connection to the API is opened while bundling (a connection is
+	// not a request: nothing is sent until every check has passed), so its
+	// TCP and TLS set-up costs no time on a real network.
+	var client *deploy.Client
+	if !d.cfg.dryRun {
+		var err error
+		if client, err = d.connect(); err != nil {
+			return err
+		}
+		defer client.CloseIdleConnections()
+		client.Preconnect(ctx)
+	}
 	version, migration, err := d.buildAll(ctx)
 	if err != nil {
 		return err
@@ -55,10 +67,6 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		}
 		d.log.noticef("dry run: %s would be uploaded to machine %s%s; nothing was sent", strings.Join(what, " and "), d.cfg.machine, then)
 		return d.log.writeOutputs(d.getenv, outputs)
-	}
-	client, err := d.connect()
-	if err != nil {
-		return err
 	}
 	if d.cfg.createMachine {
 		if err := d.ensureMachine(ctx, client); err != nil {

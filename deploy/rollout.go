@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // MaxStrandedNames is how many stranded instances a RolloutResult names;
@@ -112,6 +113,7 @@ func (c *Client) Rollout(ctx context.Context, r Rollout) (RolloutResult, error) 
 			}
 		})
 	})
+	slices.Sort(res.StrandedNames) // the workers finish in any order
 	return res, err
 }
 
