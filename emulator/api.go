@@ -182,9 +182,9 @@ func (e *Emulator) provision(r *http.Request, body []byte) (any, *apiError) {
 // issue presigns the upload of m's code and records m; it returns the URL
 // to upload to.
 func (e *Emulator) issue(r *http.Request, m *migration) (string, *apiError) {
-	maxSize := maxPlain
+	maxSize := e.cfg.Limits.Plain
 	if m.Gzip {
-		maxSize = maxGzipped
+		maxSize = e.cfg.Limits.Gzipped
 	}
 	var uploadURL string
 	if e.cfg.Uploads != nil {

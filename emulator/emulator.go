@@ -47,6 +47,10 @@ type Config struct {
 	// AllowExtraProvisionFields accepts the official JS client's extra
 	// provision body keys, for benchmarks.
 	AllowExtraProvisionFields bool
+	// Limits are the largest upload accepted; zero means the service's
+	// (docs/api.md): 10,000,000 bytes plain or unzipped, 1,000,000 gzipped.
+	// Tests of the limits' logic use small ones.
+	Limits Limits
 
 	// CurrentVersions maps a machine slug to its current version, one of its
 	// Machines entries. A machine without one has no current version until a
@@ -66,6 +70,12 @@ type Config struct {
 	// finalized through the API, each {from, to} version IDs of the machine.
 	// Setting an instance's version needs a chain of them.
 	Migrations map[string][][2]string
+}
+
+// Limits are the sizes an upload may have, in bytes.
+type Limits struct {
+	Plain   int // plain, and gzipped code once unzipped
+	Gzipped int
 }
 
 // Step names one kind of request the emulator serves: the three requests of a
@@ -148,6 +158,9 @@ func New(cfg Config) *Emulator {
 	}
 	if cfg.PageSize < 0 {
 		panic(fmt.Sprintf("emulator: Config.PageSize is %d", cfg.PageSize))
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = Limits{Plain: maxPlain, Gzipped: maxGzipped}
 	}
 	if cfg.PageSize == 0 {
 		cfg.PageSize = 100

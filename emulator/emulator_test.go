@@ -437,6 +437,28 @@ func withFile(f func(*part)) func([]part) []part {
 	return edit(func(ps []part) []part { f(&ps[len(ps)-1]); return ps })
 }
 
+// testLimits are small upload limits, so that the tests of how limits
+// apply send kilobytes, not megabytes; TestServiceLimits checks the
+// defaults.
+var testLimits = emulator.Limits{Plain: 20_000, Gzipped: 4_000}
+
+// TestServiceLimits checks that an emulator given no limits presigns the
+// service's: the policy's content-length-range.
+func TestServiceLimits(t *testing.T) {
+	t.Parallel()
+	_, srv := newServer(t, emulator.Config{})
+	for query, want := range map[string]int{"": 10_000_000, "?gzip": 1_000_000} {
+		p := mustProvision(t, srv.URL, query)
+		policy, err := base64.StdEncoding.DecodeString(p.Fields["Policy"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(policy), fmt.Sprintf(`["content-length-range",1,%d]`, want)) {
+			t.Errorf("provision%s: policy %s, want content-length-range 1 to %d", query, policy, want)
+		}
+	}
+}
+
 func TestUpload(t *testing.T) {
 	t.Parallel()
 	small := gzipped([]byte(code))
@@ -472,21 +494,22 @@ func TestUpload(t *testing.T) {
 		{name: "no file part", edit: without("file"), wantStatus: 400, wantCode: "InvalidArgument"},
 		{name: "file without filename", edit: withFile(func(p *part) { p.filename = "" }), wantStatus: 400, wantCode: "InvalidArgument"},
 		{name: "file part not javascript", edit: withFile(func(p *part) { p.ctype = "application/octet-stream" }), wantStatus: 400, wantCode: "InvalidArgument"},
-		{name: "gzipped at the limit", gzip: true, file: gzippedSize(t, 1_000_000), wantStatus: 204},
-		{name: "gzipped over the limit", gzip: true, file: gzippedSize(t, 1_000_001), wantStatus: 400, wantCode: "EntityTooLarge"},
-		{name: "plain at the limit", file: bytes.Repeat([]byte("x"), 10_000_000), wantStatus: 204},
-		{name: "plain over the limit", file: bytes.Repeat([]byte("x"), 10_000_001), wantStatus: 400, wantCode: "EntityTooLarge"},
+		// Small limits (testLimits): what is tested is how they are applied.
+		{name: "gzipped at the limit", gzip: true, file: gzippedSize(t, testLimits.Gzipped), wantStatus: 204},
+		{name: "gzipped over the limit", gzip: true, file: gzippedSize(t, testLimits.Gzipped+1), wantStatus: 400, wantCode: "EntityTooLarge"},
+		{name: "plain at the limit", file: bytes.Repeat([]byte("x"), testLimits.Plain), wantStatus: 204},
+		{name: "plain over the limit", file: bytes.Repeat([]byte("x"), testLimits.Plain+1), wantStatus: 400, wantCode: "EntityTooLarge"},
 		{name: "empty file", file: []byte{}, wantStatus: 400, wantCode: "EntityTooSmall"},
 		{name: "gzip flag, plain file", gzip: true, file: []byte(code), wantStatus: 400, wantCode: "InvalidArgument"},
 		{name: "truncated gzip", gzip: true, file: small[:len(small)-4], wantStatus: 400, wantCode: "InvalidArgument"},
-		{name: "gzip unzipping to the limit", gzip: true, file: gzipped(make([]byte, 10_000_000)), wantStatus: 204},
-		{name: "gzip unzipping over the limit", gzip: true, file: gzipped(make([]byte, 10_000_001)), wantStatus: 400, wantCode: "InvalidArgument"},
+		{name: "gzip unzipping to the limit", gzip: true, file: gzipped(make([]byte, testLimits.Plain)), wantStatus: 204},
+		{name: "gzip unzipping over the limit", gzip: true, file: gzipped(make([]byte, testLimits.Plain+1)), wantStatus: 400, wantCode: "InvalidArgument"},
 		{name: "gzipped file, no gzip flag", file: small, wantStatus: 400, wantCode: "InvalidArgument"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			em, srv := newServer(t, emulator.Config{})
+			em, srv := newServer(t, emulator.Config{Limits: testLimits})
 			query, file := "", tc.file
 			if tc.gzip {
 				query = "?gzip"

@@ -113,7 +113,7 @@ func (e *Emulator) receive(r *http.Request, bucketName string, body []byte) *s3E
 	if p != nil {
 		return p
 	}
-	if p := checkFile(f, m.Gzip); p != nil {
+	if p := checkFile(f, m.Gzip, e.cfg.Limits); p != nil {
 		return p
 	}
 	e.mu.Lock()
@@ -201,7 +201,7 @@ func (e *Emulator) authorize(fields map[string]string) (*migration, *s3Error) {
 
 // checkFile checks the content fields and the file part against the limits
 // and the gzip flag the migration was provisioned with.
-func checkFile(f *form, gz bool) *s3Error {
+func checkFile(f *form, gz bool, limits Limits) *s3Error {
 	invalid := func(format string, args ...any) *s3Error {
 		return s3err(http.StatusBadRequest, "InvalidArgument", format, args...)
 	}
@@ -220,9 +220,9 @@ func checkFile(f *form, gz bool) *s3Error {
 	if mt, _, _ := mime.ParseMediaType(f.fileType); mt != "application/javascript" {
 		return invalid("the file part's content type must be application/javascript, not %q", f.fileType)
 	}
-	limit := maxPlain
+	limit := limits.Plain
 	if gz {
-		limit = maxGzipped
+		limit = limits.Gzipped
 	}
 	switch {
 	case len(f.file) > limit:
@@ -239,12 +239,12 @@ func checkFile(f *form, gz bool) *s3Error {
 	if err != nil {
 		return invalid("the file is not valid gzip: %v", err)
 	}
-	n, err := io.Copy(io.Discard, io.LimitReader(zr, maxPlain+1))
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, int64(limits.Plain)+1))
 	if err != nil {
 		return invalid("the file is not valid gzip: %v", err)
 	}
-	if n > maxPlain {
-		return invalid("the file decompresses to more than %d bytes", maxPlain)
+	if n > int64(limits.Plain) {
+		return invalid("the file decompresses to more than %d bytes", limits.Plain)
 	}
 	return nil
 }
