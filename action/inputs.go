@@ -185,18 +185,11 @@ func parseFlags(args []string) (map[string]string, error) {
 	return set, nil
 }
 
-// quote shows a value a person gave, shortened when long: an echo must not
-// flood the log.
+// quote shows a value a person gave. It is not shortened here: the log
+// cuts long lines once secrets are hidden, so a cut never leaves part of
+// one behind.
 func quote(v string) string {
-	const max = 80
-	if len(v) <= max {
-		return fmt.Sprintf("%q", v)
-	}
-	cut := max
-	for cut > 0 && v[cut]&0xc0 == 0x80 { // not inside a UTF-8 sequence
-		cut--
-	}
-	return fmt.Sprintf("%q... (%d bytes)", v[:cut], len(v))
+	return fmt.Sprintf("%q", v)
 }
 
 // usage is the text of --help.

@@ -48,6 +48,8 @@ func (d *deployer) teardown(ctx context.Context) error {
 			name, res.Instances, d.cfg.names.setting("delete-instances", "true"))
 	case d.cfg.dryRun:
 		d.log.noticef("dry run: would delete machine %s (it has no instances); nothing was deleted", name)
+	case !res.Deleted:
+		d.log.noticef("this run deleted %d instances, then found machine %s gone: someone else deleted it meanwhile", res.DeletedInstances, name)
 	default:
 		d.log.infof("deleted machine %s with its versions and migrations, after deleting %d instances", name, res.DeletedInstances)
 	}

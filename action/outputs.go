@@ -1,7 +1,10 @@
 package action
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 )
 
@@ -37,4 +40,25 @@ func (l *logger) writeOutputs(getenv func(string) string, outputs []output) erro
 			l.gh.SetOutput(o.name, o.value)
 		}
 	})
+}
+
+// checkFileCommands checks, before anything is sent, the files the runner
+// gives for outputs and the job summary: each must be a regular file, or
+// not exist yet. A FIFO would block the run where no time limit reaches,
+// and a device such as /dev/full would fail only after the deploy.
+func checkFileCommands(getenv func(string) string) error {
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		path := getenv(name)
+		if path == "" {
+			continue
+		}
+		switch fi, err := os.Stat(path); {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return &usageError{fmt.Errorf("%s names %s, which cannot be read: %w", name, path, err)}
+		case !fi.Mode().IsRegular():
+			return &usageError{fmt.Errorf("%s names %s, which is not a regular file (%s): outputs and the job summary go to files", name, path, fi.Mode().Type())}
+		}
+	}
+	return nil
 }

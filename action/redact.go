@@ -3,6 +3,7 @@ package action
 import (
 	"bytes"
 	"io"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func forms(v string) []string {
 	property := strings.NewReplacer(":", "%3A", ",", "%2C").Replace(data)
 	markdown := strings.NewReplacer("|", `\|`, "`", "'").Replace(v)
 	quoted := strconv.Quote(v)
-	return []string{v, data, property, markdown, quoted[1 : len(quoted)-1]}
+	return []string{v, data, property, markdown, quoted[1 : len(quoted)-1], url.QueryEscape(v), url.PathEscape(v)}
 }
 
 // redact replaces every form of every secret in text with ***.
@@ -117,14 +118,19 @@ func (r *redactor) Write(p []byte) (int, error) {
 		}
 		r.pending = r.pending[i+1:]
 	}
-	// A line that does not end is written in parts, keeping back what could
-	// be the start of a secret.
+	// A line that does not end is written in parts: redacted whole first, so
+	// no secret can straddle the cut, then all but what could be the start
+	// of a secret that the next write completes.
 	if keep := max(r.secrets.longest(), 1) - 1; len(r.pending) > maxLineBytes+keep {
-		cut := len(r.pending) - keep
-		if err := r.emit(r.pending[:cut]); err != nil {
+		text := r.secrets.redact(string(r.pending))
+		cut := max(len(text)-keep, 0)
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		if err := r.emit([]byte(text[:cut])); err != nil {
 			return 0, err
 		}
-		r.pending = r.pending[cut:]
+		r.pending = []byte(text[cut:])
 	}
 	return len(p), nil
 }

@@ -112,3 +112,26 @@ func TestSecretsTooShortAreNotMasked(t *testing.T) {
 		t.Errorf("redact = %q: a short value was masked", got)
 	}
 }
+
+// TestRedactorOneHugeWrite checks a single write longer than a line may be,
+// with a secret across the point where the redactor cuts it. Secrets before
+// it, replaced by the shorter ***, bring the cut's place back under the
+// line's limit, where a part of the secret would show.
+func TestRedactorOneHugeWrite(t *testing.T) {
+	t.Parallel()
+	const token = "Zq9Wv7Ku5Ts3Rp1Yn"
+	s := &secrets{}
+	s.add(token)
+	var out bytes.Buffer
+	r := &redactor{w: &out, secrets: s}
+	write := strings.Repeat(token, 10) + strings.Repeat("x", 4000) + token + strings.Repeat("y", 11)
+	if _, err := r.Write([]byte(write)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), token[:4]) {
+		t.Errorf("part of the secret was written: ...%q", out.String()[len(out.String())-60:])
+	}
+}

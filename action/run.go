@@ -71,6 +71,9 @@ func Run(ctx context.Context, p Process, opts ...Option) error {
 		return ws, err
 	}
 	cfg, err := loadConfig(newSource(flags, p.Getenv), namer{flags: !gha}, workspace)
+	if err == nil {
+		err = checkFileCommands(p.Getenv)
+	}
 	if err != nil {
 		log.fail(err)
 		return err

@@ -14,8 +14,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -431,8 +433,6 @@ var badInputs = []struct {
 		h.env["INPUT_DRY-RUN"] = "true"
 		h.env["INPUT_TOKEN"] = ""
 	}, []string{"input token: empty", "the dry run of teardown lists the machine's instances, so it needs a token too"}},
-	{"a 120 kB machine name is not echoed whole", set("INPUT_MACHINE", strings.Repeat("m", 120_000)),
-		[]string{`input machine: "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"... (120000 bytes) is not a machine name`}},
 	{"make-current maybe", func(_ *testing.T, h *harness) {
 		versionMode(h)
 		h.env["INPUT_MAKE-CURRENT"] = "maybe"
@@ -629,14 +629,12 @@ func TestServerTextIsSafe(t *testing.T) {
 			t.Errorf("the log holds %q:\n%s", bad, stdout)
 		}
 	}
+	// In the summary the server's text is inline code: there it cannot link,
+	// render an image or HTML, or leave its cell.
 	summary := readFile(t, h.summary)
-	for _, bad := range []string{"[docs](", "![x](", "<!--", "<img"} {
-		if strings.Contains(summary, bad) {
-			t.Errorf("the summary holds markup %q:\n%s", bad, summary)
-		}
-	}
-	if !strings.Contains(summary, `\[docs\]\(https://evil.example\)`) || !strings.Contains(summary, "&lt;\\!-- hidden --&gt;") {
-		t.Errorf("the summary does not show the server's text escaped:\n%s", summary)
+	row := regexp.MustCompile("(?m)^\\| Error \\| `([^`|]*)` \\|$").FindStringSubmatch(summary)
+	if row == nil || !strings.Contains(row[1], "see [docs](https://evil.example) ![x](https://evil.example/p.png) <!-- hidden -->") {
+		t.Errorf("the summary's Error row is not the server's text as inline code:\n%s", summary)
 	}
 }
 
@@ -657,5 +655,70 @@ func TestBareBooleanFlags(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "notice: dry run:") || !strings.Contains(stdout, "\nupload-bytes=354\n") {
 		t.Errorf("want a dry run of the machine toggle, uploading the code plain (not gzipped):\n%s", stdout)
+	}
+}
+
+// TestLongInputIsCutInTheLog checks that a value echoed in an error is cut
+// in the log (after secrets are hidden), not printed whole: a 120 kB machine
+// name makes one line of about 4 kB.
+func TestLongInputIsCutInTheLog(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["INPUT_MACHINE"] = strings.Repeat("m", 120_000)
+	stdout, _, err := h.run(t)
+	if err == nil || ExitCode(err) != 2 {
+		t.Fatalf("err = %v, want an input error", err)
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		if len(line) > maxLineBytes+100 {
+			t.Errorf("a line of %d bytes reached the log", len(line))
+		}
+	}
+	if !strings.Contains(stdout, "::error::input machine: \"mmmm") || !strings.Contains(stdout, " [cut: ") {
+		t.Errorf("the log does not show the error, cut:\n%.300s", stdout)
+	}
+}
+
+// TestFileCommandsMustBeFiles checks that outputs and the summary going to
+// anything but a regular file is refused before any request: a FIFO would
+// block the run beyond its time limit, a device would fail after deploying.
+func TestFileCommandsMustBeFiles(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			fifo := filepath.Join(t.TempDir(), "fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			h.env[name] = fifo
+			start := time.Now()
+			_, _, err := h.run(t)
+			if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), name+" names "+fifo+", which is not a regular file") {
+				t.Fatalf("err = %v, want an input error naming %s", err, name)
+			}
+			if n := len(h.em.Requests()); n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}
+
+// TestWorkspaceIsNotTheRoot checks that the whole file system cannot be the
+// workspace the bundle is confined to.
+func TestWorkspaceIsNotTheRoot(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["GITHUB_WORKSPACE"] = "/"
+	_, _, err := h.run(t)
+	if err == nil || !strings.Contains(err.Error(), "the workspace is /, the root of the file system") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(h.em.Requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
 	}
 }

@@ -47,7 +47,8 @@ func (r *report) markdown(redact func(string) string) string {
 		rows = append(r.codeRows(redact), r.rolloutRows(redact)...)
 	}
 	if r.err != nil {
-		rows = append(rows, row{"Error", text(redact, firstLine(r.err.Error()))})
+		// Inline code: server text there cannot link, mention or render.
+		rows = append(rows, row{"Error", code(redact, firstLine(r.err.Error()))})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### StateBacked: %s\n\n| | |\n|---|---|\n", r.title())

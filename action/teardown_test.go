@@ -123,6 +123,16 @@ func TestTeardown(t *testing.T) {
 			minInstanceDels: 1, maxInstDels: 3, // the first page: 3 instances
 		},
 		{
+			name: "the machine is gone once its instances are deleted: say so, deleted=false", instances: 2,
+			env: env{"INPUT_DELETE-INSTANCES": "true"},
+			fail: func(e *emulator.Emulator) {
+				e.FailNext(emulator.StepDeleteMachine, 1, 404, `{"error":"machine not found","code":"not-found"}`)
+			},
+			outputs: map[string]string{"deleted": "false", "deleted-instances": "2"},
+			log:     []string{"::notice::this run deleted 2 instances, then found machine toggle gone: someone else deleted it meanwhile"},
+			summary: "| Machine deleted | no |", machineDeletes: 1, minInstanceDels: 2, maxInstDels: 2,
+		},
+		{
 			name: "dry run counts instances and deletes nothing", instances: 7,
 			env:     env{"INPUT_DRY-RUN": "true", "INPUT_DELETE-INSTANCES": "true"},
 			outputs: map[string]string{"deleted": "false", "deleted-instances": "0"},

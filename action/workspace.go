@@ -36,6 +36,11 @@ func findWorkspace(getenv func(string) string, workdir string) (ws, note string,
 	if err != nil {
 		return "", "", fmt.Errorf("workspace %s: %w", ws, err)
 	}
+	// The bundle may read only files inside the workspace: the whole file
+	// system cannot be one.
+	if filepath.Dir(real) == real {
+		return "", "", fmt.Errorf("the workspace is %s, the root of the file system: run in the repository's checkout (set GITHUB_WORKSPACE, or the working directory)", real)
+	}
 	return real, note, nil
 }
 

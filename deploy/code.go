@@ -238,35 +238,24 @@ type provisioned struct {
 	Fields Fields `json:"codeUploadFields"`
 }
 
-// checkUpload checks a provision answer. The upload's secrets (its policy,
-// signature and credentials, in the fields or in the URL's query) are
-// handed to onSecret before anything could print them.
+// checkUpload checks a provision answer; decodeJSON has reported its
+// secrets. The upload URL must be https, or plain http only when the API is
+// plain http on a loopback address too (a local emulator): a hostile API
+// must not turn the runner's upload into a request to a service on its own
+// machine.
 func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) (*Provisioned, error) {
-	if c.onSecret != nil {
-		for _, f := range p.Fields {
-			if isSecretField(f.Name) {
-				c.onSecret(f.Value)
-			}
-		}
-	}
 	if err := checkID(step, idName, signedID); err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(p.URL)
-	if err == nil && c.onSecret != nil {
-		for _, vs := range u.Query() {
-			for _, v := range vs {
-				c.onSecret(v)
-			}
-		}
-		if pw, ok := u.User.Password(); ok {
-			c.onSecret(pw)
-		}
-	}
-	if _, err := ParseBaseURL(p.URL); err != nil {
+	u, err := ParseBaseURL(p.URL)
+	if err != nil {
 		return nil, fmt.Errorf("%s response has an unusable codeUploadUrl: %w", step, err)
 	}
-	return &Provisioned{signedID: signedID, url: u, fields: p.Fields}, nil
+	if u.Scheme == "http" && c.base.Scheme != "http" {
+		return nil, fmt.Errorf("%s response has a plain http codeUploadUrl (%s) for an https API: refusing to upload there", step, Printable(u))
+	}
+	up, _ := url.Parse(p.URL) // as given: ParseBaseURL trims a trailing slash
+	return &Provisioned{signedID: signedID, url: up, fields: p.Fields}, nil
 }
 
 // isSecretField reports whether a presigned POST field holds something that

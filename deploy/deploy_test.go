@@ -543,3 +543,61 @@ func formFields(t *testing.T, r emulator.Request) map[string]string {
 		fields[p.FormName()] = string(b)
 	}
 }
+
+// TestSuccessThatSaysItFailed checks that a 2xx answer with an "error"
+// member is a failure for every request, also those whose answer carries
+// nothing else: a deletion, a move, a lookup, a creation.
+func TestSuccessThatSaysItFailed(t *testing.T) {
+	t.Parallel()
+	const refusal = `{"error":"deletion refused \u002d quota"}`
+	tests := []struct {
+		name string
+		step emulator.Step
+		call func(*deploy.Client) error
+	}{
+		{"delete machine", emulator.StepDeleteMachine, func(c *deploy.Client) error { return c.DeleteMachine(context.Background(), "toggle") }},
+		{"delete instance", emulator.StepDeleteInstance, func(c *deploy.Client) error {
+			return c.DeleteInstance(context.Background(), "toggle", "user-1")
+		}},
+		{"move an instance", emulator.StepSetInstanceVersion, func(c *deploy.Client) error {
+			return c.SetInstanceVersion(context.Background(), "toggle", "user-1", "ver_2")
+		}},
+		{"look a machine up", emulator.StepGetMachine, func(c *deploy.Client) error {
+			_, err := c.EnsureMachine(context.Background(), "toggle", nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			em, url := newEmulator(t, emulator.Config{Instances: map[string][]string{"toggle": {"user-1"}}})
+			em.FailNext(tt.step, 1, 200, refusal)
+			err := tt.call(newClient(t, url))
+			var bad *deploy.BadResponseError
+			if !errors.As(err, &bad) || !strings.Contains(err.Error(), "carries an error: deletion refused - quota") {
+				t.Fatalf("err = %v, want a BadResponseError quoting the decoded error", err)
+			}
+		})
+	}
+}
+
+// TestUploadURLMustBeHTTPS checks that an https API cannot send the upload
+// to a plain http address, such as a service on the runner's own machine.
+func TestUploadURLMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	srv := httptest.NewTLSServer(em)
+	t.Cleanup(srv.Close)
+	em.FailNext(emulator.StepProvision, 1, 200, `{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"http://127.0.0.1:6379/","codeUploadFields":{}}`)
+	c, err := deploy.New(srv.URL, token, deploy.WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Deploy(context.Background(), migration, nil)
+	if err == nil || !strings.Contains(err.Error(), "plain http codeUploadUrl") {
+		t.Fatalf("err = %v, want the plain http upload URL refused", err)
+	}
+	if n := len(em.Requests()); n != 1 {
+		t.Errorf("%d requests, want only the provision", n)
+	}
+}

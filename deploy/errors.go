@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -135,15 +136,17 @@ func decodeErrorBody(e *APIError, data []byte) {
 
 // clean makes server text safe for a log line: C0 and C1 controls (which
 // could start a workflow command or a terminal escape) become spaces, and
-// bidirectional overrides and line or paragraph separators (which could make
-// a line read as something else) are dropped. Nothing is cut: whoever prints
-// the text redacts it first and shortens it after.
+// format characters (bidirectional overrides and isolates, zero-width
+// characters, which could make a line read as something else or hide a
+// secret from the runner's mask) and line or paragraph separators are
+// dropped. Nothing is cut: whoever prints the text redacts it first and
+// shortens it after.
 func clean(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == utf8.RuneError:
 			return ' '
-		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x2028, r == 0x2029, r == 0x200e, r == 0x200f, r == 0x061c:
+		case unicode.Is(unicode.Cf, r), r == 0x2028, r == 0x2029:
 			return -1
 		}
 		return r

@@ -94,10 +94,10 @@ func (c *Client) attempt(ctx context.Context, r request, out any) error {
 	if err := checkResponse(r.step, resp); err != nil {
 		return err
 	}
-	if out == nil {
+	if out == nil && !r.api {
 		return nil
 	}
-	return decodeJSON(r.step, resp, out)
+	return c.decodeJSON(r.step, resp, out)
 }
 
 // unwrapURLError drops *url.Error's "Post "URL":" prefix, which would print
@@ -124,11 +124,14 @@ func (e *BadResponseError) Error() string {
 	return fmt.Sprintf("%s response (status %d, %s) %s", e.Step, e.Status, e.ContentType, e.Problem)
 }
 
-// decodeJSON reads a 2xx answer into out, a pointer to a struct. It is
-// strict where a lenient decoder would report success that did not happen:
-// an answer with an "error" member, and a member whose name matches one of
-// out's only in another case, are refused.
-func decodeJSON(step Step, resp *http.Response, out any) error {
+// decodeJSON reads a 2xx answer into out, a pointer to a struct, or, when
+// out is nil, checks only that an answer with a body does not say it failed.
+// It is strict where a lenient decoder would report success that did not
+// happen: an answer with an "error" member, and a member whose name matches
+// one of out's only in another case, are refused. Secrets in the answer (an
+// upload's policy and signature) are reported before anything could print
+// them.
+func (c *Client) decodeJSON(step Step, resp *http.Response, out any) error {
 	bad := func(format string, args ...any) error {
 		ct := resp.Header.Get("Content-Type")
 		if ct == "" {
@@ -142,15 +145,28 @@ func decodeJSON(step Step, resp *http.Response, out any) error {
 		return &transportError{sent: true, err: fmt.Errorf("read %s response: %w", step, err)}
 	case len(data) > maxResponseBytes:
 		return bad("is larger than %d bytes", maxResponseBytes)
+	case len(bytes.TrimSpace(data)) == 0 && out == nil:
+		return nil
 	case len(bytes.TrimSpace(data)) == 0:
 		return bad("has an empty body, want JSON")
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(data, &members); err != nil || members == nil {
+		if out == nil {
+			return nil // not JSON: nothing says it failed
+		}
 		return bad("is not the expected JSON (an object): %v", err)
 	}
+	c.learnSecrets(members)
 	if msg, ok := members["error"]; ok {
-		return bad("carries an error: %s", clean(string(msg)))
+		var text string
+		if json.Unmarshal(msg, &text) != nil {
+			text = string(msg)
+		}
+		return bad("carries an error: %s", clean(text))
+	}
+	if out == nil {
+		return nil
 	}
 	if name, want, ok := caseMismatch(members, out); ok {
 		return bad("has %q where %q was expected", name, want)
@@ -159,6 +175,38 @@ func decodeJSON(step Step, resp *http.Response, out any) error {
 		return bad("is not the expected JSON: %v", err)
 	}
 	return nil
+}
+
+// learnSecrets reports the secrets of a provision answer to onSecret: the
+// fields of its presigned POST that grant access, and the credentials and
+// query of its upload URL. It runs before the answer is checked, so that an
+// answer refused for another reason cannot print them.
+func (c *Client) learnSecrets(members map[string]json.RawMessage) {
+	if c.onSecret == nil {
+		return
+	}
+	var fields Fields
+	if raw, ok := members["codeUploadFields"]; ok && json.Unmarshal(raw, &fields) == nil {
+		for _, f := range fields {
+			if isSecretField(f.Name) {
+				c.onSecret(f.Value)
+			}
+		}
+	}
+	var raw string
+	if json.Unmarshal(members["codeUploadUrl"], &raw) != nil {
+		return
+	}
+	if u, err := url.Parse(raw); err == nil {
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				c.onSecret(v)
+			}
+		}
+		if pw, ok := u.User.Password(); ok {
+			c.onSecret(pw)
+		}
+	}
 }
 
 // caseMismatch finds a member of the answer whose name equals a JSON field

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"sbdeploy/bundle"
@@ -160,4 +161,45 @@ func peakRSS(t *testing.T) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// TestStringLimit: the built-ins that make one string of a length the code
+// chooses refuse one over maxStringLength at once, before allocating it;
+// goja cannot be interrupted inside them, so without this one call could
+// take gigabytes. Strings of ordinary size are unchanged.
+func TestStringLimit(t *testing.T) {
+	t.Parallel()
+	if !strings.Contains(prelude, fmt.Sprintf("var MAX = %d;", maxStringLength)) {
+		t.Fatalf("the prelude's MAX is not maxStringLength (%d)", maxStringLength)
+	}
+	const mib = `const mib = "x".repeat(1 << 20);`
+	for name, body := range map[string]string{
+		"repeat":          mib + `mib.repeat(1 << 12);`,
+		"padStart":        `"x".padStart(2 ** 31);`,
+		"padEnd":          `"x".padEnd(2 ** 31);`,
+		"concat":          mib + `mib.concat(...new Array(64).fill(mib));`,
+		"join":            mib + `new Array(64).fill(mib).join("");`,
+		"toString":        mib + `String(new Array(64).fill(mib));`,
+		"template string": mib + "`${new Array(64).fill(mib)}`;",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			code := script(body + `return {upgradeState: () => 1, upgradeContext: () => 1};`)
+			start := time.Now()
+			err := Check(context.Background(), code, bundle.Migration, relaxed())
+			var ve *Error
+			if !errors.As(err, &ve) || ve.Reason != Threw || !strings.Contains(ve.Message, "Invalid string length") {
+				t.Fatalf("Check: %v, want the code to throw RangeError: Invalid string length", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v: the string was built before it was refused?", d)
+			}
+		})
+	}
+	ordinary := script(`const a = ["a", "b", null, 1].join("-") + "x".repeat(3) + "y".padStart(3, ".") + "z".concat("!") + String([1, [2, 3]]);
+if (a !== "a-b--1xxx..yz!1,2,3") throw new Error(a);
+return {upgradeState: () => a, upgradeContext: () => 1};`)
+	if err := Check(context.Background(), ordinary, bundle.Migration, relaxed()); err != nil {
+		t.Errorf("ordinary strings: %v", err)
+	}
 }

@@ -27,7 +27,13 @@ const epochUnixMilli = 1_704_067_200_000
 //     after Check returns; the check is of what the top level builds;
 //   - Date's local-time methods made those of UTC, the platform's zone:
 //     goja reads the process's time zone (Go's time.Local), so without this
-//     new Date().getHours() would differ between machines.
+//     new Date().getHours() would differ between machines;
+//   - the built-ins that make one string from a length the code chooses
+//     (repeat, padStart, padEnd, concat, join, and Array's toString, which
+//     joins) refuse a result over maxStringLength characters, as V8 refuses
+//     one over its own limit: goja cannot be interrupted inside one
+//     built-in call, so one such call could allocate gigabytes before the
+//     memory watchdog sees it.
 const prelude = `"use strict";
 (function (g) {
   function noop() {}
@@ -49,8 +55,49 @@ const prelude = `"use strict";
   });
   P.getDay = P.getUTCDay;
   P.getTimezoneOffset = function getTimezoneOffset() { return 0; };
+  var MAX = 16777216; // maxStringLength
+  function guard(n) {
+    if (n > MAX) throw new RangeError("Invalid string length: the check allows strings of up to " + MAX + " characters");
+  }
+  function wrap(proto, name, length) {
+    var original = proto[name];
+    Object.defineProperty(proto, name, {writable: true, configurable: true, enumerable: false, value: function () {
+      guard(length.apply(this, arguments));
+      return original.apply(this, arguments);
+    }});
+  }
+  var S = String.prototype;
+  wrap(S, "repeat", function (count) { return String(this).length * (Math.floor(Number(count)) || 0); });
+  wrap(S, "padStart", function (target) { return Math.floor(Number(target)) || 0; });
+  wrap(S, "padEnd", function (target) { return Math.floor(Number(target)) || 0; });
+  wrap(S, "concat", function () {
+    var n = String(this).length;
+    for (var i = 0; i < arguments.length; i++) n += String(arguments[i]).length;
+    return n;
+  });
+  var join = Array.prototype.join;
+  Object.defineProperty(Array.prototype, "join", {writable: true, configurable: true, enumerable: false, value: function (sep) {
+    var parts = [], n = 0, len = this.length >>> 0;
+    sep = sep === undefined ? "," : String(sep);
+    for (var i = 0; i < len; i++) {
+      var el = this[i];
+      var s = el === undefined || el === null ? "" : String(el);
+      n += s.length + (i > 0 ? sep.length : 0);
+      guard(n);
+      parts.push(s);
+    }
+    return join.call(parts, sep);
+  }});
+  Object.defineProperty(Array.prototype, "toString", {writable: true, configurable: true, enumerable: false, value: function () {
+    return typeof this.join === "function" ? this.join() : Object.prototype.toString.call(this);
+  }});
 })(globalThis);
 `
+
+// maxStringLength is the longest string the wrapped built-ins make (MAX in
+// the prelude, which TestStringLimit checks): 16 Mi characters, 32 MiB in
+// the engine, under DefaultMaxHeapBytes.
+const maxStringLength = 1 << 24
 
 // inspectors are the operators Check needs that goja's Go API lacks, as the
 // official CLI's check spells them.
