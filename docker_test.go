@@ -1,4 +1,4 @@
-//go:build docker
+//go:build docker && !noemulator
 
 // The container-action proof: the real Dockerfile built by a real Docker
 // engine, run the way the GitHub runner runs it, and the action run under
