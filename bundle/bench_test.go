@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -63,8 +64,8 @@ func benchBuild(b *testing.B, dir, entry string) {
 	b.ReportMetric(float64(size), "bundle-bytes")
 }
 
-// BenchmarkGzip measures Gzip, as Build calls it, on the example's bundle and
-// on the bundle of a 2,000-module app.
+// BenchmarkGzip measures Gzip, as Build calls it, on the example's bundle,
+// on the bundle of a 2,000-module app, and on those BENCH_BUNDLES lists.
 func BenchmarkGzip(b *testing.B) {
 	for _, c := range benchBundles(b) {
 		b.Run(c.name, func(b *testing.B) {
@@ -83,8 +84,10 @@ func BenchmarkGzip(b *testing.B) {
 	}
 }
 
-// BenchmarkGzipLevel measures every level on the same two bundles;
-// GzipLevel's comment gives the figures behind the choice.
+// BenchmarkGzipLevel measures every level on the same bundles, and on the
+// files that BENCH_BUNDLES lists (separated as in $PATH), such as the
+// realistic apps' bundles; GzipLevel's comment gives the figures behind the
+// choice.
 func BenchmarkGzipLevel(b *testing.B) {
 	for _, c := range benchBundles(b) {
 		for _, level := range []int{gzip.StatelessCompression, 1, 2, 3, 4, 5, 6, 7, 8, 9} {
@@ -125,7 +128,52 @@ func benchBundles(b *testing.B) []benchBundle {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return []benchBundle{{"example", small.Code}, {"modules=2000", large.Code}}
+	bundles := []benchBundle{{"example", small.Code}, {"modules=2000", large.Code}}
+	for _, path := range filepath.SplitList(os.Getenv("BENCH_BUNDLES")) {
+		code, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bundles = append(bundles, benchBundle{filepath.Base(path), code})
+	}
+	return bundles
+}
+
+// BenchmarkOutputExports measures reading the exports from the code, which
+// Build does instead of asking esbuild for a metafile, on the same builds
+// as BenchmarkMetafileExports.
+func BenchmarkOutputExports(b *testing.B) {
+	for name, code := range outputs(b) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok := outputExports(code); !ok {
+					b.Fatal("no export statement")
+				}
+			}
+		})
+	}
+}
+
+// outputs returns the code of the builds that metafiles describes.
+func outputs(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	dir := tb.TempDir()
+	entry, err := genapp.Write(dir, 300)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for name, o := range map[string]Options{
+		"example":     {Dir: exampleDir(tb), Entry: exampleEntry},
+		"modules=300": {Dir: dir, Entry: entry},
+	} {
+		res := api.Build(options(o))
+		if len(res.Errors) > 0 {
+			tb.Fatal(res.Errors)
+		}
+		out[name] = res.OutputFiles[0].Contents
+	}
+	return out
 }
 
 // metafiles returns esbuild's metafiles for the example (pretty-printed) and
@@ -142,7 +190,9 @@ func metafiles(tb testing.TB) map[string]string {
 		"example":     {Dir: exampleDir(tb), Entry: exampleEntry},
 		"modules=300": {Dir: dir, Entry: entry},
 	} {
-		res := api.Build(options(o))
+		opts := options(o)
+		opts.Metafile = true
+		res := api.Build(opts)
 		if len(res.Errors) > 0 {
 			tb.Fatal(res.Errors)
 		}

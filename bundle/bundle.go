@@ -102,8 +102,9 @@ type Options struct {
 type Bundle struct {
 	// Code is the minified ES module.
 	Code []byte
-	// Gzipped is Code compressed with Gzip. It is always made, because the
-	// service's size limit applies to the gzipped form.
+	// Gzipped is Code compressed with Gzip, or as small as it can be if
+	// that is over Limits.Gzipped. It is always made, because the service's
+	// size limit applies to the gzipped form.
 	Gzipped []byte
 	// Exports are the names the module exports, sorted.
 	Exports []string
@@ -168,15 +169,15 @@ func (e *SizeError) Error() string {
 		"remove large dependencies or split the code", e.Raw, e.Limits.Raw, e.Gzipped, e.Limits.Gzipped)
 }
 
-// options are the official CLI's esbuild options (docs/api.md), plus the in-memory
-// output and the metafile that lists the exports.
+// options are the official CLI's esbuild options (docs/api.md), plus the
+// in-memory output. The exports are read from the output (exports.go), so
+// no metafile is asked for.
 func options(o Options) api.BuildOptions {
 	return api.BuildOptions{
 		EntryPoints:   []string{filepath.Join(o.Dir, o.Entry)},
 		AbsWorkingDir: o.Dir,
 		Outfile:       outfile,
 		Write:         false,
-		Metafile:      true,
 		LogLevel:      api.LogLevelSilent,
 
 		Bundle:            true,
@@ -210,19 +211,24 @@ const platformPackage = "xstate"
 // that breaks the rule is a *BuildError located at the import (confine.go).
 func Build(ctx context.Context, o Options) (*Bundle, error) {
 	o.Limits = o.Limits.orService()
-	res, err := confinedBuild(ctx, o, false, func(*api.BuildOptions) {})
+	res, err := buildUpload(ctx, o, false)
 	if err != nil {
 		return nil, err
 	}
-	if len(res.Errors) > 0 {
-		return nil, &BuildError{Messages: messages(o.Dir, res.Errors)}
-	}
-	if len(res.OutputFiles) != 1 {
-		return nil, fmt.Errorf("bundle: esbuild wrote %d files, want 1", len(res.OutputFiles))
-	}
-	exports, err := metafileExports(res.Metafile)
-	if err != nil {
-		return nil, err
+	code := res.OutputFiles[0].Contents
+	exports, ok := outputExports(code)
+	if !ok {
+		// The code does not end with an export statement that
+		// outputExports can read (an entry point that exports nothing,
+		// say): the same build again, with the metafile, says what it
+		// exports.
+		if res, err = buildUpload(ctx, o, true); err != nil {
+			return nil, err
+		}
+		code = res.OutputFiles[0].Contents
+		if exports, err = metafileExports(res.Metafile); err != nil {
+			return nil, err
+		}
 	}
 	var missing []string
 	for _, name := range o.Kind.Exports() {
@@ -233,15 +239,36 @@ func Build(ctx context.Context, o Options) (*Bundle, error) {
 	if len(missing) > 0 {
 		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports}
 	}
-	code := res.OutputFiles[0].Contents
 	gz, err := Gzip(code)
 	if err != nil {
 		return nil, err
+	}
+	if len(gz) > o.Limits.Gzipped && len(code) <= o.Limits.Raw {
+		// Gzip is fast rather than small: the smallest output may fit.
+		if gz, err = gzipSmallest(code); err != nil {
+			return nil, err
+		}
 	}
 	if len(code) > o.Limits.Raw || len(gz) > o.Limits.Gzipped {
 		return nil, &SizeError{Raw: len(code), Gzipped: len(gz), Limits: o.Limits}
 	}
 	return &Bundle{Code: code, Gzipped: gz, Exports: exports, Warnings: messages(o.Dir, res.Warnings)}, nil
+}
+
+// buildUpload runs the build of the upload, with the metafile if metafile
+// is set, and returns its result if it made the one output file.
+func buildUpload(ctx context.Context, o Options, metafile bool) (api.BuildResult, error) {
+	res, err := confinedBuild(ctx, o, false, func(opts *api.BuildOptions) { opts.Metafile = metafile })
+	if err != nil {
+		return res, err
+	}
+	if len(res.Errors) > 0 {
+		return res, &BuildError{Messages: messages(o.Dir, res.Errors)}
+	}
+	if len(res.OutputFiles) != 1 {
+		return res, fmt.Errorf("bundle: esbuild wrote %d files, want 1", len(res.OutputFiles))
+	}
+	return res, nil
 }
 
 // confinedBuild runs esbuild with o's options, changed by change, under the
@@ -262,6 +289,7 @@ func confinedBuild(ctx context.Context, o Options, bundlesPlatform bool, change 
 	opts := options(o)
 	opts.Plugins = []api.Plugin{c.plugin()}
 	change(&opts)
+	c.readsSourceMaps = opts.Sourcemap != api.SourceMapNone
 	return build(ctx, opts)
 }
 

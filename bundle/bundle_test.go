@@ -158,7 +158,8 @@ func TestBuildErrors(t *testing.T) {
 
 // TestBuildSizeLimits builds one module under limits exactly at its sizes,
 // which it meets, and one byte under each, which it exceeds, and checks that
-// the error gives both sizes and both limits.
+// the error gives both sizes and both limits. Over the gzipped limit, Build
+// compresses as small as it can before it gives up.
 func TestBuildSizeLimits(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -174,31 +175,44 @@ func TestBuildSizeLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("under the service's limits: %v", err)
 	}
-	raw, gz := len(b.Code), len(b.Gzipped)
+	raw, fast := len(b.Code), len(b.Gzipped)
+	smallest, err := gzipSmallest(b.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := len(smallest)
+	if best >= fast {
+		t.Fatalf("the smallest gzip (%d bytes) is not smaller than Gzip's (%d): the fallback is not tested", best, fast)
+	}
 	tests := []struct {
-		name   string
-		limits Limits
-		over   bool
+		name    string
+		limits  Limits
+		over    bool
+		gzipped int // the size of Gzipped, or of the gzipped code in the error
 	}{
-		{"exactly at both limits", Limits{Raw: raw, Gzipped: gz}, false},
-		{"one byte over the raw limit", Limits{Raw: raw - 1, Gzipped: gz}, true},
-		{"one byte over the gzipped limit", Limits{Raw: raw, Gzipped: gz - 1}, true},
+		{"exactly at both limits", Limits{Raw: raw, Gzipped: fast}, false, fast},
+		{"over the gzipped limit, but not as small as it can be", Limits{Raw: raw, Gzipped: best}, false, best},
+		{"one byte over the raw limit", Limits{Raw: raw - 1, Gzipped: fast}, true, fast},
+		{"one byte over the gzipped limit, as small as it can be", Limits{Raw: raw, Gzipped: best - 1}, true, best},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := build(tt.limits)
+			b, err := build(tt.limits)
 			var se *SizeError
 			if got := errors.As(err, &se); got != tt.over {
 				t.Fatalf("err = %v, want a *SizeError: %v", err, tt.over)
 			}
 			if !tt.over {
+				if len(b.Gzipped) != tt.gzipped || !bytes.Equal(gunzip(t, b.Gzipped), b.Code) {
+					t.Errorf("Gzipped is %d bytes, want %d that decompress to Code", len(b.Gzipped), tt.gzipped)
+				}
 				return
 			}
-			if want := (&SizeError{Raw: raw, Gzipped: gz, Limits: tt.limits}); *se != *want {
+			if want := (&SizeError{Raw: raw, Gzipped: tt.gzipped, Limits: tt.limits}); *se != *want {
 				t.Errorf("err = %+v, want %+v", se, want)
 			}
-			for _, n := range []int{raw, gz, tt.limits.Raw, tt.limits.Gzipped} {
+			for _, n := range []int{raw, tt.gzipped, tt.limits.Raw, tt.limits.Gzipped} {
 				if !strings.Contains(err.Error(), strconv.Itoa(n)) {
 					t.Errorf("error %q does not give %d", err, n)
 				}

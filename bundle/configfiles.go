@@ -1,8 +1,6 @@
 package bundle
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -72,12 +70,21 @@ func (c *confiner) dirFacts(d string) *dirFacts {
 // checkDir checks the files esbuild reads by name in the directory d and
 // keeps what matters of them. Inside node_modules esbuild ignores
 // tsconfig.json and jsconfig.json; elsewhere it reads jsconfig.json only if
-// there is no tsconfig.json, but both are checked.
+// there is no tsconfig.json, but both are checked. Yarn's PnP manifests are
+// checked everywhere.
 func (c *confiner) checkDir(d string) *dirFacts {
 	f := &dirFacts{}
 	names := []string{"package.json", "tsconfig.json", "jsconfig.json"}
 	if insideNodeModules(d) {
 		names = names[:1]
+	}
+	// Yarn's PnP manifest, which esbuild looks for in every directory and
+	// reads to resolve a package from below it.
+	for _, name := range configNames()[3:] {
+		if _, _, err := c.readConfig(filepath.Join(d, name)); err != nil {
+			f.err = err
+			return f
+		}
 	}
 	for _, name := range names {
 		data, real, err := c.readConfig(filepath.Join(d, name))
@@ -109,6 +116,9 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 	if !c.inside(real) {
 		return "", "", c.outside(what, p, real)
 	}
+	if c.inGit(real) {
+		return "", "", gitViolation(what)
+	}
 	data, err = c.read(what, real)
 	var v *violation
 	if errors.As(err, &v) && v.file == "" && c.inside(p) {
@@ -120,8 +130,8 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 // packageJSON is what the confiner keeps of a package.json: where it sends
 // imports of its package, so that onResolve can check those directories.
 type packageJSON struct {
-	exports map[string]json.RawMessage // by subpath
-	mains   []string                   // "main", "module", and "browser" if it is a string
+	exports map[string]string // by subpath, each target as JSON text
+	mains   []string          // "main", "module", and "browser" if it is a string
 }
 
 // targets returns the paths, relative to the package, where an import of its
@@ -136,16 +146,16 @@ func (p *packageJSON) targets(sub string) []string {
 
 // notePackage keeps what matters of the package.json in dir, with contents
 // data, and notes the files its "browser" map sets to false. It returns nil
-// if data is not JSON, which esbuild reports.
+// if data is not JSON, which esbuild reports. It reads the JSON with
+// jsonspans.go: encoding/json took 5 ms on date-fns's 199 KB.
 func (c *confiner) notePackage(dir, data string) *packageJSON {
-	var raw map[string]json.RawMessage
-	if json.Unmarshal([]byte(data), &raw) != nil {
+	raw, ok := jsonMembers(data)
+	if !ok {
 		return nil
 	}
 	p := &packageJSON{exports: subpaths(raw["exports"])}
 	for _, field := range []string{"main", "module", "browser"} {
-		var s string
-		if json.Unmarshal(raw[field], &s) == nil && s != "" {
+		if s, ok := jsonString(raw[field]); ok && s != "" {
 			p.mains = append(p.mains, s)
 		}
 	}
@@ -153,18 +163,19 @@ func (c *confiner) notePackage(dir, data string) *packageJSON {
 	return p
 }
 
-// noteDisabled notes what the "browser" map of the package in dir sets to
-// false: a path, which esbuild may name with or without its extension, or a
-// package, which it names by the file the package resolves to.
-func (c *confiner) noteDisabled(dir string, browser json.RawMessage) {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(browser, &m) != nil {
+// noteDisabled notes what the "browser" map of the package in dir (JSON
+// text) sets to false: a path, which esbuild may name with or without its
+// extension, or a package, which it names by the file the package resolves
+// to.
+func (c *confiner) noteDisabled(dir string, browser string) {
+	m, ok := jsonMembers(browser)
+	if !ok {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for key, v := range m {
-		if string(bytes.TrimSpace(v)) != "false" {
+		if v != "false" {
 			continue
 		}
 		if isPackagePath(key) {
@@ -177,15 +188,17 @@ func (c *confiner) noteDisabled(dir string, browser json.RawMessage) {
 	}
 }
 
-// subpaths returns the "exports" map exports by subpath: a string, an
-// array or a map of conditions is what it exports as ".".
-func subpaths(exports json.RawMessage) map[string]json.RawMessage {
+// subpaths returns the "exports" map exports (JSON text; "" if there is
+// none) by subpath: a string, an array or a map of conditions is what it
+// exports as ".". A map that mixes subpaths and conditions, which esbuild
+// refuses, counts as conditions, whose targets are all of its strings.
+func subpaths(exports string) map[string]string {
 	if len(exports) == 0 {
 		return nil
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(exports, &m) != nil || !subpathKeys(m) {
-		m = map[string]json.RawMessage{".": exports}
+	m, ok := jsonMembers(exports)
+	if !ok || !subpathKeys(m) {
+		m = map[string]string{".": exports}
 	}
 	return m
 }
@@ -193,7 +206,7 @@ func subpaths(exports json.RawMessage) map[string]json.RawMessage {
 // exportTargets returns the targets that the "exports" map m gives the
 // subpath sub, under every condition, with "*" replaced by what the key's
 // "*" matched: a superset of the one esbuild picks.
-func exportTargets(m map[string]json.RawMessage, sub string) []string {
+func exportTargets(m map[string]string, sub string) []string {
 	var out []string
 	for key, v := range m {
 		if star, ok := matchPattern(key, sub); ok {
@@ -207,23 +220,24 @@ func exportTargets(m map[string]json.RawMessage, sub string) []string {
 
 // subpathKeys reports whether m is an "exports" map of subpaths rather than
 // of conditions: its keys start with ".".
-func subpathKeys(m map[string]json.RawMessage) bool {
+func subpathKeys(m map[string]string) bool {
 	for k := range m {
-		return strings.HasPrefix(k, ".")
+		if !strings.HasPrefix(k, ".") {
+			return false
+		}
 	}
-	return false
+	return len(m) > 0
 }
 
-// leaves returns the strings in the JSON value v, however deep.
-func leaves(v json.RawMessage) []string {
-	var s string
-	if json.Unmarshal(v, &s) == nil {
+// leaves returns the strings in the JSON value v (text), however deep.
+func leaves(v string) []string {
+	if s, ok := jsonString(v); ok {
 		return []string{s}
 	}
-	var list []json.RawMessage
-	if json.Unmarshal(v, &list) != nil {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(v, &m) != nil {
+	list, ok := jsonElements(v)
+	if !ok {
+		m, ok := jsonMembers(v)
+		if !ok {
 			return nil
 		}
 		for _, x := range m {
@@ -261,16 +275,6 @@ func configNames() []string {
 // included. It reports every problem it finds.
 func (c *confiner) preflight() error {
 	errs := c.checkAbove()
-	for d := c.dir; c.inside(d); d = filepath.Dir(d) {
-		for _, name := range configNames()[3:] {
-			if _, _, err := c.readConfig(filepath.Join(d, name)); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if d == c.root {
-			break
-		}
-	}
 	if err := c.checkChain(c.dir); err != nil {
 		errs = append(errs, err)
 	}

@@ -5,6 +5,7 @@ package bundle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,6 +134,13 @@ func importRefusals() []refused {
 			line: 1, want: `"/dev/zero" is outside the workspace`},
 		{name: "symlink to /dev/zero", setup: func(t *testing.T, tr *tree) { tr.link(t, "zero.txt", "/dev/zero") },
 			entry: `import z from "./zero.txt"; export default z;`, line: 1, want: `"./zero.txt" leads to /dev/zero`},
+		{name: "the checkout's .git/config as text", setup: gitCheckout,
+			entry: "import c from \"./.git/config\" with { type: \"text\" };\nexport default c;",
+			line:  1, want: `".git/config" is in a .git directory`},
+		{name: "a symlink to .git/config", setup: func(t *testing.T, tr *tree) {
+			gitCheckout(t, tr)
+			tr.link(t, "lib/settings.txt", "../.git/config")
+		}, entry: `import c from "./lib/settings.txt"; export default c;`, line: 1, want: `".git/config" is in a .git directory`},
 		{name: "file over the cap", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "big.txt", strings.Repeat("a", maxFileBytes+1))
 		}, entry: `import b from "./big.txt"; export default b;`, line: 1, want: `"big.txt" is 10000001 bytes`},
@@ -175,10 +183,40 @@ func configRefusals() []refused {
 			tr.file(t, "{outside}/tsconfig.json", `{"compilerOptions": {"jsxFactory": "h"}}`)
 		}, entry: `export default 1;`, file: "node_modules/@cfg/base/tsconfig.json",
 			want: `"node_modules/@cfg/base/tsconfig.json" leads to {outside}/tsconfig.json`},
+		{name: "tsconfig.json extends outside after a comment that ends at \\r", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "{outside}/base.json", `{"compilerOptions": {"jsxFactory": "h"}}`)
+			tr.file(t, "tsconfig.json", "{ // the base\r \"extends\": \"../outside/base.json\" }")
+		}, entry: `export default 1;`, file: "tsconfig.json", want: `"{outside}/base.json" is outside the workspace`},
+		{name: "tsconfig.json extends outside after a comment that ends at U+2028", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "{outside}/base.json", `{"compilerOptions": {"jsxFactory": "h"}}`)
+			tr.file(t, "tsconfig.json", "{ // the base\u2028 \"extends\": \"../outside/base.json\" }")
+		}, entry: `export default 1;`, file: "tsconfig.json", want: `"{outside}/base.json" is outside the workspace`},
+		{name: "tsconfig.json with two extends, the first outside", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "{outside}/base.json", `{"compilerOptions": {"jsxFactory": "h"}}`)
+			tr.file(t, "local.json", `{}`)
+			tr.file(t, "tsconfig.json", `{"extends": "../outside/base.json", "extends": "./local.json"}`)
+		}, entry: `export default 1;`, file: "tsconfig.json", want: `"{outside}/base.json" is outside the workspace`},
+		{name: "a package's two mains, the first leading to a FIFO's directory", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"main": "./lib/index.js", "main": "./index.js"}`)
+			tr.fifo(t, "node_modules/pkg/lib/package.json")
+			tr.file(t, "node_modules/pkg/lib/index.js", "export default 1;")
+			tr.file(t, "node_modules/pkg/index.js", "export default 2;")
+		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/lib/package.json" is not a regular file (a FIFO)`},
+		{name: "Yarn PnP manifest as a FIFO in an imported directory", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "lib/.pnp.cjs")
+			tr.file(t, "lib/x.js", `import d from "dep"; export default d;`)
+			tr.file(t, "node_modules/dep/index.js", "export default 1;")
+		}, entry: `import x from "./lib/x.js"; export default x;`, line: 1, want: `"lib/.pnp.cjs" is not a regular file (a FIFO)`},
 		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "package.json", `{"name": "above"}`)
 		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},
 	}
+}
+
+// gitCheckout puts in the workspace the .git/config that actions/checkout
+// writes, with its token (the outside marker stands for it).
+func gitCheckout(t *testing.T, tr *tree) {
+	tr.file(t, ".git/config", "[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic "+tr.marker+"\n")
 }
 
 // TestBuildRefusesWhatTheWorkspaceRuleForbids builds each attack on the
@@ -449,4 +487,96 @@ func unblock(t *testing.T, path string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Log("no reader came to the FIFO")
+}
+
+// TestCheckBuildRefusesSourceMapsOutside builds the evaluation variant,
+// which writes a source map and so makes esbuild read the maps that
+// modules name, without asking the plugin: each map that leads outside
+// the workspace, into .git or to a special file is refused, and a map
+// inside is read.
+func TestCheckBuildRefusesSourceMapsOutside(t *testing.T) {
+	t.Parallel()
+	mapOf := func(marker string) string {
+		return `{"version":3,"sources":["` + marker + `.ts"],"names":[],"mappings":"AAAA"}`
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, tr *tree)
+		ref   string // what the comment names
+		want  string // "" if the build must succeed
+	}{
+		{name: "relative, climbing out", ref: "../outside/secret.js.map",
+			want: `leads to {outside}/secret.js.map, outside the workspace`},
+		{name: "file URL", ref: "file://{outside}/secret.js.map",
+			want: `leads to {outside}/secret.js.map, outside the workspace`},
+		{name: "escaped dots", ref: "%2e%2e/outside/secret.js.map",
+			want: `leads to {outside}/secret.js.map, outside the workspace`},
+		{name: "symlink outside", ref: "maps/entry.js.map",
+			setup: func(t *testing.T, tr *tree) { tr.link(t, "maps", "{outside}") },
+			want:  `leads to {outside}/entry.js.map, outside the workspace`},
+		{name: "in .git", ref: ".git/config",
+			setup: gitCheckout, want: `is in a .git directory`},
+		{name: "FIFO", ref: "entry.js.map",
+			setup: func(t *testing.T, tr *tree) { tr.fifo(t, "entry.js.map") },
+			want:  `is not a regular file (a FIFO)`},
+		{name: "in a block comment", ref: "../outside/secret.js.map*/",
+			want: `leads to {outside}/secret.js.map, outside the workspace`},
+		{name: "inside the workspace", ref: "entry.js.map",
+			setup: func(t *testing.T, tr *tree) { tr.file(t, "entry.js.map", mapOf("inside")) }},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTree(t)
+			tr.file(t, "{outside}/secret.js.map", mapOf(tr.marker))
+			tr.file(t, "{outside}/entry.js.map", mapOf(tr.marker))
+			comment := "//# sourceMappingURL=" + tr.expand(tt.ref)
+			if strings.HasSuffix(tt.ref, "*/") {
+				comment = "/*# sourceMappingURL=" + tr.expand(tt.ref)
+			}
+			tr.file(t, "entry.js", "export default 1;\n"+comment+"\n")
+			if tt.setup != nil {
+				tt.setup(t, tr)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			code, err := BuildCheck(ctx, Options{Dir: tr.ws, Entry: "entry.js"}, Check{GlobalName: "m", Outfile: "check.js"})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("BuildCheck: %v", err)
+				}
+				if !strings.Contains(string(code), "sourceMappingURL=data:") {
+					t.Errorf("the check has no inline source map:\n%s", code)
+				}
+				return
+			}
+			var b *Bundle
+			if err == nil {
+				b = &Bundle{Code: code}
+			}
+			checkRefused(t, tr, b, err, "-", 0, tr.expand(tt.want)) // an entry point has no importer to place it at
+		})
+	}
+}
+
+// TestBuildRefusesReadingPastItsTotal builds an app whose files are each
+// under the per-file cap but together over the build's: ten times the raw
+// limit.
+func TestBuildRefusesReadingPastItsTotal(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	limits := Limits{Raw: 1000, Gzipped: 1000}
+	var src strings.Builder
+	for i := range 4 {
+		name := fmt.Sprintf("part%d.txt", i)
+		tr.file(t, name, strings.Repeat("x", 3000))
+		fmt.Fprintf(&src, "import p%d from \"./%s\";\n", i, name)
+	}
+	src.WriteString("export default [p0, p1, p2, p3].join();\n")
+	tr.file(t, "entry.js", src.String())
+	b, err := Build(context.Background(), Options{Dir: tr.ws, Entry: "entry.js", Limits: limits})
+	var be *BuildError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "past 10000 bytes") {
+		t.Fatalf("Build = %v, %v; want a *BuildError that the build read past 10000 bytes", b != nil, err)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,10 +20,16 @@ import (
 // any other way.
 func (c *confiner) plugin() api.Plugin {
 	return api.Plugin{Name: "workspace", Setup: func(b api.PluginBuild) {
-		b.OnResolve(api.OnResolveOptions{Filter: ".*"}, c.onResolve)
-		b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: "file"}, c.onLoad)
+		b.OnResolve(api.OnResolveOptions{Filter: everyPath}, c.onResolve)
+		b.OnLoad(api.OnLoadOptions{Filter: everyPath, Namespace: "file"}, c.onLoad)
 	}}
 }
+
+// everyPath is the plugin's filter: esbuild matches it against every import
+// and every module's path, and it matches them all, as ".*" does. Go's
+// regexp matches "^" at once, where ".*" walks the whole path: 70 ns
+// against 500-1,000 ns a path, on 4,400 paths for an app of 1,000 modules.
+const everyPath = "^"
 
 // onResolve checks, before esbuild resolves the import, where the import can
 // lead and the directories esbuild will read files in to resolve it. It
@@ -36,7 +44,7 @@ func (c *confiner) onResolve(args api.OnResolveArgs) (api.OnResolveResult, error
 	case args.ResolveDir == "" || c.external(p):
 		// esbuild reads no file for these.
 	case !isPackagePath(p):
-		err = c.checkImport(p, absJoin(args.ResolveDir, p), true)
+		err = c.checkPathImport(args.ResolveDir, p)
 	default:
 		err = c.checkPackageImport(args.ResolveDir, p)
 	}
@@ -51,6 +59,9 @@ func (c *confiner) onLoad(args api.OnLoadArgs) (api.OnLoadResult, error) {
 		return api.OnLoadResult{}, err
 	}
 	contents, err := c.load(args.Path)
+	if err == nil && contents != nil && c.readsSourceMaps {
+		err = c.checkSourceMaps(args.Path, *contents)
+	}
 	if contents == nil || err != nil {
 		msgs, err := refusal(err)
 		return api.OnLoadResult{Errors: msgs}, err
@@ -81,6 +92,9 @@ func (c *confiner) load(path string) (*string, error) {
 	if !c.inside(real) {
 		return nil, c.outside(c.show(real), path, real)
 	}
+	if c.inGit(real) {
+		return nil, gitViolation(c.show(real))
+	}
 	if err := c.checkChain(filepath.Dir(real)); err != nil {
 		return nil, err
 	}
@@ -101,6 +115,9 @@ func (c *confiner) load(path string) (*string, error) {
 	s, err := readAll(f, fi)
 	if err != nil {
 		return nil, explain(c.show(real), err)
+	}
+	if err := c.count(c.show(real), len(s)); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
@@ -202,12 +219,26 @@ func (c *confiner) checkRedirects(what, dir, sub string) error {
 	return nil
 }
 
+// checkPathImport checks the import of the path p from dir (checkImport).
+// The check is kept, as the modules of a directory import the same files:
+// the 647 modules of lodash-es import 641 files 2,310 times.
+func (c *confiner) checkPathImport(dir, p string) error {
+	return c.checkOnce(dir, p, func() error { return c.checkImport(p, absJoin(dir, p), true) })
+}
+
 // checkPackageImport checks what an import of the package path p from dir
 // can lead to: the node_modules/<name> directories esbuild tries, in dir and
 // each directory above it in the workspace, and the targets of tsconfig.json
 // "paths" and "baseUrl". The check is kept, as many files import the same
 // packages.
 func (c *confiner) checkPackageImport(dir, p string) error {
+	return c.checkOnce(dir, p, func() error { return c.checkPackageImportUncached(dir, p) })
+}
+
+// checkOnce returns the check of the import p from dir: check's result,
+// kept for the next import of p from dir. The result depends on nothing
+// else (what checkImport reads is kept too), and an error names p.
+func (c *confiner) checkOnce(dir, p string, check func() error) error {
 	key := dir + "\x00" + p
 	c.mu.Lock()
 	err, ok := c.imports[key]
@@ -215,7 +246,7 @@ func (c *confiner) checkPackageImport(dir, p string) error {
 	if ok {
 		return err
 	}
-	err = c.checkPackageImportUncached(dir, p)
+	err = check()
 	c.mu.Lock()
 	c.imports[key] = err
 	c.mu.Unlock()
@@ -317,4 +348,84 @@ func packageOf(path string) (string, bool) {
 	}
 	name, _ := splitPackage(s[i+len("/node_modules/"):])
 	return name, name != ""
+}
+
+// checkSourceMaps checks the files that esbuild reads, without asking
+// plugins, for the source map comments of the module at path, with
+// contents: a build that writes a source map reads the map that the last
+// "//# sourceMappingURL=" comment of each module names (evanw/esbuild's
+// extractSourceMapFromComment). Every "sourceMappingURL=" in contents is
+// taken for such a comment, in strings too, and its argument both whole
+// and cut at "*/", the end of a block comment: a superset of what esbuild
+// reads. A map that is not there is esbuild's to skip.
+func (c *confiner) checkSourceMaps(path, contents string) error {
+	const pragma = "sourceMappingURL="
+	for rest := contents; ; {
+		i := strings.Index(rest, pragma)
+		if i < 0 {
+			return nil
+		}
+		rest = rest[i+len(pragma):]
+		arg := rest
+		if end := strings.IndexFunc(arg, isJSSpace); end >= 0 {
+			arg = arg[:end]
+		}
+		args := []string{arg}
+		if before, _, ok := strings.Cut(arg, "*/"); ok {
+			args = append(args, before)
+		}
+		for _, a := range args {
+			if err := c.checkSourceMap(path, a); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// checkSourceMap checks the file that the source map comment argument arg,
+// in the module at path, names: a URL relative to the module's directory,
+// or a file: URL. data: URLs and other schemes name no file.
+func (c *confiner) checkSourceMap(path, arg string) error {
+	u, err := url.Parse(arg)
+	if err != nil {
+		return nil
+	}
+	dir := filepath.ToSlash(filepath.Dir(path))
+	u = (&url.URL{Scheme: "file", Path: strings.TrimSuffix(dir, "/") + "/"}).ResolveReference(u)
+	if u.Scheme != "file" || u.Host != "" && u.Host != "localhost" || u.Path == "" {
+		return nil
+	}
+	// The path as esbuild reads it: not cleaned, so that ".." after a
+	// symlink goes where the system takes it.
+	p := filepath.FromSlash(u.Path)
+	what := fmt.Sprintf("%s (the source map that %s names)", arg, c.show(path))
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil // not there, or not reachable: esbuild reads nothing
+	}
+	if !c.inside(real) {
+		return &violation{what: what, why: fmt.Sprintf("leads to %s, outside the workspace (%s): "+
+			"the bundle may only read files inside it", real, c.root), file: path}
+	}
+	if c.inGit(real) {
+		return gitViolation(what)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil
+	}
+	if why := irregular(fi); why != "" {
+		return &violation{what: what, why: why, file: path}
+	}
+	return c.count(what, int(fi.Size()))
+}
+
+// isJSSpace reports whether r ends a comment's argument for esbuild: white
+// space or a line terminator in JavaScript (js_ast.IsWhitespace).
+func isJSSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', '\u00a0', '\u1680', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff':
+		return true
+	}
+	return r >= '\u2000' && r <= '\u200a'
 }

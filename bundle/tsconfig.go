@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -82,27 +81,35 @@ func (c *confiner) extendsError(err error, from, e string) error {
 // parseTsconfig reads what matters of the tsconfig.json at path, with
 // contents data: "extends", "baseUrl" and "paths". If data is not JSON, esbuild
 // reports it; that is an error here only if it may hold an "extends", which
-// could not be checked.
+// could not be checked. Of members with the same name, esbuild reads the
+// first (jsonMembers), but every "paths" entry, so all of those are kept.
 func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 	t := &tsconfig{dir: filepath.Dir(path)}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(jsonc(data), &raw); err != nil {
+	raw, ok := jsonMembers(string(jsonc(data)))
+	if !ok {
 		if strings.Contains(data, "extends") || strings.Contains(data, `\u`) {
-			return nil, nil, err
+			return nil, nil, errors.New("it is not JSON with comments")
 		}
 		return t, nil, nil
 	}
-	var extends []string
-	for _, e := range leaves(raw["extends"]) {
-		extends = append(extends, e)
-	}
-	var options map[string]json.RawMessage
-	_ = json.Unmarshal(raw["compilerOptions"], &options)
-	var base string
-	if json.Unmarshal(options["baseUrl"], &base) == nil && base != "" {
+	extends := leaves(raw["extends"])
+	options, _ := jsonMembers(raw["compilerOptions"])
+	if base, ok := jsonString(options["baseUrl"]); ok && base != "" {
 		t.baseURL = absJoin(t.dir, base)
 	}
-	_ = json.Unmarshal(options["paths"], &t.paths)
+	if p := options["paths"]; p != "" {
+		t.paths = map[string][]string{}
+		r := jsonReader{s: p}
+		r.space()
+		r.object(func(key, value string) {
+			list, _ := jsonElements(value)
+			for _, v := range list {
+				if s, ok := jsonString(v); ok {
+					t.paths[key] = append(t.paths[key], s)
+				}
+			}
+		})
+	}
 	return t, extends, nil
 }
 
@@ -148,12 +155,11 @@ func (c *confiner) packageExtends(nm, e string) ([]string, error) {
 	if err != nil || real == "" {
 		return out, err
 	}
-	var raw map[string]json.RawMessage
-	if json.Unmarshal([]byte(data), &raw) != nil {
+	raw, ok := jsonMembers(data)
+	if !ok {
 		return out, nil
 	}
-	var field string
-	if json.Unmarshal(raw["tsconfig"], &field) == nil && field != "" {
+	if field, ok := jsonString(raw["tsconfig"]); ok && field != "" {
 		out = append(out, absJoin(pkg, field))
 	}
 	for _, t := range exportTargets(subpaths(raw["exports"]), sub) {
@@ -240,9 +246,7 @@ func jsonc(s string) []byte {
 			out = append(out, s[i:end]...)
 			i = end
 		case strings.HasPrefix(s[i:], "//"):
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
+			i += lineCommentEnd(s[i:])
 		case strings.HasPrefix(s[i:], "/*"):
 			end := strings.Index(s[i+2:], "*/")
 			if end < 0 {
@@ -253,12 +257,29 @@ func jsonc(s string) []byte {
 			out = append(out, ' ')
 		case s[i] == ',' && closesNext(s[i+1:]):
 			i++
+		case strings.HasPrefix(s[i:], "\u2028") || strings.HasPrefix(s[i:], "\u2029"):
+			// Line terminators to esbuild, which encoding/json refuses.
+			out = append(out, '\n')
+			i += len("\u2028")
 		default:
 			out = append(out, s[i])
 			i++
 		}
 	}
 	return out
+}
+
+// lineCommentEnd returns the length of the "//" comment that s starts
+// with: up to a line terminator, which for esbuild, as for JavaScript, is
+// "\r", U+2028 or U+2029 as well as "\n". A comment read past one would
+// hide from the confiner what esbuild reads on the next line.
+func lineCommentEnd(s string) int {
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029'
+	}); i >= 0 {
+		return i
+	}
+	return len(s)
 }
 
 // stringEnd returns the index just past the JSON string that starts at
@@ -282,10 +303,10 @@ func closesNext(s string) bool {
 		switch {
 		case strings.ContainsRune(" \t\r\n", rune(s[i])):
 			i++
+		case strings.HasPrefix(s[i:], "\u2028") || strings.HasPrefix(s[i:], "\u2029"):
+			i += len("\u2028")
 		case strings.HasPrefix(s[i:], "//"):
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
+			i += lineCommentEnd(s[i:])
 		case strings.HasPrefix(s[i:], "/*"):
 			end := strings.Index(s[i+2:], "*/")
 			if end < 0 {
