@@ -17,7 +17,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "error: the working directory: %v\n", err)
 		return 1
 	}
-	p := action.Process{Args: args, Getenv: os.Getenv, Dir: dir, Stdout: os.Stdout, Stderr: os.Stderr, Version: programVersion()}
+	p := action.Process{Args: args, Getenv: os.Getenv, Dir: dir, Stdout: os.Stdout, Stderr: os.Stderr, Version: programVersion(), Bundling: collectorOff}
 	if len(args) == 0 {
 		return action.Main(ctx, p)
 	}

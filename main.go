@@ -19,17 +19,37 @@ import (
 // otherwise it comes from the module's build information.
 var version = ""
 
+// memoryLimit bounds the heap while the collector is off: far above what
+// bundling a large app holds, far below a CI runner's memory.
+const memoryLimit = 1 << 30
+
 func main() {
-	// A deploy is one short burst of allocation, nearly all of it esbuild's
-	// syntax trees, live until the process exits: a collector that runs less
-	// often costs some memory and saves time (BENCHMARKS.md has the
-	// measurements). GOGC, if set, wins; the long-running emulator keeps
-	// the default.
-	if os.Getenv("GOGC") == "" && (len(os.Args) < 2 || os.Args[1] != "emulator") {
+	// A deploy runs the collector less often than Go's default; while it
+	// bundles, not at all (collectorOff). GOGC or GOMEMLIMIT, if set, win;
+	// the long-running emulator keeps Go's defaults. BENCHMARKS.md has the
+	// measurements.
+	if tuneGC() {
 		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+func tuneGC() bool {
+	return os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" && (len(os.Args) < 2 || os.Args[1] != "emulator")
+}
+
+// collectorOff turns the collector off for bundling, as esbuild's own CLI
+// does for a one-shot build: nearly all it allocates is syntax trees that
+// live until the build ends. The func it returns turns it back on, so that
+// the paging of instances that may follow stays small.
+func collectorOff() (done func()) {
+	if !tuneGC() {
+		return func() {}
+	}
+	old := debug.SetGCPercent(-1)
+	return func() { debug.SetGCPercent(old) }
 }

@@ -58,6 +58,8 @@ type deployer struct {
 	tune    tuning
 	getenv  func(string) string
 	version string // of this program, for the User-Agent
+	// bundling is Process.Bundling.
+	bundling func() (done func())
 }
 
 // run does what the mode says.

@@ -57,15 +57,7 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		{"bundle-sha256", primary.sha256},
 	}
 	if d.cfg.dryRun {
-		var what []string
-		for _, b := range d.rep.bundles {
-			what = append(what, fmt.Sprintf("%s of %s", bytesText(len(b.upload)), b.entry))
-		}
-		then := ""
-		if d.cfg.upgrade {
-			then = ", and every instance asked to move to the new version"
-		}
-		d.log.noticef("dry run: %s would be uploaded to machine %s%s; nothing was sent", strings.Join(what, " and "), d.cfg.machine, then)
+		d.noteDryRun()
 		return d.log.writeOutputs(d.getenv, outputs)
 	}
 	if d.cfg.createMachine {
@@ -98,6 +90,9 @@ func (d *deployer) deployCode(ctx context.Context) error {
 
 // buildAll bundles and checks everything the mode deploys.
 func (d *deployer) buildAll(ctx context.Context) (version, migration *built, err error) {
+	if d.bundling != nil {
+		defer d.bundling()()
+	}
 	if d.cfg.deploysVersion() {
 		if version, err = d.build(ctx, bundle.MachineVersion, d.cfg.paths.entry); err != nil {
 			return nil, nil, err
@@ -282,4 +277,18 @@ func (d *deployer) logStep(filename string) func(deploy.StepDone) {
 		}
 		d.log.group(string(s.Step), lines...)
 	}
+}
+
+// noteDryRun says what a dry run would have uploaded, and that nothing was
+// sent.
+func (d *deployer) noteDryRun() {
+	var what []string
+	for _, b := range d.rep.bundles {
+		what = append(what, fmt.Sprintf("%s of %s", bytesText(len(b.upload)), b.entry))
+	}
+	then := ""
+	if d.cfg.upgrade {
+		then = ", and every instance asked to move to the new version"
+	}
+	d.log.noticef("dry run: %s would be uploaded to machine %s%s; nothing was sent", strings.Join(what, " and "), d.cfg.machine, then)
 }

@@ -24,6 +24,10 @@ type Process struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Version string // of this program
+	// Bundling, if set, is called as bundling and validation start, and
+	// the func it returns as they end: main turns the garbage collector
+	// off for that one burst of allocation.
+	Bundling func() (done func())
 }
 
 // secretInputs are the inputs and variables that hold secrets. They are
@@ -84,7 +88,7 @@ func Run(ctx context.Context, p Process, opts ...Option) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	rep := &report{cfg: cfg, started: tune.now(), now: tune.now}
-	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version}
+	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version, bundling: p.Bundling}
 	if err = d.run(ctx); err != nil {
 		err = cfg.advise(ctx, err)
 		log.fail(err)

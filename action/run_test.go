@@ -722,3 +722,31 @@ func TestWorkspaceIsNotTheRoot(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+// TestBundlingIsBracketed checks that Process.Bundling brackets the builds
+// of a release, both of them, once, and ends before the first request: main
+// turns the collector off inside it, and back on for what follows.
+func TestBundlingIsBracketed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	releaseMode(h)
+	var starts, ends, requestsAtEnd int
+	bundling := func() func() {
+		starts++
+		return func() {
+			ends++
+			requestsAtEnd = len(h.em.Requests())
+		}
+	}
+	var out, errOut bytes.Buffer
+	p := Process{Getenv: h.env.get, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test", Bundling: bundling}
+	if err := Run(context.Background(), p, h.opts...); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if starts != 1 || ends != 1 {
+		t.Errorf("Bundling called %d times and its end %d times, want once each", starts, ends)
+	}
+	if requestsAtEnd != 0 || len(h.em.Requests()) == 0 {
+		t.Errorf("requests when bundling ended: %d, after the run: %d; want 0, then some", requestsAtEnd, len(h.em.Requests()))
+	}
+}

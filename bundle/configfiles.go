@@ -147,7 +147,7 @@ func (p *packageJSON) targets(sub string) []string {
 // notePackage keeps what matters of the package.json in dir, with contents
 // data, and notes the files its "browser" map sets to false. It returns nil
 // if data is not JSON, which esbuild reports. It reads the JSON with
-// jsonspans.go: encoding/json took 5 ms on date-fns's 199 KB.
+// jsonspans.go, which copies nothing.
 func (c *confiner) notePackage(dir, data string) *packageJSON {
 	raw, ok := jsonMembers(data)
 	if !ok {

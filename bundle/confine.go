@@ -22,9 +22,8 @@ import (
 const maxFileBytes = MaxRawBytes
 
 // buildBytesPerRawByte bounds what one build may read in all: ten times the
-// largest bundle the service takes (Limits.Raw), 100 MB. The largest app
-// measured reads 6 MB (bench/app, 1,000 modules of lodash-es and
-// date-fns); without a cap, thousands of files each under maxFileBytes
+// largest bundle the service takes (Limits.Raw), 100 MB, far more than any
+// real app reads; without a cap, thousands of files each under maxFileBytes
 // could fill the memory.
 const buildBytesPerRawByte = 10
 
@@ -252,7 +251,7 @@ func open(real string) (*os.File, fs.FileInfo, error) {
 // that finds the end needs no more room, and returns that buffer as the
 // string, as strings.Builder does, rather than a copy: esbuild keeps every
 // module's text until the build ends, and a copy of each would cost as much
-// again in memory and time (2 MB for an app of 1,000 modules). The buffer
+// again in memory and time. The buffer
 // is written only here.
 func readAll(f *os.File, fi fs.FileInfo) (string, error) {
 	buf := make([]byte, 0, min(max(fi.Size(), 0), maxFileBytes)+1)

@@ -210,55 +210,53 @@ func (r *tail) str() (string, bool) {
 		case r.i == len(r.s):
 			return "", false
 		default:
-			e := r.s[r.i]
-			r.i++
-			switch e {
-			case 'b':
-				units = append(units, '\b')
-			case 'f':
-				units = append(units, '\f')
-			case 'n':
-				units = append(units, '\n')
-			case 'r':
-				units = append(units, '\r')
-			case 't':
-				units = append(units, '\t')
-			case 'v':
-				units = append(units, '\v')
-			case '0':
-				if r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
-					return "", false
-				}
-				units = append(units, 0)
-			case 'x':
-				v, ok := r.hex(2)
-				if !ok {
-					return "", false
-				}
-				units = append(units, uint16(v))
-			case 'u':
-				if r.i < len(r.s) && r.s[r.i] == '{' {
-					cp, ok := r.codePoint()
-					if !ok {
-						return "", false
-					}
-					units = utf16.AppendRune(units, cp)
-					break
-				}
-				v, ok := r.hex(4)
-				if !ok {
-					return "", false
-				}
-				units = append(units, uint16(v))
-			default:
-				if e >= '1' && e <= '9' || e == '\n' || e == '\r' || e >= utf8.RuneSelf {
-					return "", false
-				}
-				units = append(units, uint16(e)) // \\ \' \" \` \$ \/
+			var ok bool
+			if units, ok = r.escape(units); !ok {
+				return "", false
 			}
 		}
 	}
 	return "", false
+}
+
+// escape reads the escape that follows a backslash in a string, and
+// appends what it stands for to units.
+func (r *tail) escape(units []uint16) ([]uint16, bool) {
+	e := r.s[r.i]
+	r.i++
+	switch e {
+	case 'b':
+		return append(units, '\b'), true
+	case 'f':
+		return append(units, '\f'), true
+	case 'n':
+		return append(units, '\n'), true
+	case 'r':
+		return append(units, '\r'), true
+	case 't':
+		return append(units, '\t'), true
+	case 'v':
+		return append(units, '\v'), true
+	case '0':
+		if r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
+			return nil, false
+		}
+		return append(units, 0), true
+	case 'x':
+		v, ok := r.hex(2)
+		return append(units, uint16(v)), ok
+	case 'u':
+		if r.i < len(r.s) && r.s[r.i] == '{' {
+			cp, ok := r.codePoint()
+			return utf16.AppendRune(units, cp), ok
+		}
+		v, ok := r.hex(4)
+		return append(units, uint16(v)), ok
+	}
+	if e >= '1' && e <= '9' || e == '\n' || e == '\r' || e >= utf8.RuneSelf {
+		return nil, false
+	}
+	return append(units, uint16(e)), true // \\ \' \" \` \$ \/
 }
 
 // codePoint reads what follows `\u`: four hex digits, or hex digits in

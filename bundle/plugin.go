@@ -27,8 +27,7 @@ func (c *confiner) plugin() api.Plugin {
 
 // everyPath is the plugin's filter: esbuild matches it against every import
 // and every module's path, and it matches them all, as ".*" does. Go's
-// regexp matches "^" at once, where ".*" walks the whole path: 70 ns
-// against 500-1,000 ns a path, on 4,400 paths for an app of 1,000 modules.
+// regexp matches "^" at once, where ".*" walks the whole path.
 const everyPath = "^"
 
 // onResolve checks, before esbuild resolves the import, where the import can
@@ -220,8 +219,9 @@ func (c *confiner) checkRedirects(what, dir, sub string) error {
 }
 
 // checkPathImport checks the import of the path p from dir (checkImport).
-// The check is kept, as the modules of a directory import the same files:
-// the 647 modules of lodash-es import 641 files 2,310 times.
+// The check is kept, as the modules of a directory import the same files
+// many times over (lodash-es's modules import each of its files about
+// four times).
 func (c *confiner) checkPathImport(dir, p string) error {
 	return c.checkOnce(dir, p, func() error { return c.checkImport(p, absJoin(dir, p), true) })
 }
