@@ -42,7 +42,7 @@ func rolloutHarness(t *testing.T, from, on, stuck int) *harness {
 
 // upgradeMode sets the inputs of mode upgrade to demoTo.
 func upgradeMode(h *harness) {
-	for _, name := range []string{"INPUT_FROM-VERSION", "INPUT_FILE", "INPUT_WORKING-DIRECTORY", "INPUT_GZIP"} {
+	for _, name := range []string{"INPUT_FROM-VERSION", "INPUT_FILE", "INPUT_WORKING-DIRECTORY", "INPUT_GZIP", "INPUT_VALIDATE"} {
 		delete(h.env, name)
 	}
 	h.env["INPUT_MODE"] = "upgrade"

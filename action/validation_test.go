@@ -88,6 +88,7 @@ func TestValidationWithoutXstate(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		versionMode(h)
+		h.env["INPUT_VALIDATE"] = "true"
 		if err := os.RemoveAll(filepath.Join(h.workspace, "app", "node_modules")); err != nil {
 			t.Fatal(err)
 		}
@@ -103,6 +104,7 @@ func TestValidationWithoutXstate(t *testing.T) {
 	t.Run("migration", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
+		h.env["INPUT_VALIDATE"] = "true"
 		if err := os.RemoveAll(filepath.Join(h.workspace, "app", "node_modules")); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/evanw/esbuild/pkg/api"
@@ -270,4 +271,41 @@ func BenchmarkMetafileExports(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkConfinement measures what the workspace rule costs: Build's
+// esbuild run with the confining plugin against the same build without it,
+// on the app BENCH_APP names as directory:entry, in the workspace
+// BENCH_ROOT (bench/apps/ledger and compare.sh's scratch directory, say,
+// once compare.sh has installed its packages), or on the 500-module
+// synthetic app.
+func BenchmarkConfinement(b *testing.B) {
+	dir, entry := b.TempDir(), ""
+	if app := os.Getenv("BENCH_APP"); app != "" {
+		var ok bool
+		if dir, entry, ok = strings.Cut(app, ":"); !ok {
+			b.Fatal("BENCH_APP must be directory:entry")
+		}
+	} else {
+		var err error
+		if entry, err = genapp.Write(dir, 500); err != nil {
+			b.Fatal(err)
+		}
+	}
+	o := Options{Dir: dir, Root: os.Getenv("BENCH_ROOT"), Entry: entry, Kind: Migration}
+	b.Run("confined", func(b *testing.B) {
+		for b.Loop() {
+			res, err := confinedBuild(context.Background(), o, false, func(*api.BuildOptions) {})
+			if err != nil || len(res.Errors) > 0 {
+				b.Fatal(err, res.Errors)
+			}
+		}
+	})
+	b.Run("esbuild", func(b *testing.B) {
+		for b.Loop() {
+			if res := api.Build(options(o)); len(res.Errors) > 0 {
+				b.Fatal(res.Errors)
+			}
+		}
+	})
 }

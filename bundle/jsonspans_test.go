@@ -12,7 +12,7 @@ import (
 )
 
 // jsonSeeds are JSON texts that exercise what encoding/json accepts and
-// refuses, for TestJSONSpans and as FuzzJSONSpans's seeds.
+// refuses, as FuzzJSONSpans's seeds.
 var jsonSeeds = []string{
 	`{}`, `[]`, `""`, `null`, ` null `, `nul`, `{"a":1}`, ` { "a" : "x" , "b" : [1, 2] } `,
 	`{"a":1,"a":2}`, `{"a":1,}`, `[1,]`, `{"a"}`, `{"a":}`, `{a:1}`, `{'a':1}`, `{"a":1}x`, `{"a":1}{}`,
@@ -29,15 +29,8 @@ var jsonSeeds = []string{
 	`{"a":` + strings.Repeat(`{"a":`, 9999) + `1` + strings.Repeat("}", 10000),
 }
 
-// TestJSONSpans checks jsonMembers, jsonElements and jsonString against
-// encoding/json on the seeds; FuzzJSONSpans does on anything.
-func TestJSONSpans(t *testing.T) {
-	t.Parallel()
-	for _, s := range jsonSeeds {
-		checkJSONSpans(t, s)
-	}
-}
-
+// FuzzJSONSpans checks jsonMembers, jsonElements and jsonString against
+// encoding/json: on the seeds in every test run, on anything when fuzzed.
 func FuzzJSONSpans(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add(s)
