@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const (
@@ -43,7 +44,7 @@ func TestVersionMode(t *testing.T) {
 	if v.ClientInfo != "0123abcd" || !v.MakeCurrent || string(v.IndexSelectors) != `{"owner":"$.owner"}` {
 		t.Errorf("finalize gave clientInfo %q, makeCurrent %v, indexSelectors %s", v.ClientInfo, v.MakeCurrent, v.IndexSelectors)
 	}
-	code := string(gunzip(t, v.Code))
+	code := string(testkit.Gunzip(t, v.Code))
 	for _, want := range []string{`from"npm:xstate"`, "as default", "allowRead", "allowWrite"} {
 		if !strings.Contains(code, want) {
 			t.Errorf("uploaded machine lacks %q:\n%s", want, code)

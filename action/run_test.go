@@ -2,13 +2,11 @@ package action
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -195,7 +193,7 @@ func TestRunDeploysAsGitHubRunner(t *testing.T) {
 	if len(migs) != 1 || !migs[0].Finalized || !migs[0].Gzip {
 		t.Fatalf("emulator migrations = %+v, want one finalized gzipped migration", migs)
 	}
-	code := gunzip(t, migs[0].Code)
+	code := testkit.Gunzip(t, migs[0].Code)
 	sum := sha256.Sum256(code)
 	want := map[string]string{
 		"migration-id":  migs[0].ID,
@@ -598,19 +596,6 @@ func TestHelp(t *testing.T) {
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	return testkit.ReadFile(t, path)
-}
-
-func gunzip(t *testing.T, b []byte) []byte {
-	t.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestServerTextIsSafe checks that a hostile server's text cannot act on

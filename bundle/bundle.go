@@ -256,9 +256,15 @@ func Build(ctx context.Context, o Options) (*Bundle, error) {
 }
 
 // buildUpload runs the build of the upload, with the metafile if metafile
-// is set, and returns its result if it made the one output file.
+// is set.
 func buildUpload(ctx context.Context, o Options, metafile bool) (api.BuildResult, error) {
-	res, err := confinedBuild(ctx, o, false, func(opts *api.BuildOptions) { opts.Metafile = metafile })
+	return buildOne(ctx, o, false, func(opts *api.BuildOptions) { opts.Metafile = metafile })
+}
+
+// buildOne runs confinedBuild and returns its result if the build made its
+// one output file.
+func buildOne(ctx context.Context, o Options, bundlesPlatform bool, change func(*api.BuildOptions)) (api.BuildResult, error) {
+	res, err := confinedBuild(ctx, o, bundlesPlatform, change)
 	if err != nil {
 		return res, err
 	}

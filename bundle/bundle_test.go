@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/klauspost/compress/gzip"
+
+	"sbdeploy/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/bundle")
@@ -64,7 +64,7 @@ func TestBuildGolden(t *testing.T) {
 			if diff := cmp.Diff(string(want), string(b.Code)); diff != "" {
 				t.Errorf("code (-want +got):\n%s", diff)
 			}
-			if got := gunzip(t, b.Gzipped); !bytes.Equal(got, b.Code) {
+			if got := testkit.Gunzip(t, b.Gzipped); !bytes.Equal(got, b.Code) {
 				t.Error("Gzipped does not decompress to Code")
 			}
 		})
@@ -204,7 +204,7 @@ func TestBuildSizeLimits(t *testing.T) {
 				t.Fatalf("err = %v, want a *SizeError: %v", err, tt.over)
 			}
 			if !tt.over {
-				if len(b.Gzipped) != tt.gzipped || !bytes.Equal(gunzip(t, b.Gzipped), b.Code) {
+				if len(b.Gzipped) != tt.gzipped || !bytes.Equal(testkit.Gunzip(t, b.Gzipped), b.Code) {
 					t.Errorf("Gzipped is %d bytes, want %d that decompress to Code", len(b.Gzipped), tt.gzipped)
 				}
 				return
@@ -240,23 +240,10 @@ func TestGzipRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := gunzip(t, gz); !bytes.Equal(got, in) {
+		if got := testkit.Gunzip(t, gz); !bytes.Equal(got, in) {
 			t.Errorf("round trip of %d bytes gave %d bytes", len(in), len(got))
 		}
 	}
-}
-
-func gunzip(t *testing.T, gz []byte) []byte {
-	t.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func randomHex(t *testing.T, n int) string {

@@ -29,7 +29,7 @@ func BuildCheck(ctx context.Context, o Options, v Check) ([]byte, error) {
 	if v.GlobalName == "" || v.Outfile == "" {
 		return nil, fmt.Errorf("bundle: a check needs a GlobalName and an Outfile")
 	}
-	res, err := confinedBuild(ctx, o, true, func(opts *api.BuildOptions) {
+	res, err := buildOne(ctx, o, true, func(opts *api.BuildOptions) {
 		opts.Format = api.FormatIIFE
 		opts.GlobalName = v.GlobalName
 		opts.Alias, opts.External = nil, nil
@@ -44,12 +44,6 @@ func BuildCheck(ctx context.Context, o Options, v Check) ([]byte, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	if len(res.Errors) > 0 {
-		return nil, &BuildError{Messages: messages(o.Dir, res.Errors)}
-	}
-	if len(res.OutputFiles) != 1 {
-		return nil, fmt.Errorf("bundle: esbuild wrote %d files for the check, want 1", len(res.OutputFiles))
 	}
 	return res.OutputFiles[0].Contents, nil
 }

@@ -80,6 +80,16 @@ func (e *Emulator) api(step Step, ok int, f apiFunc) func(http.ResponseWriter, *
 }
 
 // notFound returns the 404 for a missing machine or instance.
+// machineLocked returns the machine slug, with e.mu held: not found if it
+// was deleted since checkCaller found it.
+func (e *Emulator) machineLocked(slug string) (*machine, *apiError) {
+	m, ok := e.machines[slug]
+	if !ok {
+		return nil, notFound("machine")
+	}
+	return m, nil
+}
+
 func notFound(what string) *apiError {
 	return &apiError{status: http.StatusNotFound, Message: what + " not found", Code: "not-found"}
 }
@@ -259,9 +269,9 @@ func (e *Emulator) finalize(r *http.Request, body []byte) (any, *apiError) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	mach, ok := e.machines[slug]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	mach, p := e.machineLocked(slug)
+	if p != nil {
+		return nil, p
 	}
 	if edge := [2]string{m.From, m.To}; !slices.Contains(mach.migrations, edge) {
 		mach.migrations = append(mach.migrations, edge)

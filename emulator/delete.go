@@ -79,9 +79,9 @@ func (e *Emulator) deleteInstance(r *http.Request, body []byte) (any, *apiError)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[slug]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	m, p := e.machineLocked(slug)
+	if p != nil {
+		return nil, p
 	}
 	i, found := m.instanceIndex(name)
 	if !found {

@@ -229,7 +229,13 @@ func TestInjectKeepsState(t *testing.T) {
 			before := state(em)
 			em.Inject(tc.step, 1, tc.fault)
 
-			r, err := c.do(&http.Client{Timeout: 200 * time.Millisecond}, srv.URL)
+			// A short timeout only where the answer must never come: a
+			// loaded machine may take longer than that to answer.
+			timeout := 10 * time.Second
+			if tc.fault.Hang {
+				timeout = 200 * time.Millisecond
+			}
+			r, err := c.do(&http.Client{Timeout: timeout}, srv.URL)
 			if tc.fault.Hang || tc.fault.Reset {
 				if msg := checkErr(err, tc.fault.Hang); msg != "" {
 					t.Error(msg)
@@ -456,7 +462,10 @@ func TestFaultsOverTLS(t *testing.T) {
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			client := srv.Client()
-			client.Timeout = 200 * time.Millisecond
+			client.Timeout = 10 * time.Second // the handshake, on a loaded machine
+			if tc.wantErr == "" {             // a hang: the timeout is the answer
+				client.Timeout = 200 * time.Millisecond
+			}
 			em.Inject(emulator.StepProvision, 1, tc.fault)
 
 			_, err := sendWith(client, "POST", srv.URL+"/machines/door/migrations", apiHeader(), []byte(provisionBody))

@@ -38,9 +38,9 @@ func (e *Emulator) listInstances(r *http.Request, _ []byte) (any, *apiError) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[r.PathValue("machine")]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	m, p := e.machineLocked(r.PathValue("machine"))
+	if p != nil {
+		return nil, p
 	}
 	start, found := m.instanceIndex(after)
 	if found {
@@ -92,9 +92,9 @@ func (e *Emulator) setInstanceVersion(r *http.Request, body []byte) (any, *apiEr
 	slug := r.PathValue("machine")
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[slug]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	m, p := e.machineLocked(slug)
+	if p != nil {
+		return nil, p
 	}
 	in := m.instance(r.PathValue("instance"))
 	switch {

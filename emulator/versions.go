@@ -97,9 +97,9 @@ func (e *Emulator) finalizeVersion(r *http.Request, body []byte) (any, *apiError
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	mach, ok := e.machines[slug]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	mach, p := e.machineLocked(slug)
+	if p != nil {
+		return nil, p
 	}
 	if mach.version(m.ID) == nil {
 		*m.version = v
@@ -182,9 +182,9 @@ func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) 
 func (e *Emulator) getMachine(r *http.Request, _ []byte) (any, *apiError) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[r.PathValue("machine")]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	m, p := e.machineLocked(r.PathValue("machine"))
+	if p != nil {
+		return nil, p
 	}
 	type machineJSON struct {
 		CreatedAt      string       `json:"createdAt"`
@@ -211,9 +211,9 @@ func (e *Emulator) listVersions(r *http.Request, _ []byte) (any, *apiError) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[r.PathValue("machine")]
-	if !ok { // deleted since checkCaller
-		return nil, notFound("machine")
+	m, p := e.machineLocked(r.PathValue("machine"))
+	if p != nil {
+		return nil, p
 	}
 	end := len(m.versions) // the page is m.versions[start:end], reversed
 	if hasCursor {

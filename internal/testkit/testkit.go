@@ -5,6 +5,8 @@ package testkit
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -45,4 +47,18 @@ func ReadFile(tb testing.TB, path string) string {
 		tb.Fatal(err)
 	}
 	return string(data)
+}
+
+// Gunzip returns the gzip stream gz decompressed.
+func Gunzip(tb testing.TB, gz []byte) []byte {
+	tb.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
