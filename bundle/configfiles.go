@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // This file covers the files that esbuild's resolver reads by name, which no
 // plugin sees. In every directory it looks in, and in every directory above
 // that one up to /, it reads package.json and, outside node_modules,
-// tsconfig.json or jsconfig.json, with the files their "extends" names; from
-// the working directory up, Yarn's PnP manifest. It reads them while it
+// tsconfig.json or jsconfig.json, with the files their "extends" names, and
+// Yarn's PnP manifest. It reads them while it
 // resolves an import, before any plugin hears of the directory, so they are
 // checked ahead: above the workspace and on Dir's path before the build
 // (preflight), and in the directories an import can lead to before esbuild
@@ -71,7 +72,7 @@ func (c *confiner) dirFacts(d string) *dirFacts {
 // keeps what matters of them. Inside node_modules esbuild ignores
 // tsconfig.json and jsconfig.json; elsewhere it reads jsconfig.json only if
 // there is no tsconfig.json, but both are checked. Yarn's PnP manifests are
-// checked everywhere.
+// refused everywhere.
 func (c *confiner) checkDir(d string) *dirFacts {
 	f := &dirFacts{}
 	names := []string{"package.json", "tsconfig.json", "jsconfig.json"}
@@ -79,10 +80,13 @@ func (c *confiner) checkDir(d string) *dirFacts {
 		names = names[:1]
 	}
 	// Yarn's PnP manifest, which esbuild looks for in every directory and
-	// reads to resolve a package from below it.
+	// follows to resolve a package from below it, to package directories
+	// that it names and that no import names: refused, as the zip archives
+	// it points into are.
 	for _, name := range configNames()[3:] {
-		if _, _, err := c.readConfig(filepath.Join(d, name)); err != nil {
-			f.err = err
+		if _, mode, ok := c.realPath(filepath.Join(d, name)); ok && !mode.IsDir() {
+			f.err = &violation{what: c.show(filepath.Join(d, name)), file: filepath.Join(d, name), why: "is a Yarn Plug'n'Play manifest, " +
+				"which would resolve packages outside the workspace rule: install packages into node_modules (Yarn: nodeLinker: node-modules)"}
 			return f
 		}
 	}
@@ -168,14 +172,14 @@ func (c *confiner) notePackage(dir, data string) *packageJSON {
 // extension, or a package, which it names by the file the package resolves
 // to.
 func (c *confiner) noteDisabled(dir string, browser string) {
-	m, ok := jsonMembers(browser)
+	m, ok := jsonMembersAll(browser)
 	if !ok {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for key, v := range m {
-		if v != "false" {
+		if v != "false" && !slices.Contains(leafValues(v), "false") {
 			continue
 		}
 		if isPackagePath(key) {
@@ -196,7 +200,7 @@ func subpaths(exports string) map[string]string {
 	if len(exports) == 0 {
 		return nil
 	}
-	m, ok := jsonMembers(exports)
+	m, ok := jsonMembersAll(exports)
 	if !ok || !subpathKeys(m) {
 		m = map[string]string{".": exports}
 	}
@@ -229,14 +233,22 @@ func subpathKeys(m map[string]string) bool {
 	return len(m) > 0
 }
 
-// leaves returns the strings in the JSON value v (text), however deep.
+// leafValues returns the texts of the elements of v, a JSON array made by
+// jsonMembersAll for a repeated member; nil if v is not an array.
+func leafValues(v string) []string {
+	list, _ := jsonElements(v)
+	return list
+}
+
+// leaves returns the strings in the JSON value v (text), however deep, in
+// every member of an object, repeated ones too.
 func leaves(v string) []string {
 	if s, ok := jsonString(v); ok {
 		return []string{s}
 	}
 	list, ok := jsonElements(v)
 	if !ok {
-		m, ok := jsonMembers(v)
+		m, ok := jsonMembersAll(v)
 		if !ok {
 			return nil
 		}

@@ -35,7 +35,10 @@ const buildBytesPerRawByte = 10
 //
 // Its plugin (plugin.go) sees every import and reads every module itself;
 // configfiles.go covers the files that esbuild's resolver reads by name,
-// which no plugin sees. Its methods run on esbuild's goroutines, so the
+// which no plugin sees. A build that writes a source map (the check build)
+// would also read the map each module names: the plugin hides those names
+// from esbuild instead (neutralMaps). Yarn PnP manifests, which send
+// resolution to directories no import names, are refused. Its methods run on esbuild's goroutines, so the
 // caches are guarded by mu.
 //
 // What it cannot check before esbuild reads, because esbuild reads it

@@ -4,6 +4,7 @@ package bundle
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -206,7 +207,20 @@ func configRefusals() []refused {
 			tr.fifo(t, "lib/.pnp.cjs")
 			tr.file(t, "lib/x.js", `import d from "dep"; export default d;`)
 			tr.file(t, "node_modules/dep/index.js", "export default 1;")
-		}, entry: `import x from "./lib/x.js"; export default x;`, line: 1, want: `"lib/.pnp.cjs" is not a regular file (a FIFO)`},
+		}, entry: `import x from "./lib/x.js"; export default x;`, line: 1, want: `"lib/.pnp.cjs" is a Yarn Plug'n'Play manifest`},
+		{name: "Yarn PnP manifest that places a package outside", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, ".pnp.data.json", `{"packageRegistryData": [[null, [[null, {"packageLocation": "./", "packageDependencies": [["evil", "npm:1.0.0"]]}]]],`+
+				`["evil", [["npm:1.0.0", {"packageLocation": "../outside/evil/", "packageDependencies": []}]]]]}`)
+		}, entry: `import e from "evil"; export default e;`, file: ".pnp.data.json", want: `".pnp.data.json" is a Yarn Plug'n'Play manifest`},
+		{name: "tsconfig.json extends outside, spelled with an escape", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/base.json")
+			tr.file(t, "tsconfig.json", `{"\x65xtends": "../outside/base.json"}`)
+		}, entry: `export default 1;`, file: "tsconfig.json", want: `cannot be read as JSON`},
+		{name: "a package's exports with a repeated condition, the second leading to a FIFO's directory", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"exports": {".": {"import": {"nomatch": "./x.js"}, "import": "./lib/index.js"}}}`)
+			tr.fifo(t, "node_modules/pkg/lib/package.json")
+			tr.file(t, "node_modules/pkg/lib/index.js", "export default 1;")
+		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/lib/package.json" is not a regular file (a FIFO)`},
 		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "package.json", `{"name": "above"}`)
 		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},
@@ -489,72 +503,88 @@ func unblock(t *testing.T, path string) {
 	t.Log("no reader came to the FIFO")
 }
 
-// TestCheckBuildRefusesSourceMapsOutside builds the evaluation variant,
-// which writes a source map and so makes esbuild read the maps that
-// modules name, without asking the plugin: each map that leads outside
-// the workspace, into .git or to a special file is refused, and a map
-// inside is read.
-func TestCheckBuildRefusesSourceMapsOutside(t *testing.T) {
+// TestCheckBuildReadsNoSourceMap builds the evaluation variant, which
+// writes a source map, and for which esbuild would read, without asking
+// the plugin, the map that each module's last source map comment names.
+// Whatever the comment's form (relative, file: URL, escaped, in a block
+// comment, past a separator that ends it for one parser and not another,
+// in CSS), the build reads no map: each names a FIFO (which would block it)
+// or a file outside that holds the marker (which would show in the check's
+// map or an error). The modules esbuild loads itself, a data: URL or a
+// file that a "browser" map may disable, are refused if they name a map.
+func TestCheckBuildReadsNoSourceMap(t *testing.T) {
 	t.Parallel()
 	mapOf := func(marker string) string {
 		return `{"version":3,"sources":["` + marker + `.ts"],"names":[],"mappings":"AAAA"}`
 	}
+	const climb = "../../../../../../../../../../../.."
 	cases := []struct {
-		name  string
-		setup func(t *testing.T, tr *tree)
-		ref   string // what the comment names
-		want  string // "" if the build must succeed
+		name   string
+		setup  func(t *testing.T, tr *tree)
+		entry  string
+		refuse string // the message that must refuse the build; "" if it must succeed
 	}{
-		{name: "relative, climbing out", ref: "../outside/secret.js.map",
-			want: `leads to {outside}/secret.js.map, outside the workspace`},
-		{name: "file URL", ref: "file://{outside}/secret.js.map",
-			want: `leads to {outside}/secret.js.map, outside the workspace`},
-		{name: "escaped dots", ref: "%2e%2e/outside/secret.js.map",
-			want: `leads to {outside}/secret.js.map, outside the workspace`},
-		{name: "symlink outside", ref: "maps/entry.js.map",
-			setup: func(t *testing.T, tr *tree) { tr.link(t, "maps", "{outside}") },
-			want:  `leads to {outside}/entry.js.map, outside the workspace`},
-		{name: "in .git", ref: ".git/config",
-			setup: gitCheckout, want: `is in a .git directory`},
-		{name: "FIFO", ref: "entry.js.map",
-			setup: func(t *testing.T, tr *tree) { tr.fifo(t, "entry.js.map") },
-			want:  `is not a regular file (a FIFO)`},
-		{name: "in a block comment", ref: "../outside/secret.js.map*/",
-			want: `leads to {outside}/secret.js.map, outside the workspace`},
-		{name: "inside the workspace", ref: "entry.js.map",
-			setup: func(t *testing.T, tr *tree) { tr.file(t, "entry.js.map", mapOf("inside")) }},
+		{name: "relative, climbing out", entry: "export default 1;\n//# sourceMappingURL=../outside/secret.js.map\n"},
+		{name: "file URL", entry: "export default 1;\n//# sourceMappingURL=file://{outside}/secret.js.map\n"},
+		{name: "escaped dots", entry: "export default 1;\n//# sourceMappingURL=%2e%2e/outside/secret.js.map\n"},
+		{name: "block comment", entry: "export default 1;\n/*# sourceMappingURL=../outside/secret.js.map */\n"},
+		{name: "past U+2028", entry: "export default 1;\n/*# sourceMappingURL=x\u2028/" + climb + "{outside}/secret.js.map */\n"},
+		{name: "a FIFO", setup: func(t *testing.T, tr *tree) { tr.fifo(t, "entry.js.map") },
+			entry: "export default 1;\n//# sourceMappingURL=entry.js.map\n"},
+		{name: "a FIFO outside", setup: func(t *testing.T, tr *tree) { tr.fifo(t, "{outside}/pipe.map") },
+			entry: "export default 1;\n//# sourceMappingURL=file://{outside}/pipe.map\n"},
+		{name: "in .git", setup: gitCheckout, entry: "export default 1;\n//# sourceMappingURL=.git/config\n"},
+		{name: "in an imported module", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "lib/x.js", "export function x() { return globalThis.location.href; }\n//# sourceMappingURL=../../outside/secret.js.map\n")
+		}, entry: `import { x } from "./lib/x.js"; export default x();`},
+		{name: "in CSS, past U+00A0", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/pipe.map")
+			tr.file(t, "a.css", "a { color: red }\n/*# sourceMappingURL=x\u00a0/"+climb+"{outside}/pipe.map */\n")
+		}, entry: `import "./a.css"; export default 1;`, refuse: "esbuild wrote 2 files"},
+		{name: "a data: URL module", entry: `import "data:text/javascript,globalThis.q=1;%0A//%23%20sourceMapping%55RL=file://{outside}/secret.js.map"; export default 1;`,
+			refuse: "names a source map"},
+		{name: "a base64 data: URL module", entry: `import "data:text/javascript;base64,` +
+			"Ly8jIHNvdXJjZU1hcHBpbmdVUkw9L2Rldi96ZXJv" + `"; export default 1;`, refuse: "names a source map"},
+		{name: "a module a browser map may disable", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "package.json", `{"browser": {"foo": false}}`)
+			tr.file(t, "node_modules/foo/lib.js", "export const y = 2;\n//# sourceMappingURL=file://{outside}/secret.js.map\n")
+		}, entry: `import { y } from "foo/lib.js"; export default y;`, refuse: "may be disabled by a"},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tr := newTree(t)
 			tr.file(t, "{outside}/secret.js.map", mapOf(tr.marker))
-			tr.file(t, "{outside}/entry.js.map", mapOf(tr.marker))
-			comment := "//# sourceMappingURL=" + tr.expand(tt.ref)
-			if strings.HasSuffix(tt.ref, "*/") {
-				comment = "/*# sourceMappingURL=" + tr.expand(tt.ref)
-			}
-			tr.file(t, "entry.js", "export default 1;\n"+comment+"\n")
+			tr.file(t, "entry.js", tt.entry)
 			if tt.setup != nil {
 				tt.setup(t, tr)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			code, err := BuildCheck(ctx, Options{Dir: tr.ws, Entry: "entry.js"}, Check{GlobalName: "m", Outfile: "check.js"})
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("BuildCheck: %v", err)
-				}
-				if !strings.Contains(string(code), "sourceMappingURL=data:") {
-					t.Errorf("the check has no inline source map:\n%s", code)
+			if err != nil && strings.Contains(err.Error(), tr.marker) {
+				t.Fatalf("the error holds the outside map's content: %v", err)
+			}
+			if tt.refuse != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refuse) {
+					t.Fatalf("BuildCheck = %v, want an error containing %q", err, tt.refuse)
 				}
 				return
 			}
-			var b *Bundle
-			if err == nil {
-				b = &Bundle{Code: code}
+			if err != nil {
+				t.Fatalf("BuildCheck: %v", err)
 			}
-			checkRefused(t, tr, b, err, "-", 0, tr.expand(tt.want)) // an entry point has no importer to place it at
+			_, inline, ok := strings.Cut(string(code), "sourceMappingURL=data:application/json;base64,")
+			if !ok {
+				t.Fatalf("the check has no inline source map:\n%s", code)
+			}
+			m, err := base64.StdEncoding.DecodeString(strings.TrimSpace(inline))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(m), tr.marker) || !strings.Contains(string(m), "entry.js") {
+				t.Errorf("the check's source map comes from elsewhere than the sources: %s", m)
+			}
 		})
 	}
 }

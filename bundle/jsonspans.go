@@ -42,6 +42,35 @@ func jsonMembers(s string) (members map[string]string, ok bool) {
 	return members, ok && r.end()
 }
 
+// jsonMembersAll is jsonMembers, but a name that several members share
+// has all their values, as the text of a JSON array of them: for the
+// confiner, which checks every target that esbuild may pick, where esbuild
+// reads a repeated member in ways that differ by field (the first for
+// getProperty, every one in order for "exports" conditions, the last for
+// a "browser" map).
+func jsonMembersAll(s string) (members map[string]string, ok bool) {
+	r := jsonReader{s: s}
+	r.space()
+	if r.literal("null") {
+		return nil, r.end()
+	}
+	members = map[string]string{}
+	repeated := map[string]bool{}
+	ok = r.object(func(key string, value string) {
+		old, dup := members[key]
+		switch {
+		case !dup:
+			members[key] = value
+		case repeated[key]:
+			members[key] = old[:len(old)-1] + "," + value + "]"
+		default:
+			members[key] = "[" + old + "," + value + "]"
+			repeated[key] = true
+		}
+	})
+	return members, ok && r.end()
+}
+
 // jsonElements returns the elements of the JSON array s, each as its text.
 // ok is false if s is not one valid JSON value, or is one that is not an
 // array; null is no elements.

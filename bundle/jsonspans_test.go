@@ -179,7 +179,7 @@ func checkPackageTargets(t *testing.T, name, data string) {
 // encoding/json, before jsonspans.go, but with the first of members that
 // share a name, as esbuild reads them.
 type refPackage struct {
-	exports          map[string]json.RawMessage
+	exports          map[string][]json.RawMessage // every value of a repeated key
 	mains            []string
 	mixed            bool // "exports" mixes subpaths and conditions
 	disabled         map[string]bool
@@ -194,7 +194,7 @@ func referencePackage(data string) *refPackage {
 	p := &refPackage{disabled: map[string]bool{}, disabledPackages: map[string]bool{}}
 	if exports := raw["exports"]; len(exports) > 0 {
 		dots := 0
-		m, err := firstMembers(string(exports))
+		m, err := allMembers(string(exports))
 		if err == nil {
 			for k := range m {
 				if strings.HasPrefix(k, ".") {
@@ -204,7 +204,7 @@ func referencePackage(data string) *refPackage {
 		}
 		p.mixed = dots > 0 && dots < len(m)
 		if m == nil || dots == 0 {
-			m = map[string]json.RawMessage{".": exports}
+			m = map[string][]json.RawMessage{".": {exports}}
 		}
 		p.exports = m
 	}
@@ -214,9 +214,9 @@ func referencePackage(data string) *refPackage {
 			p.mains = append(p.mains, s)
 		}
 	}
-	if browser, err := firstMembers(string(raw["browser"])); err == nil {
-		for key, v := range browser {
-			if strings.TrimSpace(string(v)) != "false" {
+	if browser, err := allMembers(string(raw["browser"])); err == nil {
+		for key, values := range browser {
+			if !slices.ContainsFunc(values, func(v json.RawMessage) bool { return strings.TrimSpace(string(v)) == "false" }) {
 				continue
 			}
 			if isPackagePath(key) {
@@ -233,10 +233,12 @@ func referencePackage(data string) *refPackage {
 
 func (p *refPackage) targets(sub string) []string {
 	var out []string
-	for key, v := range p.exports {
+	for key, values := range p.exports {
 		if star, ok := matchPattern(key, sub); ok {
-			for _, t := range referenceLeaves(v) {
-				out = append(out, strings.ReplaceAll(t, "*", star))
+			for _, v := range values {
+				for _, t := range referenceLeaves(v) {
+					out = append(out, strings.ReplaceAll(t, "*", star))
+				}
 			}
 		}
 	}
@@ -253,12 +255,12 @@ func referenceLeaves(v json.RawMessage) []string {
 	}
 	var list []json.RawMessage
 	if json.Unmarshal(v, &list) != nil {
-		m, err := firstMembers(string(v))
+		m, err := allMembers(string(v))
 		if err != nil {
 			return nil
 		}
-		for _, x := range m {
-			list = append(list, x)
+		for _, values := range m {
+			list = append(list, values...)
 		}
 	}
 	var out []string
@@ -299,15 +301,29 @@ func BenchmarkPackageJSON(b *testing.B) {
 // json.Unmarshal into a map[string]json.RawMessage does, but keeps the first
 // of members with the same name, as esbuild does.
 func firstMembers(s string) (map[string]json.RawMessage, error) {
+	all, err := allMembers(s)
+	if err != nil || all == nil {
+		return nil, err
+	}
+	first := map[string]json.RawMessage{}
+	for k, values := range all {
+		first[k] = values[0]
+	}
+	return first, nil
+}
+
+// allMembers decodes the JSON object s with encoding/json, keeping every
+// value of a repeated name, in order; null is nil.
+func allMembers(s string) (map[string][]json.RawMessage, error) {
 	var last map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &last); err != nil || last == nil {
-		return last, err
+		return nil, err
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	if _, err := dec.Token(); err != nil { // {
 		return nil, err
 	}
-	first := map[string]json.RawMessage{}
+	all := map[string][]json.RawMessage{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -317,9 +333,7 @@ func firstMembers(s string) (map[string]json.RawMessage, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		if _, dup := first[tok.(string)]; !dup {
-			first[tok.(string)] = v
-		}
+		all[tok.(string)] = append(all[tok.(string)], v)
 	}
-	return first, nil
+	return all, nil
 }

@@ -1,8 +1,10 @@
 package bundle
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net/url"
 	"os"
@@ -40,6 +42,8 @@ func (c *confiner) onResolve(args api.OnResolveArgs) (api.OnResolveResult, error
 	}
 	var err error
 	switch p := args.Path; {
+	case strings.HasPrefix(p, "data:"):
+		err = c.checkDataURL(p)
 	case args.ResolveDir == "" || c.external(p):
 		// esbuild reads no file for these.
 	case !isPackagePath(p):
@@ -59,7 +63,7 @@ func (c *confiner) onLoad(args api.OnLoadArgs) (api.OnLoadResult, error) {
 	}
 	contents, err := c.load(args.Path)
 	if err == nil && contents != nil && c.readsSourceMaps {
-		err = c.checkSourceMaps(args.Path, *contents)
+		*contents = neutralMaps(*contents)
 	}
 	if contents == nil || err != nil {
 		msgs, err := refusal(err)
@@ -109,7 +113,7 @@ func (c *confiner) load(path string) (*string, error) {
 		return nil, &violation{what: c.show(real), why: why}
 	}
 	if c.mayBeDisabled(path, real) {
-		return nil, nil
+		return nil, c.checkSelfLoaded(f, fi, real)
 	}
 	s, err := readAll(f, fi)
 	if err != nil {
@@ -350,82 +354,72 @@ func packageOf(path string) (string, bool) {
 	return name, name != ""
 }
 
-// checkSourceMaps checks the files that esbuild reads, without asking
-// plugins, for the source map comments of the module at path, with
-// contents: a build that writes a source map reads the map that the last
-// "//# sourceMappingURL=" comment of each module names (evanw/esbuild's
-// extractSourceMapFromComment). Every "sourceMappingURL=" in contents is
-// taken for such a comment, in strings too, and its argument both whole
-// and cut at "*/", the end of a block comment: a superset of what esbuild
-// reads. A map that is not there is esbuild's to skip.
-func (c *confiner) checkSourceMaps(path, contents string) error {
-	const pragma = "sourceMappingURL="
-	for rest := contents; ; {
-		i := strings.Index(rest, pragma)
-		if i < 0 {
-			return nil
-		}
-		rest = rest[i+len(pragma):]
-		arg := rest
-		if end := strings.IndexFunc(arg, isJSSpace); end >= 0 {
-			arg = arg[:end]
-		}
-		args := []string{arg}
-		if before, _, ok := strings.Cut(arg, "*/"); ok {
-			args = append(args, before)
-		}
-		for _, a := range args {
-			if err := c.checkSourceMap(path, a); err != nil {
-				return err
-			}
-		}
+// sourceMapPragma starts the comment that names a module's source map, in
+// JavaScript and CSS alike. A build that writes a source map reads the map
+// that a module's last such comment names, itself, without asking plugins
+// (evanw/esbuild's extractSourceMapFromComment): a path anywhere, a FIFO,
+// /dev/zero, whose content may then show in the map or in an error. The
+// check build needs no module's own map, so it never lets esbuild see the
+// pragma: neutralMaps rewrites it in every module the plugin loads, and
+// the modules esbuild loads itself (data: URLs, files a "browser" map may
+// disable) are refused if they hold it.
+const sourceMapPragma = "sourceMappingURL="
+
+// neutralMaps returns s with every sourceMapPragma rewritten to text of
+// the same length, so that columns, and the check's own source map, stay
+// right. In a string, the check's code sees the rewritten text; the
+// upload is built from the module as it is.
+func neutralMaps(s string) string {
+	if !strings.Contains(s, sourceMapPragma) {
+		return s
 	}
+	return strings.ReplaceAll(s, sourceMapPragma, "sourceMappingOFF=")
 }
 
-// checkSourceMap checks the file that the source map comment argument arg,
-// in the module at path, names: a URL relative to the module's directory,
-// or a file: URL. data: URLs and other schemes name no file.
-func (c *confiner) checkSourceMap(path, arg string) error {
-	u, err := url.Parse(arg)
-	if err != nil {
+// checkDataURL refuses, in a build that reads source maps, a data: URL
+// import whose content, decoded as esbuild decodes it, names a source map.
+func (c *confiner) checkDataURL(p string) error {
+	if !c.readsSourceMaps {
 		return nil
 	}
-	dir := filepath.ToSlash(filepath.Dir(path))
-	u = (&url.URL{Scheme: "file", Path: strings.TrimSuffix(dir, "/") + "/"}).ResolveReference(u)
-	if u.Scheme != "file" || u.Host != "" && u.Host != "localhost" || u.Path == "" {
-		return nil
+	mime, data, ok := strings.Cut(strings.TrimPrefix(p, "data:"), ",")
+	if !ok {
+		return nil // esbuild reads nothing of it
 	}
-	// The path as esbuild reads it: not cleaned, so that ".." after a
-	// symlink goes where the system takes it.
-	p := filepath.FromSlash(u.Path)
-	what := fmt.Sprintf("%s (the source map that %s names)", arg, c.show(path))
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return nil // not there, or not reachable: esbuild reads nothing
+	text, err := url.PathUnescape(data)
+	if strings.HasSuffix(mime, ";base64") {
+		var b []byte
+		b, err = base64.StdEncoding.DecodeString(data)
+		text = string(b)
 	}
-	if !c.inside(real) {
-		return &violation{what: what, why: fmt.Sprintf("leads to %s, outside the workspace (%s): "+
-			"the bundle may only read files inside it", real, c.root), file: path}
+	if err != nil || !strings.Contains(text, sourceMapPragma) {
+		return nil // esbuild cannot decode it either, or it names no map
 	}
-	if c.inGit(real) {
-		return gitViolation(what)
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return nil
-	}
-	if why := irregular(fi); why != "" {
-		return &violation{what: what, why: why, file: path}
-	}
-	return c.count(what, int(fi.Size()))
+	return &violation{what: shorten(p), why: "names a source map (" + sourceMapPragma + "), which validation's build would read: " +
+		"import the module from a file instead"}
 }
 
-// isJSSpace reports whether r ends a comment's argument for esbuild: white
-// space or a line terminator in JavaScript (js_ast.IsWhitespace).
-func isJSSpace(r rune) bool {
-	switch r {
-	case '\t', '\n', '\v', '\f', '\r', ' ', '\u00a0', '\u1680', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff':
-		return true
+// checkSelfLoaded checks the module f, at real, which esbuild will read
+// itself, in a build that reads source maps: it must not name one.
+func (c *confiner) checkSelfLoaded(f *os.File, fi fs.FileInfo, real string) error {
+	if !c.readsSourceMaps {
+		return nil
 	}
-	return r >= '\u2000' && r <= '\u200a'
+	s, err := readAll(f, fi)
+	if err != nil {
+		return explain(c.show(real), err)
+	}
+	if strings.Contains(s, sourceMapPragma) {
+		return &violation{what: c.show(real), why: "names a source map (" + sourceMapPragma + ") and may be disabled by a " +
+			`"browser" map, so esbuild reads it itself, and validation's build would read the map: remove the comment or the mapping`}
+	}
+	return nil
+}
+
+// shorten cuts a long import path for a message.
+func shorten(p string) string {
+	if len(p) > 60 {
+		return p[:60] + "..."
+	}
+	return p
 }

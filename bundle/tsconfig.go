@@ -80,14 +80,17 @@ func (c *confiner) extendsError(err error, from, e string) error {
 
 // parseTsconfig reads what matters of the tsconfig.json at path, with
 // contents data: "extends", "baseUrl" and "paths". If data is not JSON, esbuild
-// reports it; that is an error here only if it may hold an "extends", which
-// could not be checked. Of members with the same name, esbuild reads the
+// reports it, or reads more than JSON (its parser takes JavaScript's string
+// escapes); that is an error here if it may hold an "extends", which could
+// not be checked. Of members with the same name, esbuild reads the
 // first (jsonMembers), but every "paths" entry, so all of those are kept.
 func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 	t := &tsconfig{dir: filepath.Dir(path)}
 	raw, ok := jsonMembers(string(jsonc(data)))
 	if !ok {
-		if strings.Contains(data, "extends") || strings.Contains(data, `\u`) {
+		// Without a backslash, esbuild's escapes (\x65, \u0065, a line
+		// continuation) cannot spell "extends" either.
+		if strings.Contains(data, "extends") || strings.Contains(data, `\`) {
 			return nil, nil, errors.New("it is not JSON with comments")
 		}
 		return t, nil, nil
