@@ -7,14 +7,17 @@ import (
 
 	"sbdeploy/bundle"
 	"sbdeploy/deploy"
+	"sbdeploy/validate"
 )
 
 // tuning are the values a test shortens: the waits between attempts, one
-// attempt's time limit, the bundle's size limits, and the clock.
+// attempt's time limit, the bundle's size limits, the evaluation's bounds,
+// and the clock.
 type tuning struct {
 	retryWait      [2]time.Duration // the first wait, and the longest
 	requestTimeout time.Duration
 	limits         bundle.Limits // zero: the service's
+	validate       validate.Options
 	now            func() time.Time
 }
 
@@ -42,6 +45,12 @@ func WithRequestTimeout(d time.Duration) Option {
 // WithBundleLimits replaces the service's size limits.
 func WithBundleLimits(l bundle.Limits) Option {
 	return func(t *tuning) { t.limits = l }
+}
+
+// WithValidation bounds the evaluation of the code (zero fields: the
+// validate package's defaults).
+func WithValidation(o validate.Options) Option {
+	return func(t *tuning) { t.validate = o }
 }
 
 // WithClock replaces time.Now.

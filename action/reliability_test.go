@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,11 @@ func TestFaultMatrix(t *testing.T) {
 					teardownMode(h)
 				}
 				h.em.Inject(step, 1, f.fault)
+				if f.fault.Hang {
+					// The attempt's time limit is what ends a hang: short,
+					// and still far above what an answer takes.
+					h.opts = append(slices.Clone(h.opts), WithRequestTimeout(300*time.Millisecond))
+				}
 				stdout, _, err := h.run(t)
 
 				want := f.want[step]

@@ -40,8 +40,9 @@ const (
 	demoFile    = "migrations/toggle-v1-to-v2.ts"
 )
 
-// exampleDir is the example project, copied into each test's workspace,
-// with the vendored xstate of xstateModules as its node_modules.
+// exampleDir is the example project, copied into each test's workspace;
+// installXstate adds the vendored xstate of xstateModules as its
+// node_modules, for the tests that validate.
 const (
 	exampleDir    = "../testdata/example"
 	xstateModules = "../testdata/validate/node_modules"
@@ -128,10 +129,6 @@ func newHarnessBehind(t *testing.T, cfg emulator.Config, wrap func(http.Handler)
 	if err := os.CopyFS(filepath.Join(workspace, "app"), os.DirFS(exampleDir)); err != nil {
 		t.Fatal(err)
 	}
-	// As `npm ci` would: xstate installed, for validation.
-	if err := os.CopyFS(filepath.Join(workspace, "app", "node_modules"), os.DirFS(xstateModules)); err != nil {
-		t.Fatal(err)
-	}
 	files := t.TempDir()
 	h := &harness{em: em, apiURL: srv.URL, workspace: workspace, dir: workspace, opts: testOptions,
 		output: filepath.Join(files, "output"), summary: filepath.Join(files, "summary")}
@@ -154,6 +151,15 @@ func newHarnessBehind(t *testing.T, cfg emulator.Config, wrap func(http.Handler)
 		"INPUT_VALIDATE": "false",
 	}
 	return h
+}
+
+// installXstate installs xstate in the example, as `npm ci` would, for
+// validation.
+func (h *harness) installXstate(t *testing.T) {
+	t.Helper()
+	if err := os.CopyFS(filepath.Join(h.workspace, "app", "node_modules"), os.DirFS(xstateModules)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // write creates a file in the workspace.

@@ -47,7 +47,7 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 		return "", fmt.Errorf("validate the %s %s: its evaluation variant does not build (set %s to skip validation): %w",
 			kind, p.relative(entry), d.cfg.names.setting("validate", "false"), d.buildFailed(kind, entry, err))
 	}
-	err = validate.Check(ctx, script, kind, validate.Options{})
+	err = validate.Check(ctx, script, kind, d.tune.validate)
 	var ve *validate.Error
 	switch {
 	case errors.As(err, &ve):

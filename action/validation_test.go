@@ -3,9 +3,12 @@ package action
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"sbdeploy/validate"
 )
 
 // validationFixtures is where the code that validation must refuse lives.
@@ -20,8 +23,9 @@ func TestValidation(t *testing.T) {
 	tests := []struct {
 		fixture    string
 		migration  bool
-		want       string // in the error; "" for code that passes
-		annotation string // "" when the engine gives no place
+		want       string        // in the error; "" for code that passes
+		annotation string        // "" when the engine gives no place
+		timeout    time.Duration // of the evaluation; 0 for the default
 	}{
 		{fixture: "machine.ts"},
 		{fixture: "migration.ts", migration: true},
@@ -29,13 +33,13 @@ func TestValidation(t *testing.T) {
 		{fixture: "missing-state.ts", want: "machine.definition failed: Error: Invalid transition definition for state node 'toggle.off'"},
 		{fixture: "allowread-not-function.ts", want: "allowRead is not a function (it is a boolean)"},
 		{fixture: "migration-not-function.ts", migration: true, want: "upgradeState is not a function (it is a number)"},
-		{fixture: "infinite-loop.ts", want: "evaluation did not finish within 1s"},
+		{fixture: "infinite-loop.ts", want: "evaluation did not finish within 200ms", timeout: 200 * time.Millisecond},
 		{fixture: "throws.ts", want: "the code threw at the top level: Error: setting region is missing",
 			annotation: "::error col=9,file=app/checks/throws.ts,line=5::"},
 	}
 	for _, tt := range tests {
-		for _, validate := range []string{"true", "false"} {
-			t.Run(tt.fixture+" validate "+validate, func(t *testing.T) {
+		for _, validating := range []string{"true", "false"} {
+			t.Run(tt.fixture+" validate "+validating, func(t *testing.T) {
 				t.Parallel()
 				h := newHarness(t)
 				src, err := os.ReadFile(filepath.Join(validationFixtures, tt.fixture))
@@ -47,17 +51,23 @@ func TestValidation(t *testing.T) {
 					versionMode(h)
 				}
 				h.env["INPUT_FILE"] = "checks/" + tt.fixture
-				h.env["INPUT_VALIDATE"] = validate
+				h.env["INPUT_VALIDATE"] = validating
+				if validating == "true" {
+					h.installXstate(t)
+				}
+				if tt.timeout != 0 {
+					h.opts = append(slices.Clone(h.opts), WithValidation(validate.Options{Timeout: tt.timeout}))
+				}
 				start := time.Now()
 				stdout, _, err := h.run(t)
-				if validate == "false" || tt.want == "" {
+				if validating == "false" || tt.want == "" {
 					if err != nil {
 						t.Fatalf("run: %v\n%s", err, stdout)
 					}
 					if len(h.em.Requests()) != 3 {
 						t.Errorf("%d requests, want the 3 of a deploy", len(h.em.Requests()))
 					}
-					if validate == "true" && !strings.Contains(readFile(t, h.summary), "| Validation (") {
+					if validating == "true" && !strings.Contains(readFile(t, h.summary), "| Validation (") {
 						t.Errorf("the summary does not report the validation:\n%s", readFile(t, h.summary))
 					}
 					return
@@ -88,10 +98,7 @@ func TestValidationWithoutXstate(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		versionMode(h)
-		h.env["INPUT_VALIDATE"] = "true"
-		if err := os.RemoveAll(filepath.Join(h.workspace, "app", "node_modules")); err != nil {
-			t.Fatal(err)
-		}
+		h.env["INPUT_VALIDATE"] = "true" // and xstate not installed
 		_, _, err := h.run(t)
 		if err == nil || !strings.Contains(err.Error(), "evaluating it needs xstate installed: install the app's packages") ||
 			!strings.Contains(err.Error(), "or set validate: false") {
@@ -104,10 +111,7 @@ func TestValidationWithoutXstate(t *testing.T) {
 	t.Run("migration", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.env["INPUT_VALIDATE"] = "true"
-		if err := os.RemoveAll(filepath.Join(h.workspace, "app", "node_modules")); err != nil {
-			t.Fatal(err)
-		}
+		h.env["INPUT_VALIDATE"] = "true" // and xstate not installed
 		h.write(t, "app/migrations/uses-xstate.ts", `import { State } from "xstate";
 export const upgradeState = (s: unknown) => (s instanceof State ? s.value : s);
 export const upgradeContext = (c: unknown) => c;

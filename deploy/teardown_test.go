@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -323,20 +322,24 @@ func TestListingMemoryIsBounded(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
 		w.Header().Set("Content-Type", "application/json")
-		var b strings.Builder
-		b.WriteString(`{"instances":[`)
+		b := make([]byte, 0, perPage*32)
+		b = append(b, `{"instances":[`...)
 		for i := range perPage {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			fmt.Fprintf(&b, `{"slug":"instance-%03d-%05d"}`, page, i)
+			b = append(b, `{"slug":"instance-`...)
+			b = strconv.AppendInt(b, int64(page*perPage+i), 10)
+			b = append(b, `"}`...)
 		}
-		b.WriteString("]")
+		b = append(b, ']')
 		if page+1 < pages {
-			fmt.Fprintf(&b, `,"cursor":"%d"`, page+1)
+			b = append(b, `,"cursor":"`...)
+			b = strconv.AppendInt(b, int64(page+1), 10)
+			b = append(b, '"')
 		}
-		b.WriteString("}")
-		_, _ = io.WriteString(w, b.String())
+		b = append(b, '}')
+		_, _ = w.Write(b)
 	}))
 	t.Cleanup(srv.Close)
 	runtime.GC()

@@ -130,10 +130,11 @@ func TestMemoryBound(t *testing.T) {
 // heap is large. Not parallel: it turns the collector off for the process.
 func TestMemoryBoundIgnoresGarbage(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	// 320 MiB of typed arrays, each garbage once the next is made, with a
-	// pause between them so that the watchdog sees the heap grow.
+	// 192 MiB of typed arrays, three times the bound, each garbage once the
+	// next is made, with a pause between them so that the watchdog sees the
+	// heap grow.
 	code := script(`let last;
-for (let i = 0; i < 40; i++) {
+for (let i = 0; i < 24; i++) {
   last = new Uint8Array(8 << 20);
   for (let j = 0; j < 3e4; j++);
 }
