@@ -64,21 +64,83 @@ func run() error {
 	warmup := flag.Int("warmup", 2, "runs before the measured ones, not counted")
 	want := flag.Int("requests", 3, "requests each run must send (0 for a dry run)")
 	flag.Parse()
-	args := flag.Args()
-	if len(args) == 0 {
-		return errors.New("usage: probe [-runs N] -- command args... ({api} is the emulator's URL)")
-	}
-	token := os.Getenv("STATEBACKED_TOKEN")
-	if token == "" {
-		return errors.New("set STATEBACKED_TOKEN")
+	args, token := flag.Args(), os.Getenv("STATEBACKED_TOKEN")
+	if len(args) == 0 || token == "" {
+		return errors.New("usage: STATEBACKED_TOKEN=... probe [-runs N] -- command args... ({api} is the emulator's URL)")
 	}
 
-	em := emulator.New(emulator.Config{Token: token, AllowExtraProvisionFields: true,
-		Machines: map[string][]string{"toggle": {"ver_toggle_1", "ver_toggle_2"}}})
 	var c counter
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	api, stop, err := serve(token, &c)
 	if err != nil {
 		return err
+	}
+	defer stop()
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "{api}", api)
+	}
+
+	var m samples
+	for i := range *warmup + *runs {
+		c.reset()
+		cmd := exec.Command(args[0], args[1:]...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		elapsed := time.Since(start)
+		if err != nil {
+			return fmt.Errorf("run %d: %s: %w\n%s", i+1, strings.Join(args, " "), err, out.Bytes())
+		}
+		if i < *warmup {
+			continue
+		}
+		// The last connection may still be closing; its request was answered.
+		c.mu.Lock()
+		if c.requests != *want {
+			c.mu.Unlock()
+			return fmt.Errorf("run %d sent %d requests, want %d", i+1, c.requests, *want)
+		}
+		if !c.first.IsZero() {
+			m.first = append(m.first, ms(c.first.Sub(start)))
+		}
+		m.reqs = append(m.reqs, float64(c.requests))
+		m.conns = append(m.conns, float64(c.connections))
+		c.mu.Unlock()
+		m.wall = append(m.wall, ms(elapsed))
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.rss = append(m.rss, float64(ru.Maxrss)) // KiB on Linux
+			m.faults = append(m.faults, float64(ru.Minflt))
+		}
+		m.cpu = append(m.cpu, ms(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
+	}
+	m.print(*runs)
+	return nil
+}
+
+// samples are the measured runs' figures.
+type samples struct {
+	first, wall, cpu, rss, faults, reqs, conns []float64
+}
+
+// print writes the medians, and the minimum of the times, on one line.
+func (m *samples) print(runs int) {
+	fmt.Printf("runs=%d", runs)
+	if len(m.first) > 0 {
+		fmt.Printf(" first_request_ms=%.2f first_request_min_ms=%.2f", median(m.first), slices.Min(m.first))
+	}
+	fmt.Printf(" wall_ms=%.2f wall_min_ms=%.2f cpu_ms=%.2f peak_rss_kb=%.0f page_faults=%.0f requests=%.0f connections=%.0f\n",
+		median(m.wall), slices.Min(m.wall), median(m.cpu), median(m.rss), median(m.faults), median(m.reqs), median(m.conns))
+}
+
+// serve serves an emulator that accepts token on 127.0.0.1, counting into
+// c the requests, the time of the first, and the connections, and returns
+// its URL.
+func serve(token string, c *counter) (api string, stop func(), err error) {
+	em := emulator.New(emulator.Config{Token: token, AllowExtraProvisionFields: true,
+		Machines: map[string][]string{"toggle": {"ver_toggle_1", "ver_toggle_2"}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
 	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -100,54 +162,7 @@ func run() error {
 		},
 	}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	api := "http://" + ln.Addr().String()
-	for i, a := range args {
-		args[i] = strings.ReplaceAll(a, "{api}", api)
-	}
-
-	var first, wall, cpu, rss, faults, reqs, conns []float64
-	for i := range *warmup + *runs {
-		c.reset()
-		cmd := exec.Command(args[0], args[1:]...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		elapsed := time.Since(start)
-		if err != nil {
-			return fmt.Errorf("run %d: %s: %w\n%s", i+1, strings.Join(args, " "), err, out.Bytes())
-		}
-		if i < *warmup {
-			continue
-		}
-		// The server may still be closing the last connection; its request
-		// was answered before the process could exit.
-		c.mu.Lock()
-		if c.requests != *want {
-			c.mu.Unlock()
-			return fmt.Errorf("run %d sent %d requests, want %d", i+1, c.requests, *want)
-		}
-		if !c.first.IsZero() {
-			first = append(first, ms(c.first.Sub(start)))
-		}
-		reqs = append(reqs, float64(c.requests))
-		conns = append(conns, float64(c.connections))
-		c.mu.Unlock()
-		wall = append(wall, ms(elapsed))
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = append(rss, float64(ru.Maxrss)) // KiB on Linux
-			faults = append(faults, float64(ru.Minflt))
-		}
-		cpu = append(cpu, ms(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
-	}
-	fmt.Printf("runs=%d", *runs)
-	if len(first) > 0 {
-		fmt.Printf(" first_request_ms=%.2f first_request_min_ms=%.2f", median(first), slices.Min(first))
-	}
-	fmt.Printf(" wall_ms=%.2f wall_min_ms=%.2f cpu_ms=%.2f peak_rss_kb=%.0f page_faults=%.0f requests=%.0f connections=%.0f\n",
-		median(wall), slices.Min(wall), median(cpu), median(rss), median(faults), median(reqs), median(conns))
-	return nil
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
