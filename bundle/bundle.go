@@ -296,7 +296,9 @@ func confinedBuild(ctx context.Context, o Options, bundlesPlatform bool, change 
 	opts.Plugins = []api.Plugin{c.plugin()}
 	change(&opts)
 	c.readsSourceMaps = opts.Sourcemap != api.SourceMapNone
-	return build(ctx, opts)
+	res, err := build(ctx, opts)
+	res.Errors, res.Warnings = c.screen(res.Errors), c.screen(res.Warnings)
+	return res, err
 }
 
 // build runs esbuild under ctx. When ctx ends first, the build is cancelled

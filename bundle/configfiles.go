@@ -79,16 +79,8 @@ func (c *confiner) checkDir(d string) *dirFacts {
 	if insideNodeModules(d) {
 		names = names[:1]
 	}
-	// Yarn's PnP manifest, which esbuild looks for in every directory and
-	// follows to resolve a package from below it, to package directories
-	// that it names and that no import names: refused, as the zip archives
-	// it points into are.
-	for _, name := range configNames()[3:] {
-		if _, mode, ok := c.realPath(filepath.Join(d, name)); ok && !mode.IsDir() {
-			f.err = &violation{what: c.show(filepath.Join(d, name)), file: filepath.Join(d, name), why: "is a Yarn Plug'n'Play manifest, " +
-				"which would resolve packages outside the workspace rule: install packages into node_modules (Yarn: nodeLinker: node-modules)"}
-			return f
-		}
+	if f.err = c.checkPnP(d); f.err != nil {
+		return f
 	}
 	for _, name := range names {
 		data, real, err := c.readConfig(filepath.Join(d, name))
@@ -98,7 +90,11 @@ func (c *confiner) checkDir(d string) *dirFacts {
 			return f
 		case real == "":
 		case name == "package.json":
-			f.pkg = c.notePackage(d, data)
+			if f.pkg = c.notePackage(d, data); f.pkg == nil {
+				f.err = &violation{what: c.show(real), file: real, why: "cannot be read as JSON, so where it sends imports " +
+					"cannot be checked (esbuild reads more than JSON): make it plain JSON"}
+				return f
+			}
 		case f.tsconfig == nil:
 			if f.tsconfig, f.err = c.noteTsconfig(real, data); f.err != nil {
 				return f
@@ -106,6 +102,21 @@ func (c *confiner) checkDir(d string) *dirFacts {
 		}
 	}
 	return f
+}
+
+// checkPnP refuses Yarn's PnP manifest in the directory d: esbuild looks
+// for one in every directory, and follows it, to resolve a package from
+// below it, to package directories that it names and that no import names.
+// Refused, as the zip archives it points into are.
+func (c *confiner) checkPnP(d string) error {
+	for _, name := range configNames()[3:] {
+		p := filepath.Join(d, name)
+		if _, mode, ok := c.realPath(p); ok && !mode.IsDir() {
+			return &violation{what: c.show(p), file: p, why: "is a Yarn Plug'n'Play manifest, which would resolve packages " +
+				"outside the workspace rule: install packages into node_modules (Yarn: nodeLinker: node-modules)"}
+		}
+	}
+	return nil
 }
 
 // readConfig reads, checked, the file that esbuild would read by name at p.
@@ -124,6 +135,7 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 		return "", "", gitViolation(what)
 	}
 	data, err = c.read(what, real)
+	c.noteChecked(real)
 	var v *violation
 	if errors.As(err, &v) && v.file == "" && c.inside(p) {
 		v.file = p
@@ -136,12 +148,13 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 type packageJSON struct {
 	exports map[string]string // by subpath, each target as JSON text
 	mains   []string          // "main", "module", and "browser" if it is a string
+	remaps  []string          // the paths a "browser" map sends paths to
 }
 
 // targets returns the paths, relative to the package, where an import of its
 // subpath sub ("." or "./x") may lead.
 func (p *packageJSON) targets(sub string) []string {
-	out := exportTargets(p.exports, sub)
+	out := append(exportTargets(p.exports, sub), p.remaps...)
 	if sub == "." {
 		out = append(out, p.mains...)
 	}
@@ -153,7 +166,7 @@ func (p *packageJSON) targets(sub string) []string {
 // if data is not JSON, which esbuild reports. It reads the JSON with
 // jsonspans.go, which copies nothing.
 func (c *confiner) notePackage(dir, data string) *packageJSON {
-	raw, ok := jsonMembers(data)
+	raw, ok := jsonMembers(strings.TrimPrefix(data, "\ufeff"))
 	if !ok {
 		return nil
 	}
@@ -161,6 +174,16 @@ func (c *confiner) notePackage(dir, data string) *packageJSON {
 	for _, field := range []string{"main", "module", "browser"} {
 		if s, ok := jsonString(raw[field]); ok && s != "" {
 			p.mains = append(p.mains, s)
+		}
+	}
+	// A "browser" map sends paths of the package to other paths in it.
+	if m, ok := jsonMembersAll(raw["browser"]); ok {
+		for _, v := range m {
+			for _, t := range leaves(v) {
+				if !isPackagePath(t) {
+					p.remaps = append(p.remaps, t)
+				}
+			}
 		}
 	}
 	c.noteDisabled(dir, raw["browser"])
@@ -213,6 +236,16 @@ func subpaths(exports string) map[string]string {
 func exportTargets(m map[string]string, sub string) []string {
 	var out []string
 	for key, v := range m {
+		if folder, ok := strings.CutSuffix(key, "/"); ok && !strings.Contains(key, "*") {
+			// A folder mapping, which esbuild still follows: "./dir/" sends
+			// "./dir/x.js" to the target folder's "x.js".
+			if rest, ok := strings.CutPrefix(sub, folder+"/"); ok {
+				for _, t := range leaves(v) {
+					out = append(out, t+rest)
+				}
+			}
+			continue
+		}
 		if star, ok := matchPattern(key, sub); ok {
 			for _, t := range leaves(v) {
 				out = append(out, strings.ReplaceAll(t, "*", star))

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"github.com/evanw/esbuild/pkg/api"
 )
 
 // maxFileBytes is the most that one file the build reads may hold. It is the
@@ -51,9 +53,10 @@ const buildBytesPerRawByte = 10
 //     a "browser" map to another package, or an "exports" pattern whose "*"
 //     spans directories. onLoad checks those directories before it reads any
 //     module in them, so the build still fails and nothing of such a file
-//     reaches the bundle; but a FIFO there blocks esbuild until ctx ends
-//     (Build returns then), and /dev/zero there is read until memory runs
-//     out.
+//     reaches the bundle, and esbuild's messages placed in a file the
+//     confiner did not check are hidden (screen), as they may quote it; but
+//     a FIFO there blocks esbuild until ctx ends (Build returns then), and
+//     /dev/zero there is read until memory runs out.
 //   - The same files, and the modules that esbuild reads itself (those a
 //     "browser" map may disable, and paths that are not there), are read by
 //     path after they are checked, so a concurrent process that swaps them
@@ -71,6 +74,7 @@ type confiner struct {
 	// esbuild reads the maps that modules name (plugin.go's checkSourceMaps).
 	readsSourceMaps bool
 
+	workDir   string       // Options.Dir as given: esbuild's messages are relative to it
 	maxBytes  int64        // the most the build may read in all
 	bytesRead atomic.Int64 // bytes read so far
 
@@ -83,6 +87,7 @@ type confiner struct {
 	imports          map[string]error                  // resolve directory + "\x00" + import -> its check
 	disabled         map[string]bool                   // paths a "browser" map may set to false
 	disabledPackages map[string]bool                   // packages a "browser" map may set to false
+	checked          map[string]bool                   // real paths of the files checked as they were opened
 }
 
 // newConfiner returns the confiner for a build of o, with the workspace and
@@ -104,7 +109,7 @@ func newConfiner(ctx context.Context, o Options) (*confiner, error) {
 		return nil, fmt.Errorf("bundle: Dir: %w", err)
 	}
 	c := &confiner{
-		ctx: ctx, root: realRoot, dir: dir, maxBytes: buildBytesPerRawByte * int64(o.Limits.orService().Raw),
+		ctx: ctx, root: realRoot, dir: dir, workDir: o.Dir, checked: map[string]bool{}, maxBytes: buildBytesPerRawByte * int64(o.Limits.orService().Raw),
 		listings: map[string]map[string]fs.FileMode{}, realDirs: map[string]string{}, dirs: map[string]*dirFacts{}, tsconfigs: map[string]*tsconfig{}, chains: map[string]error{},
 		imports: map[string]error{}, disabled: map[string]bool{}, disabledPackages: map[string]bool{},
 	}
@@ -148,6 +153,44 @@ func (c *confiner) count(what string, n int) error {
 			"a bundle may read at most that much in all; import less, or import the parts of a package you use", c.maxBytes)}
 	}
 	return nil
+}
+
+// noteChecked records that the file at real was checked as opened.
+func (c *confiner) noteChecked(real string) {
+	c.mu.Lock()
+	c.checked[real] = true
+	c.mu.Unlock()
+}
+
+// screen hides the text of esbuild's messages that are placed in a file
+// the confiner did not check as it was opened: one that esbuild reached by
+// a way no plugin sees, and that may be outside the workspace (a symlink,
+// say), whose content esbuild quotes ("Unexpected \"...\" in JSON"). The
+// plugin's own messages, and those placed nowhere, are kept.
+func (c *confiner) screen(msgs []api.Message) []api.Message {
+	for i, m := range msgs {
+		l := m.Location
+		if l == nil || l.File == "" || m.PluginName != "" || l.Namespace != "" && l.Namespace != "file" {
+			continue
+		}
+		p := l.File
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(c.workDir, p)
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			real = filepath.Clean(p)
+		}
+		c.mu.Lock()
+		ok := c.checked[real]
+		c.mu.Unlock()
+		if !ok {
+			msgs[i] = api.Message{ID: m.ID, Location: &api.Location{File: l.File, Namespace: l.Namespace},
+				Text: "esbuild reports a problem in this file, which it reached by a way the workspace rule does not check, " +
+					"so what it says is not shown: check where the imports and package.json files around it lead"}
+		}
+	}
+	return msgs
 }
 
 // show names p for a person: relative to Dir if it is in the workspace, as

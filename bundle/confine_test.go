@@ -221,6 +221,47 @@ func configRefusals() []refused {
 			tr.fifo(t, "node_modules/pkg/lib/package.json")
 			tr.file(t, "node_modules/pkg/lib/index.js", "export default 1;")
 		}, entry: `import p from "pkg"; export default p;`, line: 1, want: `"node_modules/pkg/lib/package.json" is not a regular file (a FIFO)`},
+		{name: "a directory import with a query, whose package.json is a FIFO", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "sub/package.json")
+			tr.file(t, "sub/index.js", "export default 1;")
+		}, entry: `import x from "./sub?raw"; export default x;`, line: 1, want: `"sub/package.json" is not a regular file (a FIFO)`},
+		{name: "a package import with a fragment, whose package.json is a FIFO", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "node_modules/pkg/package.json")
+			tr.file(t, "node_modules/pkg/index.js", "export default 1;")
+		}, entry: `import x from "pkg#a"; export default x;`, line: 1, want: `"node_modules/pkg/package.json" is not a regular file (a FIFO)`},
+		{name: "package.json that is JSON only to esbuild", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "a/package.json", "{\"main\":\u00a0\"../sub/index.js\"}")
+			tr.fifo(t, "sub/package.json")
+			tr.file(t, "sub/index.js", "export default 1;")
+		}, entry: `import x from "./a"; export default x;`, line: 1, want: `"a/package.json" cannot be read as JSON`},
+		{name: "tsconfig.json that is JSON only to esbuild, with paths", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "tsconfig.json", "{\"compilerOptions\":\f{\"paths\":{\"x\":[\"./sub/index.js\"]}}}")
+			tr.fifo(t, "sub/package.json")
+			tr.file(t, "sub/index.js", "export default 1;")
+		}, entry: `import x from "x"; export default x;`, file: "tsconfig.json", want: `"tsconfig.json" cannot be read as JSON with comments`},
+		{name: "a browser map that sends a path to a FIFO's directory", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"browser": {"./a.js": "./sub/index.js"}}`)
+			tr.file(t, "node_modules/pkg/a.js", "export default 1;")
+			tr.fifo(t, "node_modules/pkg/sub/package.json")
+			tr.file(t, "node_modules/pkg/sub/index.js", "export default 2;")
+		}, entry: `import x from "pkg/a.js"; export default x;`, line: 1, want: `"node_modules/pkg/sub/package.json" is not a regular file (a FIFO)`},
+		{name: "an exports folder mapping to a FIFO's directory", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"exports": {"./dir/": "./lib/"}}`)
+			tr.fifo(t, "node_modules/pkg/lib/package.json")
+			tr.file(t, "node_modules/pkg/lib/x.js", "export default 1;")
+		}, entry: `import x from "pkg/dir/x.js"; export default x;`, line: 1, want: `"node_modules/pkg/lib/package.json" is not a regular file (a FIFO)`},
+		{name: "a package's main outside the workspace", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/pkg/package.json", `{"main": "../../../outside/evil"}`)
+			tr.file(t, "node_modules/pkg/index.js", "export default 1;")
+		}, entry: `import x from "pkg"; export default x;`, line: 1, want: `"pkg" leads to {outside}/evil, outside the workspace`},
+		{name: "tsconfig paths to a directory outside", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"x": ["{outside}/evil"]}}}`)
+		}, entry: `import x from "x"; export default x;`, line: 1, want: `"{outside}/evil" is outside the workspace`},
+		{name: "Yarn PnP manifest beside a tsconfig.json that another extends", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "tsconfig.json", `{"extends": "./cfg/base.json"}`)
+			tr.file(t, "cfg/base.json", `{"extends": "evil"}`)
+			tr.fifo(t, "cfg/.pnp.data.json")
+		}, entry: `export default 1;`, file: "cfg/.pnp.data.json", want: `"cfg/.pnp.data.json" is a Yarn Plug'n'Play manifest`},
 		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "package.json", `{"name": "above"}`)
 		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},
@@ -586,6 +627,54 @@ func TestCheckBuildReadsNoSourceMap(t *testing.T) {
 				t.Errorf("the check's source map comes from elsewhere than the sources: %s", m)
 			}
 		})
+	}
+}
+
+// TestBuildCountsFilesEsbuildReadsItself builds an app that imports files
+// a "browser" map may disable, which esbuild reads itself: they count
+// towards what the build reads too.
+func TestBuildCountsFilesEsbuildReadsItself(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.file(t, "node_modules/other/package.json", `{"browser": {"big": false}}`)
+	tr.file(t, "node_modules/other/index.js", "export default 1;")
+	var src strings.Builder
+	for i := range 4 {
+		tr.file(t, fmt.Sprintf("node_modules/big/p%d.js", i), "/*"+strings.Repeat("x", 3000)+"*/export default 1;")
+		fmt.Fprintf(&src, "import p%d from \"big/p%d.js\";\n", i, i)
+	}
+	src.WriteString("import o from \"other\";\nexport default [o, p0, p1, p2, p3];\n")
+	tr.file(t, "entry.js", src.String())
+	_, err := Build(context.Background(), Options{Dir: tr.ws, Entry: "entry.js", Limits: Limits{Raw: 1000, Gzipped: 1000}})
+	var be *BuildError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "past 10000 bytes") {
+		t.Fatalf("Build: %v; want a *BuildError that the build read past 10000 bytes", err)
+	}
+}
+
+// TestMessagesFromUncheckedFilesAreHidden builds an import that esbuild
+// expands itself (a template literal, a glob), so that it reads a
+// package.json that no plugin sees and that is a symlink to a secret
+// outside: esbuild's message quotes what it could not parse, and the
+// message must not reach the error.
+func TestMessagesFromUncheckedFilesAreHidden(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.file(t, "{outside}/token", tr.marker+"\n")
+	tr.file(t, "sub/a.js", "export default 1;")
+	tr.link(t, "sub/package.json", "{outside}/token")
+	tr.file(t, "entry.js", "export const load = (x) => import(`./sub/${x}.js`);")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := Build(ctx, Options{Dir: tr.ws, Entry: "entry.js"})
+	if err == nil {
+		t.Fatalf("Build made a bundle: %v", strings.Contains(string(b.Code), tr.marker))
+	}
+	if strings.Contains(err.Error(), tr.marker) {
+		t.Fatalf("the error holds the secret: %v", err)
+	}
+	if !strings.Contains(err.Error(), "which it reached by a way the workspace rule does not check") {
+		t.Errorf("err = %v, want the hidden message", err)
 	}
 }
 

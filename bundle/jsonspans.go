@@ -54,20 +54,16 @@ func jsonMembersAll(s string) (members map[string]string, ok bool) {
 	if r.literal("null") {
 		return nil, r.end()
 	}
-	members = map[string]string{}
-	repeated := map[string]bool{}
-	ok = r.object(func(key string, value string) {
-		old, dup := members[key]
-		switch {
-		case !dup:
-			members[key] = value
-		case repeated[key]:
-			members[key] = old[:len(old)-1] + "," + value + "]"
-		default:
-			members[key] = "[" + old + "," + value + "]"
-			repeated[key] = true
+	all := map[string][]string{}
+	ok = r.object(func(key string, value string) { all[key] = append(all[key], value) })
+	members = make(map[string]string, len(all))
+	for key, values := range all {
+		if len(values) == 1 {
+			members[key] = values[0]
+		} else {
+			members[key] = "[" + strings.Join(values, ",") + "]"
 		}
-	})
+	}
 	return members, ok && r.end()
 }
 

@@ -181,13 +181,14 @@ func checkPackageTargets(t *testing.T, name, data string) {
 type refPackage struct {
 	exports          map[string][]json.RawMessage // every value of a repeated key
 	mains            []string
-	mixed            bool // "exports" mixes subpaths and conditions
+	remaps           []string // what a "browser" map sends paths to
+	mixed            bool     // "exports" mixes subpaths and conditions
 	disabled         map[string]bool
 	disabledPackages map[string]bool
 }
 
 func referencePackage(data string) *refPackage {
-	raw, err := firstMembers(data)
+	raw, err := firstMembers(strings.TrimPrefix(data, "\ufeff"))
 	if err != nil {
 		return nil
 	}
@@ -215,6 +216,15 @@ func referencePackage(data string) *refPackage {
 		}
 	}
 	if browser, err := allMembers(string(raw["browser"])); err == nil {
+		for _, values := range browser {
+			for _, v := range values {
+				for _, t := range referenceLeaves(v) {
+					if !isPackagePath(t) {
+						p.remaps = append(p.remaps, t)
+					}
+				}
+			}
+		}
 		for key, values := range browser {
 			if !slices.ContainsFunc(values, func(v json.RawMessage) bool { return strings.TrimSpace(string(v)) == "false" }) {
 				continue
@@ -234,6 +244,16 @@ func referencePackage(data string) *refPackage {
 func (p *refPackage) targets(sub string) []string {
 	var out []string
 	for key, values := range p.exports {
+		if folder, ok := strings.CutSuffix(key, "/"); ok && !strings.Contains(key, "*") {
+			if rest, ok := strings.CutPrefix(sub, folder+"/"); ok {
+				for _, v := range values {
+					for _, t := range referenceLeaves(v) {
+						out = append(out, t+rest)
+					}
+				}
+			}
+			continue
+		}
 		if star, ok := matchPattern(key, sub); ok {
 			for _, v := range values {
 				for _, t := range referenceLeaves(v) {
@@ -242,6 +262,7 @@ func (p *refPackage) targets(sub string) []string {
 			}
 		}
 	}
+	out = append(out, p.remaps...)
 	if sub == "." {
 		out = append(out, p.mains...)
 	}

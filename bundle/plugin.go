@@ -46,10 +46,18 @@ func (c *confiner) onResolve(args api.OnResolveArgs) (api.OnResolveResult, error
 		err = c.checkDataURL(p)
 	case args.ResolveDir == "" || c.external(p):
 		// esbuild reads no file for these.
-	case !isPackagePath(p):
-		err = c.checkPathImport(args.ResolveDir, p)
 	default:
-		err = c.checkPackageImport(args.ResolveDir, p)
+		// esbuild tries an import with a "?" or "#" suffix also without it.
+		for _, q := range withoutSuffix(p) {
+			if isPackagePath(q) {
+				err = c.checkPackageImport(args.ResolveDir, q)
+			} else {
+				err = c.checkPathImport(args.ResolveDir, q)
+			}
+			if err != nil {
+				break
+			}
+		}
 	}
 	msgs, err := refusal(err)
 	return api.OnResolveResult{Errors: msgs}, err
@@ -112,7 +120,11 @@ func (c *confiner) load(path string) (*string, error) {
 	if why := irregular(fi); why != "" {
 		return nil, &violation{what: c.show(real), why: why}
 	}
+	c.noteChecked(real)
 	if c.mayBeDisabled(path, real) {
+		if err := c.count(c.show(real), int(fi.Size())); err != nil {
+			return nil, err
+		}
 		return nil, c.checkSelfLoaded(f, fi, real)
 	}
 	s, err := readAll(f, fi)
@@ -169,13 +181,17 @@ func (c *confiner) mayBeDisabled(path, real string) bool {
 // checkImport checks target, where the import what leads (what itself for a
 // path import): inside the workspace after symlinks, and the files esbuild
 // reads by name in its directory, or in it and where its package.json leads
-// if it is a directory. A target outside the workspace is refused if strict,
-// else left for onLoad (a candidate esbuild may never use).
+// if it is a directory. A target outside the workspace is refused if strict
+// or if it exists (esbuild would read the files by name in it), else left
+// (a candidate that esbuild finds nothing at).
 func (c *confiner) checkImport(what, target string, strict bool) error {
 	real, mode, ok := c.realPath(target)
 	if !c.inside(real) {
-		if strict {
+		switch {
+		case strict:
 			return c.outside(what, target, real)
+		case ok:
+			return c.outside(c.show(real), target, real)
 		}
 		return nil
 	}
@@ -210,7 +226,11 @@ func (c *confiner) checkRedirects(what, dir, sub string) error {
 	for _, t := range f.pkg.targets(sub) {
 		real, mode, ok := c.realPath(absJoin(dir, t))
 		if !c.inside(real) {
-			continue // left for onLoad: esbuild may not use it
+			if ok { // esbuild would read the files by name there
+				return &violation{what: what, why: fmt.Sprintf("leads to %s, outside the workspace (%s): "+
+					"the bundle may only read files inside it", real, c.root)}
+			}
+			continue // nothing there to read
 		}
 		if ok && mode.IsDir() {
 			real = filepath.Join(real, "index") // esbuild looks in it too
@@ -298,6 +318,16 @@ func (c *confiner) checkPackageIn(nm, name, sub, p string) error {
 	}
 	real, _, _ := c.realPath(pkg)
 	return c.checkRedirects(p, real, sub)
+}
+
+// withoutSuffix returns the import path p, and, if it has a query or a
+// fragment ("./x?raw", "pkg#a"), p without it, which esbuild tries when p
+// is not found.
+func withoutSuffix(p string) []string {
+	if i := strings.IndexAny(p, "?#"); i > 0 {
+		return []string{p, p[:i]}
+	}
+	return []string{p}
 }
 
 // isPackagePath reports whether esbuild resolves the import path p as a

@@ -37,7 +37,8 @@ func (c *confiner) noteTsconfigFrom(real, data string, visiting map[string]bool)
 	t, extends, err := parseTsconfig(real, data)
 	if err != nil {
 		return nil, &violation{what: c.show(real), file: real, why: fmt.Sprintf(
-			`cannot be read as JSON, so the files its "extends" names cannot be checked: %v`, err)}
+			`cannot be read as JSON with comments, so where it leads ("extends", "paths", "baseUrl") cannot be checked: %v; `+
+				`make it plain JSON, with comments if you like`, err)}
 	}
 	for _, e := range extends {
 		candidates, err := c.extendsCandidates(filepath.Dir(real), e)
@@ -47,6 +48,11 @@ func (c *confiner) noteTsconfigFrom(real, data string, visiting map[string]bool)
 			}
 			var data, realBase string
 			if data, realBase, err = c.readConfig(p); err == nil && realBase != "" {
+				// esbuild resolves the base's own "extends" from its
+				// directory, with any PnP manifest from there up.
+				if err = c.checkPnPUp(filepath.Dir(realBase)); err != nil {
+					break
+				}
 				var base *tsconfig
 				if base, err = c.noteTsconfigFrom(realBase, data, visiting); base != nil {
 					t.bases = append(t.bases, base)
@@ -61,6 +67,17 @@ func (c *confiner) noteTsconfigFrom(real, data string, visiting map[string]bool)
 	c.tsconfigs[real] = t
 	c.mu.Unlock()
 	return t, nil
+}
+
+// checkPnPUp runs checkPnP in d and each directory above it in the
+// workspace.
+func (c *confiner) checkPnPUp(d string) error {
+	for ; c.inside(d); d = filepath.Dir(d) {
+		if err := c.checkPnP(d); err != nil || d == c.root {
+			return err
+		}
+	}
+	return nil
 }
 
 // extendsError says that the violation err was found through the "extends"
@@ -79,21 +96,15 @@ func (c *confiner) extendsError(err error, from, e string) error {
 }
 
 // parseTsconfig reads what matters of the tsconfig.json at path, with
-// contents data: "extends", "baseUrl" and "paths". If data is not JSON, esbuild
-// reports it, or reads more than JSON (its parser takes JavaScript's string
-// escapes); that is an error here if it may hold an "extends", which could
-// not be checked. Of members with the same name, esbuild reads the
+// contents data: "extends", "baseUrl" and "paths". Data that is not JSON
+// with comments is an error: esbuild reads more than that (JavaScript's
+// string escapes and white space), so where it leads could not be checked. Of members with the same name, esbuild reads the
 // first (jsonMembers), but every "paths" entry, so all of those are kept.
 func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 	t := &tsconfig{dir: filepath.Dir(path)}
 	raw, ok := jsonMembers(string(jsonc(data)))
 	if !ok {
-		// Without a backslash, esbuild's escapes (\x65, \u0065, a line
-		// continuation) cannot spell "extends" either.
-		if strings.Contains(data, "extends") || strings.Contains(data, `\`) {
-			return nil, nil, errors.New("it is not JSON with comments")
-		}
-		return t, nil, nil
+		return nil, nil, errors.New("it is not JSON with comments")
 	}
 	extends := leaves(raw["extends"])
 	options, _ := jsonMembers(raw["compilerOptions"])
