@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -166,8 +167,12 @@ func (p *packageJSON) targets(sub string) []string {
 // if data is not JSON, which esbuild reports. It reads the JSON with
 // jsonspans.go, which copies nothing.
 func (c *confiner) notePackage(dir, data string) *packageJSON {
-	raw, ok := jsonMembers(strings.TrimPrefix(data, "\ufeff"))
+	data = strings.TrimPrefix(data, "\ufeff")
+	raw, ok := jsonMembers(data)
 	if !ok {
+		if json.Valid([]byte(data)) {
+			return &packageJSON{} // JSON, but no object: esbuild finds nothing in it
+		}
 		return nil
 	}
 	p := &packageJSON{exports: subpaths(raw["exports"])}

@@ -374,6 +374,16 @@ func allowedBuilds() []allowed {
 			tr.file(t, "tsconfig.json", "{\n  // comments and trailing commas, as tsc allows\n  \"extends\": \"./tsconfig.base\",\n}")
 			tr.file(t, "src/util.ts", `export const util: string = "PATHS-UTIL";`)
 		}, entry: `import { util } from "@/util"; export default util;`, want: []string{"PATHS-UTIL"}},
+		{name: "tsconfig extends a package that a node_modules above the workspace also has", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "../node_modules/@cfg/base/tsconfig.json", `{"compilerOptions": {"paths": {"@/*": ["elsewhere/*"]}}}`)
+			tr.file(t, "node_modules/@cfg/base/tsconfig.json", `{"compilerOptions": {"baseUrl": ".", "paths": {"@/*": ["../../../src/*"]}}}`)
+			tr.file(t, "tsconfig.json", `{"extends": "@cfg/base/tsconfig.json"}`)
+			tr.file(t, "src/util.ts", `export const util: string = "EXTENDS-UTIL";`)
+		}, entry: `import { util } from "@/util"; export default util;`, want: []string{"EXTENDS-UTIL"}},
+		{name: "a package.json that is JSON but not an object", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, "node_modules/odd/package.json", `[]`)
+			tr.file(t, "node_modules/odd/index.js", `export default "ODD-INDEX";`)
+		}, entry: `import odd from "odd"; export default odd;`, want: []string{"ODD-INDEX"}},
 	}
 }
 

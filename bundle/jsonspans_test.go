@@ -188,11 +188,15 @@ type refPackage struct {
 }
 
 func referencePackage(data string) *refPackage {
-	raw, err := firstMembers(strings.TrimPrefix(data, "\ufeff"))
+	data = strings.TrimPrefix(data, "\ufeff")
+	p := &refPackage{disabled: map[string]bool{}, disabledPackages: map[string]bool{}}
+	raw, err := firstMembers(data)
 	if err != nil {
+		if json.Valid([]byte(data)) {
+			return p // JSON, but no object
+		}
 		return nil
 	}
-	p := &refPackage{disabled: map[string]bool{}, disabledPackages: map[string]bool{}}
 	if exports := raw["exports"]; len(exports) > 0 {
 		dots := 0
 		m, err := allMembers(string(exports))

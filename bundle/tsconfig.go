@@ -143,17 +143,21 @@ func (c *confiner) extendsCandidates(dir, e string) ([]string, error) {
 		}
 		return []string{f, f + ".json"}, nil
 	}
-	var out []string
+	// esbuild stops at the first node_modules that has one of the files.
 	for cur := dir; ; cur = filepath.Dir(cur) {
 		if filepath.Base(cur) != "node_modules" {
 			files, err := c.packageExtends(filepath.Join(cur, "node_modules"), e)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, files...)
+			for _, f := range files {
+				if _, mode, ok := c.realPath(f); ok && !mode.IsDir() {
+					return files, nil
+				}
+			}
 		}
 		if filepath.Dir(cur) == cur {
-			return out, nil
+			return nil, nil
 		}
 	}
 }
@@ -169,7 +173,7 @@ func (c *confiner) packageExtends(nm, e string) ([]string, error) {
 	if err != nil || real == "" {
 		return out, err
 	}
-	raw, ok := jsonMembers(data)
+	raw, ok := jsonMembers(strings.TrimPrefix(data, "\ufeff"))
 	if !ok {
 		return out, nil
 	}
