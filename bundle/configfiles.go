@@ -34,7 +34,15 @@ type dirFacts struct {
 // in each directory above it in the workspace (those above were checked by
 // preflight). The result is kept for each directory.
 func (c *confiner) checkChain(d string) error {
-	if !c.inside(d) {
+	return c.checkChainFrom(d, map[string]bool{})
+}
+
+// checkChainFrom is checkChain within a check that is visiting the
+// directories in visiting, which it does not visit again. A package.json's
+// "browser" map sends imports of paths below its directory elsewhere, so
+// where it leads is checked with the directory, once.
+func (c *confiner) checkChainFrom(d string, visiting map[string]bool) error {
+	if !c.inside(d) || visiting[d] {
 		return nil
 	}
 	c.mu.Lock()
@@ -43,14 +51,64 @@ func (c *confiner) checkChain(d string) error {
 	if ok {
 		return err
 	}
-	err = c.dirFacts(d).err
+	visiting[d] = true
+	f := c.dirFacts(d)
+	err = f.err
+	if err == nil && f.pkg != nil {
+		err = c.checkRemaps(d, f.pkg.remaps, visiting)
+	}
 	if err == nil && d != c.root {
-		err = c.checkChain(filepath.Dir(d))
+		err = c.checkChainFrom(filepath.Dir(d), visiting)
 	}
 	c.mu.Lock()
 	c.chains[d] = err
 	c.mu.Unlock()
 	return err
+}
+
+// checkRemaps checks where the "browser" map of the package.json in d
+// sends paths: esbuild reads the files by name in those directories.
+func (c *confiner) checkRemaps(d string, remaps []string, visiting map[string]bool) error {
+	for _, t := range remaps {
+		target := absJoin(d, t)
+		real, mode, ok := c.realPath(target)
+		if !c.inside(real) {
+			if err := c.outsideTarget(c.show(target), real, ok); err != nil {
+				return err
+			}
+			continue
+		}
+		dir := filepath.Dir(real)
+		if ok && mode.IsDir() {
+			dir = real
+		}
+		if err := c.checkChainFrom(dir, visiting); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outsideTarget is the violation of the target what, which is real after
+// symlinks, outside the workspace, and exists if exists: esbuild reads the
+// files by name in it, or, if it does not exist, in the nearest directory
+// above it that does (unless that one contains the workspace, whose
+// directories checkAbove covers). nil if esbuild reads nothing there.
+func (c *confiner) outsideTarget(what, real string, exists bool) error {
+	at := real
+	for !exists {
+		parent := filepath.Dir(at)
+		if parent == at {
+			return nil
+		}
+		at = parent
+		_, _, exists = c.realPath(at)
+	}
+	if at != real && (at == c.root || strings.HasPrefix(c.root, strings.TrimSuffix(at, string(filepath.Separator))+string(filepath.Separator))) {
+		return nil
+	}
+	return &violation{what: what, why: fmt.Sprintf("leads to %s, outside the workspace (%s): "+
+		"the bundle may only read files inside it", at, c.root)}
 }
 
 // dirFacts returns the facts of the directory d, checking its files the
@@ -147,7 +205,7 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 // packageJSON is what the confiner keeps of a package.json: where it sends
 // imports of its package, so that onResolve can check those directories.
 type packageJSON struct {
-	exports map[string]string // by subpath, each target as JSON text
+	exports map[string][]string // by subpath, its targets under every condition
 	mains   []string          // "main", "module", and "browser" if it is a string
 	remaps  []string          // the paths a "browser" map sends paths to
 }
@@ -155,7 +213,7 @@ type packageJSON struct {
 // targets returns the paths, relative to the package, where an import of its
 // subpath sub ("." or "./x") may lead.
 func (p *packageJSON) targets(sub string) []string {
-	out := append(exportTargets(p.exports, sub), p.remaps...)
+	out := exportTargets(p.exports, sub)
 	if sub == "." {
 		out = append(out, p.mains...)
 	}
@@ -224,7 +282,7 @@ func (c *confiner) noteDisabled(dir string, browser string) {
 // none) by subpath: a string, an array or a map of conditions is what it
 // exports as ".". A map that mixes subpaths and conditions, which esbuild
 // refuses, counts as conditions, whose targets are all of its strings.
-func subpaths(exports string) map[string]string {
+func subpaths(exports string) map[string][]string {
 	if len(exports) == 0 {
 		return nil
 	}
@@ -232,27 +290,32 @@ func subpaths(exports string) map[string]string {
 	if !ok || !subpathKeys(m) {
 		m = map[string]string{".": exports}
 	}
-	return m
+	// Each subpath's targets are read once here, not for every import.
+	out := make(map[string][]string, len(m))
+	for key, v := range m {
+		out[key] = leaves(v)
+	}
+	return out
 }
 
 // exportTargets returns the targets that the "exports" map m gives the
 // subpath sub, under every condition, with "*" replaced by what the key's
 // "*" matched: a superset of the one esbuild picks.
-func exportTargets(m map[string]string, sub string) []string {
+func exportTargets(m map[string][]string, sub string) []string {
 	var out []string
-	for key, v := range m {
+	for key, targets := range m {
 		if folder, ok := strings.CutSuffix(key, "/"); ok && !strings.Contains(key, "*") {
 			// A folder mapping, which esbuild still follows: "./dir/" sends
 			// "./dir/x.js" to the target folder's "x.js".
 			if rest, ok := strings.CutPrefix(sub, folder+"/"); ok {
-				for _, t := range leaves(v) {
+				for _, t := range targets {
 					out = append(out, t+rest)
 				}
 			}
 			continue
 		}
 		if star, ok := matchPattern(key, sub); ok {
-			for _, t := range leaves(v) {
+			for _, t := range targets {
 				out = append(out, strings.ReplaceAll(t, "*", star))
 			}
 		}
@@ -279,24 +342,14 @@ func leafValues(v string) []string {
 }
 
 // leaves returns the strings in the JSON value v (text), however deep, in
-// every member of an object, repeated ones too.
+// every member of an object, repeated ones too; not the members' names. It
+// reads v once; nil if v is not valid JSON.
 func leaves(v string) []string {
-	if s, ok := jsonString(v); ok {
-		return []string{s}
-	}
-	list, ok := jsonElements(v)
-	if !ok {
-		m, ok := jsonMembersAll(v)
-		if !ok {
-			return nil
-		}
-		for _, x := range m {
-			list = append(list, x)
-		}
-	}
-	var out []string
-	for _, x := range list {
-		out = append(out, leaves(x)...)
+	r := jsonReader{s: v}
+	r.space()
+	out := []string{}
+	if !r.strings(1, &out) || !r.end() {
+		return nil
 	}
 	return out
 }

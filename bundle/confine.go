@@ -383,7 +383,7 @@ func (c *confiner) lookup(dir, name string) (mode fs.FileMode, ok bool) {
 	c.mu.Unlock()
 	if !listed {
 		entries = map[string]fs.FileMode{}
-		if f, err := os.Open(dir); err == nil {
+		if f, err := os.OpenFile(dir, os.O_RDONLY|dirFlags, 0); err == nil {
 			list, _ := f.ReadDir(-1)
 			f.Close()
 			for _, e := range list {

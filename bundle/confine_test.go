@@ -124,7 +124,7 @@ func importRefusals() []refused {
 			setup: func(t *testing.T, tr *tree) {
 				tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"@secret/*": ["../outside/*"]}}}`)
 			},
-			entry: `import s from "@secret/secret.js"; export default s;`, line: 1, want: `"{outside}/secret.js" is outside the workspace`},
+			entry: `import s from "@secret/secret.js"; export default s;`, line: 1, want: `"@secret/secret.js" leads to {outside}/secret.js, outside the workspace`},
 		{name: "source directory symlinked outside",
 			setup: func(t *testing.T, tr *tree) { tr.link(t, "shared", "{outside}") },
 			entry: `import s from "./shared/secret.js"; export default s;`, line: 1,
@@ -256,12 +256,50 @@ func configRefusals() []refused {
 		}, entry: `import x from "pkg"; export default x;`, line: 1, want: `"pkg" leads to {outside}/evil, outside the workspace`},
 		{name: "tsconfig paths to a directory outside", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"x": ["{outside}/evil"]}}}`)
-		}, entry: `import x from "x"; export default x;`, line: 1, want: `"{outside}/evil" is outside the workspace`},
+		}, entry: `import x from "x"; export default x;`, line: 1, want: `"x" leads to {outside}/evil, outside the workspace`},
 		{name: "Yarn PnP manifest beside a tsconfig.json that another extends", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "tsconfig.json", `{"extends": "./cfg/base.json"}`)
 			tr.file(t, "cfg/base.json", `{"extends": "evil"}`)
 			tr.fifo(t, "cfg/.pnp.data.json")
 		}, entry: `export default 1;`, file: "cfg/.pnp.data.json", want: `"cfg/.pnp.data.json" is a Yarn Plug'n'Play manifest`},
+		{name: "tsconfig.json extends a bare scope, which esbuild reads as node_modules' own package.json", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/pipe")
+			tr.file(t, "node_modules/package.json", `{"tsconfig": "{outside}/pipe"}`)
+			tr.file(t, "tsconfig.json", `{"extends": "@scope"}`)
+		}, entry: `export default 1;`, file: "tsconfig.json", want: `"{outside}/pipe" is outside the workspace`},
+		{name: "a package's tsconfig field, with .json added as esbuild tries", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/x.json")
+			tr.file(t, "node_modules/cfg/package.json", `{"tsconfig": "../../../outside/x"}`)
+			tr.file(t, "tsconfig.json", `{"extends": "cfg"}`)
+		}, entry: `export default 1;`, file: "tsconfig.json", want: `"{outside}/x.json" is outside the workspace`},
+		{name: "a main with a lone surrogate escape, as esbuild spells the path", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.link(t, "node_modules/pkg/l\xed\xa0\x80", "{outside}/fdir")
+			tr.file(t, "node_modules/pkg/package.json", `{"main": "./l\uD800"}`)
+			tr.file(t, "node_modules/pkg/index.js", "export default 1;")
+		}, entry: `import x from "pkg"; export default x;`, line: 1, want: `"pkg" leads to {outside}/fdir, outside the workspace`},
+		{name: "a source directory symlinked into node_modules, whose tsconfig.json extends outside", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/pipe.json")
+			tr.file(t, "node_modules/bar/tsconfig.json", `{"extends": "{outside}/pipe.json"}`)
+			tr.file(t, "node_modules/bar/index.js", "export default 1;")
+			tr.link(t, "src/foo", "../node_modules/bar")
+		}, entry: `import x from "./src/foo"; export default x;`, line: 1, want: `"{outside}/pipe.json" is outside the workspace`},
+		{name: "a browser map in the package.json above an imported file, to a directory outside", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.file(t, "lib/package.json", `{"browser": {"./x.js": "../../outside/fdir"}}`)
+			tr.file(t, "lib/x.js", "export default 1;")
+		}, entry: `import x from "./lib/x.js"; export default x;`, line: 1, want: `leads to {outside}/fdir, outside the workspace`},
+		{name: "tsconfig paths to a missing file in a directory outside", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"x": ["../outside/fdir/nope"]}}}`)
+		}, entry: `import x from "x"; export default x;`, line: 1, want: `"x" leads to {outside}/fdir, outside the workspace`},
+		{name: "tsconfig paths through ${configDir}", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"x": ["${configDir}/../outside/fdir"]}}}`)
+		}, entry: `import x from "x"; export default x;`, line: 1, want: `"x" leads to {outside}/fdir, outside the workspace`},
+		{name: "a package only a node_modules above the workspace has", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "../node_modules/pkg/package.json")
+		}, entry: `import x from "pkg"; export default x;`, line: 1, want: `"pkg" is outside the workspace`},
 		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "package.json", `{"name": "above"}`)
 		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},

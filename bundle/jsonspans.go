@@ -15,8 +15,9 @@ import (
 // BenchmarkPackageJSON compares this with encoding/json.
 //
 // FuzzJSONSpans checks that every function here agrees with encoding/json,
-// invalid input included, but for the one difference jsonMembers documents:
-// of members with the same name, it keeps the first, as esbuild does.
+// invalid input included, but for two differences, both esbuild's reading:
+// of members with the same name, jsonMembers keeps the first; a lone
+// surrogate escape is kept as its WTF-8 bytes, not made U+FFFD.
 
 // maxJSONDepth is encoding/json's limit on nesting: deeper input is invalid.
 const maxJSONDepth = 10000
@@ -334,6 +335,7 @@ func (r *jsonReader) escape(b *strings.Builder) bool {
 	c := r.s[r.i]
 	r.i++
 	var out rune
+	var lone uint16 // a surrogate with no partner, for out < 0
 	switch c {
 	case '"', '\\', '/':
 		out = rune(c)
@@ -354,7 +356,7 @@ func (r *jsonReader) escape(b *strings.Builder) bool {
 		}
 		out = rune(u)
 		if utf16.IsSurrogate(out) {
-			out = utf8.RuneError
+			out, lone = -1, u
 			// A high surrogate and the low one that follows it are one
 			// character; anything else leaves the surrogate alone.
 			if rest := r.s[r.i:]; strings.HasPrefix(rest, `\u`) {
@@ -374,7 +376,14 @@ func (r *jsonReader) escape(b *strings.Builder) bool {
 	default:
 		return false
 	}
-	if b != nil {
+	switch {
+	case b == nil:
+	case out < 0:
+		// A lone surrogate: esbuild keeps it, and a path holding one is
+		// these bytes (WTF-8), where encoding/json writes U+FFFD. Paths
+		// must be what esbuild opens.
+		b.Write([]byte{0xE0 | byte(lone>>12), 0x80 | byte(lone>>6)&0x3F, 0x80 | byte(lone)&0x3F})
+	default:
 		b.WriteRune(out)
 	}
 	return true
@@ -391,4 +400,55 @@ func (r *jsonReader) hex4() (uint16, bool) {
 	}
 	r.i += 4
 	return uint16(v), true
+}
+
+// strings reads one value at the given depth, as value does, and appends
+// every string in it, however deep, but not the names of members, to out.
+func (r *jsonReader) strings(depth int, out *[]string) bool {
+	if depth > maxJSONDepth || r.i == len(r.s) {
+		return false
+	}
+	switch r.s[r.i] {
+	case '"':
+		s, ok := r.str()
+		if ok {
+			*out = append(*out, s)
+		}
+		return ok
+	case '{', '[':
+		closing, isObject := byte(']'), r.s[r.i] == '{'
+		if isObject {
+			closing = '}'
+		}
+		r.i++
+		r.space()
+		if r.next(closing) {
+			return true
+		}
+		for {
+			if isObject {
+				if r.i == len(r.s) || r.s[r.i] != '"' || !r.skipString() {
+					return false
+				}
+				r.space()
+				if !r.next(':') {
+					return false
+				}
+				r.space()
+			}
+			if !r.strings(depth+1, out) {
+				return false
+			}
+			r.space()
+			if r.next(closing) {
+				return true
+			}
+			if !r.next(',') {
+				return false
+			}
+			r.space()
+		}
+	default:
+		return r.value(depth)
+	}
 }

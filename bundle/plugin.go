@@ -187,13 +187,10 @@ func (c *confiner) mayBeDisabled(path, real string) bool {
 func (c *confiner) checkImport(what, target string, strict bool) error {
 	real, mode, ok := c.realPath(target)
 	if !c.inside(real) {
-		switch {
-		case strict:
+		if strict {
 			return c.outside(what, target, real)
-		case ok:
-			return c.outside(c.show(real), target, real)
 		}
-		return nil
+		return c.outsideTarget(what, real, ok)
 	}
 	if lexical := filepath.Dir(target); c.inside(lexical) {
 		// esbuild walks the directories as the import names them, and again
@@ -211,6 +208,14 @@ func (c *confiner) checkImport(what, target string, strict bool) error {
 	if err := c.checkChain(real); err != nil {
 		return err
 	}
+	if target != real && c.inside(target) {
+		// esbuild reads the directory's files as the import names it too:
+		// a tsconfig.json there counts, even if the real directory is in
+		// node_modules.
+		if err := c.checkChain(target); err != nil {
+			return err
+		}
+	}
 	return c.checkRedirects(what, real, ".")
 }
 
@@ -226,11 +231,10 @@ func (c *confiner) checkRedirects(what, dir, sub string) error {
 	for _, t := range f.pkg.targets(sub) {
 		real, mode, ok := c.realPath(absJoin(dir, t))
 		if !c.inside(real) {
-			if ok { // esbuild would read the files by name there
-				return &violation{what: what, why: fmt.Sprintf("leads to %s, outside the workspace (%s): "+
-					"the bundle may only read files inside it", real, c.root)}
+			if err := c.outsideTarget(what, real, ok); err != nil {
+				return err
 			}
-			continue // nothing there to read
+			continue // esbuild reads nothing there
 		}
 		if ok && mode.IsDir() {
 			real = filepath.Join(real, "index") // esbuild looks in it too
@@ -280,13 +284,29 @@ func (c *confiner) checkOnce(dir, p string, check func() error) error {
 // checkPackageImportUncached is checkPackageImport without the cache.
 func (c *confiner) checkPackageImportUncached(dir, p string) error {
 	name, sub := splitPackage(p)
+	found := false
 	for d := dir; c.inside(d); d = filepath.Dir(d) {
 		if filepath.Base(d) != "node_modules" {
-			if err := c.checkPackageIn(filepath.Join(d, "node_modules"), name, sub, p); err != nil {
+			nm := filepath.Join(d, "node_modules")
+			if err := c.checkPackageIn(nm, name, sub, p); err != nil {
 				return err
+			}
+			if _, _, ok := c.realPath(filepath.Join(nm, name)); ok {
+				found = true
 			}
 		}
 		if d == c.root {
+			break
+		}
+	}
+	// Where the workspace has no such package, esbuild looks in the
+	// node_modules above it too.
+	for d := filepath.Dir(c.root); !found; d = filepath.Dir(d) {
+		pkg := filepath.Join(d, "node_modules", name)
+		if real, _, ok := c.realPath(pkg); ok {
+			return c.outside(p, pkg, real)
+		}
+		if filepath.Dir(d) == d {
 			break
 		}
 	}

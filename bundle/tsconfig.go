@@ -108,8 +108,10 @@ func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 	}
 	extends := leaves(raw["extends"])
 	options, _ := jsonMembers(raw["compilerOptions"])
+	// esbuild puts the file's own directory for "${configDir}".
+	configDir := func(p string) string { return strings.ReplaceAll(p, "${configDir}", t.dir) }
 	if base, ok := jsonString(options["baseUrl"]); ok && base != "" {
-		t.baseURL = absJoin(t.dir, base)
+		t.baseURL = absJoin(t.dir, configDir(base))
 	}
 	if p := options["paths"]; p != "" {
 		t.paths = map[string][]string{}
@@ -119,7 +121,7 @@ func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 			list, _ := jsonElements(value)
 			for _, v := range list {
 				if s, ok := jsonString(v); ok {
-					t.paths[key] = append(t.paths[key], s)
+					t.paths[key] = append(t.paths[key], configDir(s))
 				}
 			}
 		})
@@ -168,6 +170,9 @@ func (c *confiner) packageExtends(nm, e string) ([]string, error) {
 	j := filepath.Join(nm, e)
 	out := []string{filepath.Join(j, "tsconfig.json"), j, j + ".json"}
 	name, sub := splitPackage(e)
+	if strings.HasPrefix(e, "@") && !strings.Contains(e, "/") {
+		name = "" // esbuild finds no package name in "@scope": it reads nm's own package.json
+	}
 	pkg := filepath.Join(nm, name)
 	data, real, err := c.readConfig(filepath.Join(pkg, "package.json"))
 	if err != nil || real == "" {
@@ -178,7 +183,8 @@ func (c *confiner) packageExtends(nm, e string) ([]string, error) {
 		return out, nil
 	}
 	if field, ok := jsonString(raw["tsconfig"]); ok && field != "" {
-		out = append(out, absJoin(pkg, field))
+		f := absJoin(pkg, field) // tried as a directory, a file, and with ".json"
+		out = append(out, filepath.Join(f, "tsconfig.json"), f, f+".json")
 	}
 	for _, t := range exportTargets(subpaths(raw["exports"]), sub) {
 		out = append(out, absJoin(pkg, t))
