@@ -206,8 +206,8 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 // imports of its package, so that onResolve can check those directories.
 type packageJSON struct {
 	exports map[string][]string // by subpath, its targets under every condition
-	mains   []string          // "main", "module", and "browser" if it is a string
-	remaps  []string          // the paths a "browser" map sends paths to
+	mains   []string            // "main", "module", and "browser" if it is a string
+	remaps  []string            // the paths a "browser" map sends paths to
 }
 
 // targets returns the paths, relative to the package, where an import of its
