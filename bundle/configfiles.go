@@ -207,7 +207,7 @@ func (c *confiner) readConfig(p string) (data, real string, err error) {
 type packageJSON struct {
 	exports map[string][]string // by subpath, its targets under every condition
 	mains   []string            // "main", "module", and "browser" if it is a string
-	remaps  []string            // the paths a "browser" map sends paths to
+	remaps  []string            // where a "browser" map may send paths, relative to the package
 }
 
 // targets returns the paths, relative to the package, where an import of its
@@ -239,16 +239,7 @@ func (c *confiner) notePackage(dir, data string) *packageJSON {
 			p.mains = append(p.mains, s)
 		}
 	}
-	// A "browser" map sends paths of the package to other paths in it.
-	if m, ok := jsonMembersAll(raw["browser"]); ok {
-		for _, v := range m {
-			for _, t := range leaves(v) {
-				if !isPackagePath(t) {
-					p.remaps = append(p.remaps, t)
-				}
-			}
-		}
-	}
+	p.remaps = browserRemaps(raw["browser"])
 	c.noteDisabled(dir, raw["browser"])
 	return p
 }
@@ -332,6 +323,29 @@ func subpathKeys(m map[string]string) bool {
 		}
 	}
 	return len(m) > 0
+}
+
+// browserRemaps returns where the "browser" map browser (JSON text) may
+// send paths, relative to its package: every string it maps to, as a path
+// even if it looks like a package name (esbuild joins a value to a
+// directory when it remaps a main field or an index), from the package's
+// directory and from the directory of the key it is the value of.
+func browserRemaps(browser string) []string {
+	m, ok := jsonMembersAll(browser)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for key, v := range m {
+		keyDir := filepath.Dir(filepath.FromSlash(key))
+		for _, t := range leaves(v) {
+			out = append(out, t)
+			if keyDir != "." && !filepath.IsAbs(t) {
+				out = append(out, filepath.Join(keyDir, t))
+			}
+		}
+	}
+	return out
 }
 
 // leafValues returns the texts of the elements of v, a JSON array made by

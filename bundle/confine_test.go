@@ -300,6 +300,23 @@ func configRefusals() []refused {
 		{name: "a package only a node_modules above the workspace has", setup: func(t *testing.T, tr *tree) {
 			tr.fifo(t, "../node_modules/pkg/package.json")
 		}, entry: `import x from "pkg"; export default x;`, line: 1, want: `"pkg" is outside the workspace`},
+		{name: "tsconfig paths that match the entry point's absolute path", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.link(t, "link", "{outside}")
+			tr.file(t, "tsconfig.json", `{"compilerOptions": {"paths": {"*": ["./link/fdir"]}}}`)
+		}, entry: `export default 1;`, file: "-", want: `leads to {outside}/fdir, outside the workspace`},
+		{name: "a browser value that looks like a package, remapping a main field", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.file(t, "node_modules/pkg/package.json", `{"main": "./main.js", "browser": {"./main.js": "link/fdir"}}`)
+			tr.file(t, "node_modules/pkg/main.js", "export default 1;")
+			tr.link(t, "node_modules/pkg/link", "{outside}")
+		}, entry: `import x from "pkg"; export default x;`, line: 1, want: `leads to {outside}/fdir, outside the workspace`},
+		{name: "a browser value joined to its key's directory, remapping an index", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/fdir/package.json")
+			tr.file(t, "package.json", `{"browser": {"./lib/index.js": "./link/fdir"}}`)
+			tr.file(t, "lib/index.js", "export default 1;")
+			tr.link(t, "lib/link", "{outside}")
+		}, entry: `import x from "./lib"; export default x;`, file: "-", want: `"lib/link/fdir" leads to {outside}/fdir, outside the workspace`},
 		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "package.json", `{"name": "above"}`)
 		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},

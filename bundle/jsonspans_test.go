@@ -3,6 +3,7 @@ package bundle
 import (
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -229,11 +230,12 @@ func referencePackage(data string) *refPackage {
 		}
 	}
 	if browser, err := allMembers(string(raw["browser"])); err == nil {
-		for _, values := range browser {
+		for key, values := range browser {
 			for _, v := range values {
 				for _, t := range referenceLeaves(v) {
-					if !isPackagePath(t) {
-						p.remaps = append(p.remaps, t)
+					p.remaps = append(p.remaps, t)
+					if dir := path.Dir(key); dir != "." && !path.IsAbs(t) {
+						p.remaps = append(p.remaps, path.Join(dir, t))
 					}
 				}
 			}

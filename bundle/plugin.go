@@ -49,9 +49,14 @@ func (c *confiner) onResolve(args api.OnResolveArgs) (api.OnResolveResult, error
 	default:
 		// esbuild tries an import with a "?" or "#" suffix also without it.
 		for _, q := range withoutSuffix(p) {
-			if isPackagePath(q) {
+			switch {
+			case isPackagePath(q):
 				err = c.checkPackageImport(args.ResolveDir, q)
-			} else {
+			case filepath.IsAbs(q):
+				// esbuild matches absolute paths, the entry point's among
+				// them, against tsconfig.json "paths" too.
+				err = c.checkOnce(args.ResolveDir, q, func() error { return c.checkAbsoluteImport(args.ResolveDir, q) })
+			default:
 				err = c.checkPathImport(args.ResolveDir, q)
 			}
 			if err != nil {
@@ -252,6 +257,20 @@ func (c *confiner) checkRedirects(what, dir, sub string) error {
 // four times).
 func (c *confiner) checkPathImport(dir, p string) error {
 	return c.checkOnce(dir, p, func() error { return c.checkImport(p, absJoin(dir, p), true) })
+}
+
+// checkAbsoluteImport checks the import of the absolute path p from dir:
+// the path, and where tsconfig.json "paths" may send it.
+func (c *confiner) checkAbsoluteImport(dir, p string) error {
+	if err := c.checkImport(p, p, true); err != nil {
+		return err
+	}
+	for _, t := range c.pathsTargets(dir, p) {
+		if err := c.checkImport(p, t, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkPackageImport checks what an import of the package path p from dir
