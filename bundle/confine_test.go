@@ -317,6 +317,11 @@ func configRefusals() []refused {
 			tr.file(t, "lib/index.js", "export default 1;")
 			tr.link(t, "lib/link", "{outside}")
 		}, entry: `import x from "./lib"; export default x;`, file: "-", want: `"lib/link/fdir" leads to {outside}/fdir, outside the workspace`},
+		{name: "${configDir} in a base tsconfig.json is the extending one's directory", setup: func(t *testing.T, tr *tree) {
+			tr.fifo(t, "{outside}/evil2/package.json")
+			tr.file(t, "tsconfig.json", `{"extends": "@cfg/base/tsconfig.json"}`)
+			tr.file(t, "node_modules/@cfg/base/tsconfig.json", `{"compilerOptions": {"baseUrl": "${configDir}/../outside"}}`)
+		}, entry: `import x from "evil2"; export default x;`, line: 1, want: `"evil2" leads to {outside}/evil2, outside the workspace`},
 		{name: "package.json above the workspace", dir: "app", setup: func(t *testing.T, tr *tree) {
 			tr.file(t, "package.json", `{"name": "above"}`)
 		}, entry: `export default 1;`, file: "-", want: `/ws/package.json" is above the workspace`},

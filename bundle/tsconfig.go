@@ -13,7 +13,7 @@ import (
 // extends were checked when it was noted, and are its bases.
 type tsconfig struct {
 	dir     string // its directory, which "paths" are relative to without "baseUrl"
-	baseURL string // absolute; "" if unset
+	baseURL string // as written, "${configDir}" and all; "" if unset
 	paths   map[string][]string
 	bases   []*tsconfig
 }
@@ -108,10 +108,8 @@ func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 	}
 	extends := leaves(raw["extends"])
 	options, _ := jsonMembers(raw["compilerOptions"])
-	// esbuild puts the file's own directory for "${configDir}".
-	configDir := func(p string) string { return strings.ReplaceAll(p, "${configDir}", t.dir) }
 	if base, ok := jsonString(options["baseUrl"]); ok && base != "" {
-		t.baseURL = absJoin(t.dir, configDir(base))
+		t.baseURL = base
 	}
 	if p := options["paths"]; p != "" {
 		t.paths = map[string][]string{}
@@ -121,7 +119,7 @@ func parseTsconfig(path, data string) (*tsconfig, []string, error) {
 			list, _ := jsonElements(value)
 			for _, v := range list {
 				if s, ok := jsonString(v); ok {
-					t.paths[key] = append(t.paths[key], configDir(s))
+					t.paths[key] = append(t.paths[key], s)
 				}
 			}
 		})
@@ -204,8 +202,9 @@ func (c *confiner) pathsTargets(dir, p string) []string {
 	var bases, out []string
 	for _, u := range all {
 		if u.baseURL != "" {
-			bases = append(bases, u.baseURL)
-			out = append(out, absJoin(u.baseURL, p))
+			base := absJoin(u.dir, configDir(u.baseURL, t.dir))
+			bases = append(bases, base)
+			out = append(out, absJoin(base, p))
 		}
 	}
 	for _, u := range all {
@@ -216,6 +215,7 @@ func (c *confiner) pathsTargets(dir, p string) []string {
 				continue
 			}
 			for _, v := range values {
+				v = configDir(v, t.dir)
 				for _, r := range roots {
 					out = append(out, absJoin(r, strings.ReplaceAll(v, "*", star)))
 				}
@@ -223,6 +223,16 @@ func (c *confiner) pathsTargets(dir, p string) []string {
 		}
 	}
 	return out
+}
+
+// configDir returns the "baseUrl" or "paths" value v with a leading
+// "${configDir}" made dir: esbuild puts there the directory of the
+// tsconfig.json that applies, the one at the head of an "extends" chain.
+func configDir(v, dir string) string {
+	if rest, ok := strings.CutPrefix(v, "${configDir}"); ok {
+		return dir + rest
+	}
+	return v
 }
 
 // nearestTsconfig returns the tsconfig.json or jsconfig.json that esbuild
