@@ -379,14 +379,18 @@ func (r *jsonReader) escape(b *strings.Builder) bool {
 	switch {
 	case b == nil:
 	case out < 0:
-		// A lone surrogate: esbuild keeps it, and a path holding one is
-		// these bytes (WTF-8), where encoding/json writes U+FFFD. Paths
-		// must be what esbuild opens.
-		b.Write([]byte{0xE0 | byte(lone>>12), 0x80 | byte(lone>>6)&0x3F, 0x80 | byte(lone)&0x3F})
+		writeLone(b, lone)
 	default:
 		b.WriteRune(out)
 	}
 	return true
+}
+
+// writeLone writes the lone surrogate u as esbuild keeps it: a path holding
+// one is these bytes (WTF-8), where encoding/json writes U+FFFD, and paths
+// must be what esbuild opens.
+func writeLone(b *strings.Builder, u uint16) {
+	b.Write([]byte{0xE0 | byte(u>>12), 0x80 | byte(u>>6)&0x3F, 0x80 | byte(u)&0x3F})
 }
 
 // hex4 reads four hex digits.
