@@ -16,17 +16,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
-	"strings"
-	"syscall"
-	"time"
+
+	"sbdeploy/bench/internal/procrun"
 )
 
 func main() {
@@ -63,12 +60,12 @@ func run() error {
 			}
 		}
 	}
-	first := median(cands[0].Wall)
+	first := procrun.Median(cands[0].Wall)
 	for i, c := range cands {
 		fmt.Printf("name=%s runs=%d wall_ms=%.2f wall_min_ms=%.2f cpu_ms=%.2f peak_rss_kb=%.0f page_faults=%.0f",
-			c.Name, len(c.Wall), median(c.Wall), slices.Min(c.Wall), median(c.CPU), median(c.RSS), median(c.Faults))
+			c.Name, len(c.Wall), procrun.Median(c.Wall), slices.Min(c.Wall), procrun.Median(c.CPU), procrun.Median(c.RSS), procrun.Median(c.Faults))
 		if i > 0 {
-			fmt.Printf(" ratio=%.3f", median(c.Wall)/first)
+			fmt.Printf(" ratio=%.3f", procrun.Median(c.Wall)/first)
 		}
 		fmt.Println()
 	}
@@ -103,36 +100,13 @@ func parse(args []string) ([]candidate, error) {
 
 // runOnce runs the command once and, if keep, records what it measured.
 func (c *candidate) runOnce(keep bool) error {
-	cmd := exec.Command(c.Args[0], c.Args[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	elapsed := time.Since(start)
+	r, err := procrun.Run(c.Args)
 	if err != nil {
-		return fmt.Errorf("%s: %s: %w\n%s", c.Name, strings.Join(c.Args, " "), err, out.Bytes())
+		return fmt.Errorf("%s: %w", c.Name, err)
 	}
-	if !keep {
-		return nil
-	}
-	c.Wall = append(c.Wall, ms(elapsed))
-	c.CPU = append(c.CPU, ms(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		c.RSS = append(c.RSS, float64(ru.Maxrss)) // KiB on Linux
-		c.Faults = append(c.Faults, float64(ru.Minflt))
+	if keep {
+		c.Wall, c.CPU = append(c.Wall, r.Wall), append(c.CPU, r.CPU)
+		c.RSS, c.Faults = append(c.RSS, r.RSS), append(c.Faults, r.Faults)
 	}
 	return nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(xs))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

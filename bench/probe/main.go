@@ -20,20 +20,18 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"sbdeploy/bench/internal/procrun"
 	"sbdeploy/emulator"
 )
 
@@ -82,14 +80,9 @@ func run() error {
 	var m samples
 	for i := range *warmup + *runs {
 		c.reset()
-		cmd := exec.Command(args[0], args[1:]...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		elapsed := time.Since(start)
+		r, err := procrun.Run(args)
 		if err != nil {
-			return fmt.Errorf("run %d: %s: %w\n%s", i+1, strings.Join(args, " "), err, out.Bytes())
+			return fmt.Errorf("run %d: %w", i+1, err)
 		}
 		if i < *warmup {
 			continue
@@ -101,17 +94,13 @@ func run() error {
 			return fmt.Errorf("run %d sent %d requests, want %d", i+1, c.requests, *want)
 		}
 		if !c.first.IsZero() {
-			m.first = append(m.first, ms(c.first.Sub(start)))
+			m.first = append(m.first, procrun.MS(c.first.Sub(r.Start)))
 		}
 		m.reqs = append(m.reqs, float64(c.requests))
 		m.conns = append(m.conns, float64(c.connections))
 		c.mu.Unlock()
-		m.wall = append(m.wall, ms(elapsed))
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			m.rss = append(m.rss, float64(ru.Maxrss)) // KiB on Linux
-			m.faults = append(m.faults, float64(ru.Minflt))
-		}
-		m.cpu = append(m.cpu, ms(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
+		m.wall, m.cpu = append(m.wall, r.Wall), append(m.cpu, r.CPU)
+		m.rss, m.faults = append(m.rss, r.RSS), append(m.faults, r.Faults)
 	}
 	m.print(*runs)
 	return nil
@@ -126,10 +115,10 @@ type samples struct {
 func (m *samples) print(runs int) {
 	fmt.Printf("runs=%d", runs)
 	if len(m.first) > 0 {
-		fmt.Printf(" first_request_ms=%.2f first_request_min_ms=%.2f", median(m.first), slices.Min(m.first))
+		fmt.Printf(" first_request_ms=%.2f first_request_min_ms=%.2f", procrun.Median(m.first), slices.Min(m.first))
 	}
 	fmt.Printf(" wall_ms=%.2f wall_min_ms=%.2f cpu_ms=%.2f peak_rss_kb=%.0f page_faults=%.0f requests=%.0f connections=%.0f\n",
-		median(m.wall), slices.Min(m.wall), median(m.cpu), median(m.rss), median(m.faults), median(m.reqs), median(m.conns))
+		procrun.Median(m.wall), slices.Min(m.wall), procrun.Median(m.cpu), procrun.Median(m.rss), procrun.Median(m.faults), procrun.Median(m.reqs), procrun.Median(m.conns))
 }
 
 // serve serves an emulator that accepts token on 127.0.0.1, counting into
@@ -163,17 +152,4 @@ func serve(token string, c *counter) (api string, stop func(), err error) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(xs))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
