@@ -34,7 +34,7 @@ type dirFacts struct {
 // in each directory above it in the workspace (those above were checked by
 // preflight). The result is kept for each directory.
 func (c *confiner) checkChain(d string) error {
-	return c.checkChainFrom(d, map[string]bool{})
+	return c.checkChainFrom(d, nil)
 }
 
 // checkChainFrom is checkChain within a check that is visiting the
@@ -50,6 +50,9 @@ func (c *confiner) checkChainFrom(d string, visiting map[string]bool) error {
 	c.mu.Unlock()
 	if ok {
 		return err
+	}
+	if visiting == nil { // made on a miss only: most checks are hits
+		visiting = map[string]bool{}
 	}
 	visiting[d] = true
 	f := c.dirFacts(d)
@@ -239,20 +242,18 @@ func (c *confiner) notePackage(dir, data string) *packageJSON {
 			p.mains = append(p.mains, s)
 		}
 	}
-	p.remaps = browserRemaps(raw["browser"])
-	c.noteDisabled(dir, raw["browser"])
+	if browser, ok := jsonMembersAll(raw["browser"]); ok {
+		p.remaps = browserRemaps(browser)
+		c.noteDisabled(dir, browser)
+	}
 	return p
 }
 
-// noteDisabled notes what the "browser" map of the package in dir (JSON
-// text) sets to false: a path, which esbuild may name with or without its
-// extension, or a package, which it names by the file the package resolves
-// to.
-func (c *confiner) noteDisabled(dir string, browser string) {
-	m, ok := jsonMembersAll(browser)
-	if !ok {
-		return
-	}
+// noteDisabled notes what the "browser" map of the package in dir (its
+// members, as jsonMembersAll reads them) sets to false: a path, which
+// esbuild may name with or without its extension, or a package, which it
+// names by the file the package resolves to.
+func (c *confiner) noteDisabled(dir string, m map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for key, v := range m {
@@ -325,16 +326,13 @@ func subpathKeys(m map[string]string) bool {
 	return len(m) > 0
 }
 
-// browserRemaps returns where the "browser" map browser (JSON text) may
-// send paths, relative to its package: every string it maps to, as a path
-// even if it looks like a package name (esbuild joins a value to a
-// directory when it remaps a main field or an index), from the package's
-// directory and from the directory of the key it is the value of.
-func browserRemaps(browser string) []string {
-	m, ok := jsonMembersAll(browser)
-	if !ok {
-		return nil
-	}
+// browserRemaps returns where the "browser" map m (its members, as
+// jsonMembersAll reads them) may send paths, relative to its package: every
+// string it maps to, as a path even if it looks like a package name
+// (esbuild joins a value to a directory when it remaps a main field or an
+// index), from the package's directory and from the directory of the key
+// it is the value of.
+func browserRemaps(m map[string]string) []string {
 	var out []string
 	for key, v := range m {
 		keyDir := filepath.Dir(filepath.FromSlash(key))

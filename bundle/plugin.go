@@ -306,13 +306,11 @@ func (c *confiner) checkPackageImportUncached(dir, p string) error {
 	found := false
 	for d := dir; c.inside(d); d = filepath.Dir(d) {
 		if filepath.Base(d) != "node_modules" {
-			nm := filepath.Join(d, "node_modules")
-			if err := c.checkPackageIn(nm, name, sub, p); err != nil {
+			here, err := c.checkPackageIn(filepath.Join(d, "node_modules"), name, sub, p)
+			if err != nil {
 				return err
 			}
-			if _, _, ok := c.realPath(filepath.Join(nm, name)); ok {
-				found = true
-			}
+			found = found || here
 		}
 		if d == c.root {
 			break
@@ -338,25 +336,25 @@ func (c *confiner) checkPackageImportUncached(dir, p string) error {
 }
 
 // checkPackageIn checks the package name in the node_modules directory nm,
-// if it is there, for the import p of its subpath sub. A package that leads
+// if it is there (found), for the import p of its subpath sub. A package that leads
 // outside the workspace is refused even if an earlier one would serve: the
 // layout is then not one the rule can vouch for.
-func (c *confiner) checkPackageIn(nm, name, sub, p string) error {
+func (c *confiner) checkPackageIn(nm, name, sub, p string) (found bool, err error) {
 	pkg := filepath.Join(nm, name)
-	if _, _, ok := c.realPath(pkg); !ok {
-		return nil
+	real, _, ok := c.realPath(pkg)
+	if !ok {
+		return false, nil
 	}
 	if err := c.checkImport(p, pkg, true); err != nil {
-		return err
+		return true, err
 	}
 	if err := c.checkImport(p, absJoin(nm, p), true); err != nil {
-		return err
+		return true, err
 	}
 	if sub == "." {
-		return nil // checkImport followed the package's redirects
+		return true, nil // checkImport followed the package's redirects
 	}
-	real, _, _ := c.realPath(pkg)
-	return c.checkRedirects(p, real, sub)
+	return true, c.checkRedirects(p, real, sub)
 }
 
 // withoutSuffix returns the import path p, and, if it has a query or a
