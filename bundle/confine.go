@@ -132,11 +132,8 @@ func (c *confiner) inside(p string) bool {
 // a checkout keeps (actions/checkout does unless persist-credentials is
 // false). No module needs them, and the bundle may not read them.
 func (c *confiner) inGit(p string) bool {
-	rel, err := filepath.Rel(c.root, p)
-	if err != nil {
-		return false
-	}
-	return slices.Contains(strings.Split(filepath.ToSlash(rel), "/"), ".git")
+	rel := strings.TrimPrefix(p, strings.TrimSuffix(c.root, string(filepath.Separator)))
+	return strings.Contains(filepath.ToSlash(rel)+"/", "/.git/")
 }
 
 // gitViolation is the violation of the path what, which is in .git.
