@@ -10,20 +10,19 @@ import (
 	"sbdeploy/validate"
 )
 
-// tuning are the values a test shortens: the waits between attempts, one
-// attempt's time limit, the bundle's size limits, the evaluation's bounds,
-// and the clock.
+// tuning are the values a test shortens: one attempt's time limit, the
+// bundle's size limits, the evaluation's bounds, the clock, and how the
+// client waits between attempts.
 type tuning struct {
-	retryWait      [2]time.Duration // the first wait, and the longest
 	requestTimeout time.Duration
 	limits         bundle.Limits // zero: the service's
 	validate       validate.Options
 	now            func() time.Time
+	sleep          func(context.Context, time.Duration) error // nil: deploy's own
 }
 
 func defaultTuning() tuning {
 	return tuning{
-		retryWait:      [2]time.Duration{500 * time.Millisecond, 10 * time.Second},
 		requestTimeout: deploy.DefaultRequestTimeout,
 		now:            time.Now,
 	}
@@ -31,11 +30,6 @@ func defaultTuning() tuning {
 
 // Option changes how Run works; tests use them to run fast.
 type Option func(*tuning)
-
-// WithRetryWait sets the first wait between attempts and the longest.
-func WithRetryWait(first, longest time.Duration) Option {
-	return func(t *tuning) { t.retryWait = [2]time.Duration{first, longest} }
-}
 
 // WithRequestTimeout bounds each attempt of each request.
 func WithRequestTimeout(d time.Duration) Option {
@@ -51,6 +45,12 @@ func WithBundleLimits(l bundle.Limits) Option {
 // validate package's defaults).
 func WithValidation(o validate.Options) Option {
 	return func(t *tuning) { t.validate = o }
+}
+
+// WithSleep replaces how the client waits between attempts (see
+// deploy.WithSleep).
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(t *tuning) { t.sleep = sleep }
 }
 
 // WithClock replaces time.Now.
@@ -100,14 +100,18 @@ func (d *deployer) connect() (*deploy.Client, error) {
 		d.log.addSecret(token)
 		d.log.debugf("minted a token from key %s, valid for %s", d.cfg.auth.key.ID, d.cfg.tokenLifetime)
 	}
-	return deploy.New(d.cfg.apiURL, token,
+	opts := []deploy.Option{
 		deploy.WithOrgID(d.cfg.orgID),
-		deploy.WithUserAgent("sbdeploy/"+d.version),
+		deploy.WithUserAgent("sbdeploy/" + d.version),
 		deploy.WithAttempts(d.cfg.attempts),
-		deploy.WithRetryWait(d.tune.retryWait[0], d.tune.retryWait[1]),
 		deploy.WithRequestTimeout(d.tune.requestTimeout),
 		deploy.WithSecretNotify(d.log.addSecret),
-		deploy.WithRetryNotify(d.logRetry))
+		deploy.WithRetryNotify(d.logRetry),
+	}
+	if d.tune.sleep != nil {
+		opts = append(opts, deploy.WithSleep(d.tune.sleep))
+	}
+	return deploy.New(d.cfg.apiURL, token, opts...)
 }
 
 // logRetry logs a failed attempt that will be retried.

@@ -8,6 +8,7 @@
 package deploy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,7 @@ type Client struct {
 	attempts         int
 	minWait, maxWait time.Duration
 	requestTimeout   time.Duration
+	sleep            func(context.Context, time.Duration) error
 	onRetry          func(RetryEvent)
 	onSecret         func(string)
 }
@@ -109,7 +111,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		return nil, errors.New("empty token")
 	}
 	c := &Client{base: base, token: token, userAgent: "sbdeploy", http: newHTTPClient(),
-		attempts: DefaultAttempts, minWait: defaultMinWait, maxWait: defaultMaxWait, requestTimeout: DefaultRequestTimeout}
+		attempts: DefaultAttempts, minWait: defaultMinWait, maxWait: defaultMaxWait, requestTimeout: DefaultRequestTimeout, sleep: sleep}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err

@@ -458,8 +458,9 @@ func TestRetryAfter(t *testing.T) {
 			t.Parallel()
 			em, url := newEmulator(t, emulator.Config{})
 			em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {tt.header()}}})
-			var waits []time.Duration
-			c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { waits = append(waits, e.Wait) }))
+			var waits, slept []time.Duration
+			c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { waits = append(waits, e.Wait) }),
+				deploy.WithSleep(func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }))
 			_, err := c.Deploy(context.Background(), migration, nil)
 			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
 				t.Fatalf("err = %v, want %q", err, tt.err)
@@ -470,7 +471,38 @@ func TestRetryAfter(t *testing.T) {
 			if tt.attempts == 2 && (len(waits) != 1 || waits[0] <= 0 || waits[0] > tt.maxWait) {
 				t.Errorf("waits = %v, want one of at most %v, from Retry-After", waits, tt.maxWait)
 			}
+			if !slices.Equal(slept, waits) {
+				t.Errorf("slept %v, want the waits reported, %v", slept, waits)
+			}
 		})
+	}
+}
+
+// TestCancelWhileWaiting checks that a run cancelled while it waits to
+// retry ends at once, saying so and naming the failure it would have
+// retried, with no further attempt.
+func TestCancelWhileWaiting(t *testing.T) {
+	t.Parallel()
+	em, url := newEmulator(t, emulator.Config{})
+	em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 503})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newClient(t, url, deploy.WithRetryWait(time.Hour, time.Hour), deploy.WithRetryNotify(func(deploy.RetryEvent) { cancel() }))
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Deploy(ctx, migration, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "finalize: context canceled after 1 attempt(s); the last failed with: ") || !strings.Contains(err.Error(), "503") {
+			t.Errorf("err = %v, want the cancellation after 1 attempt, naming the 503", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cancelled run still waits to retry")
+	}
+	if got := steps(em)[emulator.StepFinalize]; got != 1 {
+		t.Errorf("%d finalize attempts, want 1", got)
 	}
 }
 

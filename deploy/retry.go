@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -72,6 +73,19 @@ func WithRequestTimeout(d time.Duration) Option {
 	}
 }
 
+// WithSleep replaces how the client waits between attempts; sleep returns
+// early with ctx's error when ctx ends. Tests use it to record the waits
+// instead of spending them.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) error {
+		if sleep == nil {
+			return errors.New("sleep must not be nil")
+		}
+		c.sleep = sleep
+		return nil
+	}
+}
+
 // WithRetryNotify calls notify before each wait for a retry.
 func WithRetryNotify(notify func(RetryEvent)) Option {
 	return func(c *Client) error {
@@ -133,48 +147,73 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 // retry runs attempt, each try under its own timeout, until it succeeds,
 // fails in a way that retrying cannot fix, or runs out of attempts or time.
 func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Context) error) error {
-	tries := 0
+	waits := backoff.ExponentialBackOff{InitialInterval: c.minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: c.maxWait}
+	waits.Reset()
 	var last error
 	lost := false // an earlier attempt left and got no answer: it may have taken effect
-	op := func() (struct{}, error) {
-		tries++
-		actx, cancel := context.WithTimeout(ctx, c.requestTimeout)
-		defer cancel()
-		err := attempt(actx)
+	for tries := 1; ; tries++ {
+		err := c.try(ctx, step, attempt)
 		if err == nil {
-			return struct{}{}, nil
-		}
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			sent := true // unless the attempt says it never left
-			if te := (*transportError)(nil); errors.As(err, &te) {
-				sent = te.sent
-			}
-			err = &transportError{sent: sent, err: fmt.Errorf("%s: no answer within %v", step, c.requestTimeout)}
+			return nil
 		}
 		if prev := (*transportError)(nil); errors.As(last, &prev) {
-			lost = lost || prev.sent // an earlier attempt left and got no answer
+			lost = lost || prev.sent
 		}
 		last = err
-		return struct{}{}, c.classify(ctx, err)
+		wait, stop := c.nextWait(ctx, err, &waits)
+		if stop != nil || tries == c.attempts {
+			return failed(ctx, step, tries, cmp.Or(stop, err), lost)
+		}
+		if c.onRetry != nil {
+			c.onRetry(RetryEvent{Step: step, Attempt: tries, Attempts: c.attempts, Err: err, Wait: wait})
+		}
+		if c.sleep(ctx, wait) != nil {
+			return failed(ctx, step, tries, err, lost)
+		}
 	}
-	_, err := backoff.Retry(ctx, op,
-		backoff.WithBackOff(&backoff.ExponentialBackOff{
-			InitialInterval: c.minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: c.maxWait,
-		}),
-		backoff.WithMaxTries(uint(c.attempts)),
-		backoff.WithMaxElapsedTime(0), // the caller's context bounds the time
-		backoff.WithNotify(func(_ error, wait time.Duration) {
-			if c.onRetry != nil {
-				c.onRetry(RetryEvent{Step: step, Attempt: tries, Attempts: c.attempts, Err: last, Wait: wait})
-			}
-		}))
+}
+
+// try makes one attempt under the request timeout. An attempt that
+// outlives it is a transport error that says so.
+func (c *Client) try(ctx context.Context, step Step, attempt func(context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+	defer cancel()
+	err := attempt(actx)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		sent := true // unless the attempt says it never left
+		if te := (*transportError)(nil); errors.As(err, &te) {
+			sent = te.sent
+		}
+		err = &transportError{sent: sent, err: fmt.Errorf("%s: no answer within %v", step, c.requestTimeout)}
+	}
+	return err
+}
+
+// nextWait is how long to wait before the next attempt after err: the
+// server's Retry-After, or the next backoff. A non-nil stop is the error to
+// end with instead, when no attempt can succeed.
+func (c *Client) nextWait(ctx context.Context, err error, waits backoff.BackOff) (wait time.Duration, stop error) {
+	if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
+		wait = apiErr.RetryAfter
+	}
+	switch {
+	case ctx.Err() != nil || !retryable(err):
+		return 0, err
+	case wait > maxRetryAfter:
+		return 0, &retryAfterError{wait: wait, err: err}
+	case wait > 0:
+		waits.Reset() // the server's wait replaces the backoff's
+		return wait, nil
+	}
+	return waits.NextBackOff(), nil
+}
+
+// failed is the error of a request that will not be tried again, after
+// tries attempts; last is the last attempt's error.
+func failed(ctx context.Context, step Step, tries int, last error, lost bool) error {
 	var tooLong *retryAfterError
 	switch {
-	case err == nil:
-		return nil
-	case last == nil: // cancelled before the first attempt ended
-		return fmt.Errorf("%s: %w", step, err)
-	case errors.As(err, &tooLong):
+	case errors.As(last, &tooLong):
 		return tooLong
 	case ctx.Err() != nil && !errors.Is(last, ctx.Err()):
 		return fmt.Errorf("%s: %w after %d attempt(s); the last failed with: %w", step, ctx.Err(), tries, last)
@@ -184,22 +223,16 @@ func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Cont
 	return last
 }
 
-// classify turns an attempt's error into what backoff needs: permanent, a
-// wait the server asked for, or retryable as it is.
-func (c *Client) classify(ctx context.Context, err error) error {
-	var wait time.Duration
-	if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
-		wait = apiErr.RetryAfter
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	switch {
-	case ctx.Err() != nil || !retryable(err):
-		return backoff.Permanent(err)
-	case wait > maxRetryAfter:
-		return backoff.Permanent(&retryAfterError{wait: wait, err: err})
-	case wait > 0:
-		return &backoff.RetryAfterError{Duration: wait}
-	}
-	return err
 }
 
 // retryAfterError is an answer whose Retry-After is longer than a step
