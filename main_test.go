@@ -43,7 +43,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "sbdeploy")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, ".")
+	// As the image's build does: without symbols and debug information,
+	// which also halves the link.
+	build := exec.Command("go", "build", "-ldflags", "-s -w -X main.version="+testVersion, "-o", binary, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
@@ -300,8 +302,10 @@ func (s *syncBuffer) String() string {
 // stop too, not stay behind holding its port.
 func TestEmulatorStopsWithItsParent(t *testing.T) {
 	t.Parallel()
-	// The shell waits a second, so that the emulator has started under it.
-	sh := exec.Command("sh", "-c", `"$0" emulator --listen 127.0.0.1:0 >/dev/null 2>&1 & echo $!; sleep 1`, binary)
+	// The shell exits once the emulator says it listens: it has started
+	// under the shell, and watches it. The wait is bounded (5 s).
+	sh := exec.Command("sh", "-c", `"$0" emulator --listen 127.0.0.1:0 >"$1" 2>&1 & echo $!
+for i in $(seq 500); do grep -q listening "$1" && exit 0; sleep 0.01; done; exit 1`, binary, filepath.Join(t.TempDir(), "out"))
 	out, err := sh.Output()
 	if err != nil {
 		t.Fatal(err)

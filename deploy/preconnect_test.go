@@ -33,8 +33,8 @@ type seen struct {
 
 // host is one host of a test, over TLS with httptest's certificate: it
 // counts the connections its server opened and closed, and records the
-// requests. Its listener can hold each connection a while before the
-// server takes it, which holds up the TLS handshake.
+// requests. Its listener can hold each connection until the test opens a
+// gate, which holds up the TLS handshake.
 type host struct {
 	srv *httptest.Server
 	ln  *holdListener
@@ -45,14 +45,15 @@ type host struct {
 }
 
 // newHost serves h on addr ("127.0.0.1:0": any port), holding each new
-// connection for hold, with TLS versions up to maxTLS.
-func newHost(t *testing.T, addr string, hold time.Duration, maxTLS uint16, h http.Handler) *host {
+// connection until gate is closed (nil: not at all), with TLS versions up
+// to maxTLS.
+func newHost(t *testing.T, addr string, gate <-chan struct{}, maxTLS uint16, h http.Handler) *host {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &host{ln: &holdListener{Listener: ln, hold: hold}}
+	s := &host{ln: &holdListener{Listener: ln, gate: gate, closed: make(chan struct{})}}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, seen{Path: r.URL.Path, Expect: r.Header.Get("Expect"), TLS: r.TLS.Version})
@@ -85,15 +86,22 @@ func (s *host) counts() (opened, closed int, requests []seen) {
 	return s.opened, s.closed, append([]seen(nil), s.requests...)
 }
 
-// holdListener holds each accepted connection for hold before the server
-// gets it, and keeps them all, so that a test can close one under the
-// server.
+// holdListener holds each accepted connection until its gate is closed
+// (or the listener is) before the server gets it, and keeps them all, so
+// that a test can close one under the server.
 type holdListener struct {
 	net.Listener
-	hold time.Duration
+	gate   <-chan struct{}
+	closed chan struct{}
+	once   sync.Once
 
 	mu    sync.Mutex
 	conns []net.Conn
+}
+
+func (l *holdListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 func (l *holdListener) Accept() (net.Conn, error) {
@@ -104,7 +112,12 @@ func (l *holdListener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	l.conns = append(l.conns, c)
 	l.mu.Unlock()
-	time.Sleep(l.hold)
+	if l.gate != nil {
+		select {
+		case <-l.gate:
+		case <-l.closed:
+		}
+	}
 	return c, nil
 }
 
@@ -118,12 +131,12 @@ func (l *holdListener) accepted() []net.Conn {
 // apiAndUpload serves one emulator on two hosts, as production has them:
 // the API, and the upload host that provision's codeUploadUrl names. The
 // emulator builds that URL from the request's Host.
-func apiAndUpload(t *testing.T, apiAddr string, hold time.Duration, maxTLS uint16) (em *emulator.Emulator, api, upload *host) {
+func apiAndUpload(t *testing.T, apiAddr string, gate <-chan struct{}, maxTLS uint16) (em *emulator.Emulator, api, upload *host) {
 	t.Helper()
 	em = emulator.New(emulator.Config{Token: preToken, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
-	upload = newHost(t, "127.0.0.1:0", 0, maxTLS, em)
+	upload = newHost(t, "127.0.0.1:0", nil, maxTLS, em)
 	uploadHost := upload.ln.Addr().String()
-	api = newHost(t, apiAddr, hold, maxTLS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api = newHost(t, apiAddr, gate, maxTLS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Host = uploadHost
 		em.ServeHTTP(w, r)
 	}))
@@ -213,7 +226,7 @@ func TestPreconnect(t *testing.T) {
 	}{{"TLS 1.3", tls.VersionTLS13}, {"server with TLS 1.2 only", tls.VersionTLS12}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, api, upload := apiAndUpload(t, "127.0.0.1:0", 0, tt.maxTLS)
+			em, api, upload := apiAndUpload(t, "127.0.0.1:0", nil, tt.maxTLS)
 			c := tlsClient(t, api.srv.URL)
 			trust(c, api)
 			c.Preconnect(context.Background())
@@ -244,16 +257,29 @@ func TestPreconnect(t *testing.T) {
 }
 
 // TestPreconnectUnderWay checks that a first request that comes while the
-// preconnection is still being set up (the server takes each connection a
-// second after its TCP set-up) waits for it rather than opening a second
-// connection.
+// preconnection is still being set up (the server holds its TLS handshake
+// until the request has claimed it) waits for it rather than opening a
+// second connection.
 func TestPreconnectUnderWay(t *testing.T) {
 	t.Parallel()
-	_, api, _ := apiAndUpload(t, "127.0.0.1:0", time.Second, tls.VersionTLS13)
+	gate := make(chan struct{})
+	_, api, _ := apiAndUpload(t, "127.0.0.1:0", gate, tls.VersionTLS13)
 	c := tlsClient(t, api.srv.URL)
 	trust(c, api)
 	c.Preconnect(context.Background())
-	if _, err := c.Deploy(context.Background(), preMigration, nil); err != nil {
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Deploy(context.Background(), preMigration, nil)
+		done <- err
+	}()
+	pre := c.http.Transport.(*transport).pre
+	eventually(t, "the first request claims the preconnection", func() bool {
+		pre.mu.Lock()
+		defer pre.mu.Unlock()
+		return pre.taken
+	})
+	close(gate)
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	waitPreconnect(t, c) // and so every connection it could have opened was accepted
@@ -268,30 +294,35 @@ func TestPreconnectUnderWay(t *testing.T) {
 func TestPreconnectUnused(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		name string
-		hold time.Duration // how long the server leaves the handshake waiting
-		end  func(c *Client, cancel context.CancelFunc)
+		name       string
+		connecting bool // the server holds the TLS handshake until the end
+		end        func(c *Client, cancel context.CancelFunc)
 	}{
-		{"context ends", 0, func(_ *Client, cancel context.CancelFunc) { cancel() }},
-		{"client closes idle connections", 0, func(c *Client, _ context.CancelFunc) { c.CloseIdleConnections() }},
-		// The server takes the connection a second after its TCP set-up:
-		// it is ended during the TLS handshake.
-		{"context ends while connecting", time.Second, func(_ *Client, cancel context.CancelFunc) { cancel() }},
-		{"client closes while connecting", time.Second, func(c *Client, _ context.CancelFunc) { c.CloseIdleConnections() }},
+		{"context ends", false, func(_ *Client, cancel context.CancelFunc) { cancel() }},
+		{"client closes idle connections", false, func(c *Client, _ context.CancelFunc) { c.CloseIdleConnections() }},
+		{"context ends while connecting", true, func(_ *Client, cancel context.CancelFunc) { cancel() }},
+		{"client closes while connecting", true, func(c *Client, _ context.CancelFunc) { c.CloseIdleConnections() }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, api, _ := apiAndUpload(t, "127.0.0.1:0", tt.hold, tls.VersionTLS13)
+			var gate chan struct{}
+			if tt.connecting {
+				gate = make(chan struct{})
+			}
+			em, api, _ := apiAndUpload(t, "127.0.0.1:0", gate, tls.VersionTLS13)
 			c := tlsClient(t, api.srv.URL)
 			trust(c, api)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			c.Preconnect(ctx)
 			eventually(t, "the TCP connection is set up", func() bool { return len(api.ln.accepted()) == 1 })
-			if tt.hold == 0 {
+			if !tt.connecting {
 				waitPreconnect(t, c)
 			}
 			tt.end(c, cancel)
+			if tt.connecting {
+				close(gate) // the handshake goes on, for a connection already dropped
+			}
 			waitPreconnect(t, c)
 			eventually(t, "the server saw the preconnection closed", func() bool {
 				opened, closed, _ := api.counts()
@@ -318,7 +349,7 @@ func TestPreconnectFailed(t *testing.T) {
 	c.Preconnect(context.Background())
 	waitPreconnect(t, c)
 
-	_, api, _ := apiAndUpload(t, addr, 0, tls.VersionTLS13)
+	_, api, _ := apiAndUpload(t, addr, nil, tls.VersionTLS13)
 	trust(c, api)
 	if _, err := c.Deploy(context.Background(), preMigration, nil); err != nil {
 		t.Fatal(err)
@@ -333,7 +364,7 @@ func TestPreconnectFailed(t *testing.T) {
 // again, and succeeds at its only attempt.
 func TestPreconnectClosedByServer(t *testing.T) {
 	t.Parallel()
-	_, api, _ := apiAndUpload(t, "127.0.0.1:0", 0, tls.VersionTLS13)
+	_, api, _ := apiAndUpload(t, "127.0.0.1:0", nil, tls.VersionTLS13)
 	c := tlsClient(t, api.srv.URL)
 	trust(c, api)
 	c.Preconnect(context.Background())

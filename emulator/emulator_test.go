@@ -62,8 +62,13 @@ type response struct {
 }
 
 func send(method, url string, header http.Header, body []byte) (response, error) {
-	return sendWith(http.DefaultClient, method, url, header, body)
+	return sendWith(testClient, method, url, header, body)
 }
+
+// testClient sends the tests' requests. Not http.DefaultClient: each
+// httptest.Server.Close closes the idle connections of http.DefaultTransport,
+// which fails a parallel test's request that was about to reuse one.
+var testClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 
 func sendWith(c *http.Client, method, url string, header http.Header, body []byte) (response, error) {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))

@@ -87,6 +87,16 @@ type attempt struct {
 	hang   bool
 }
 
+// hangTimeout ends a request that a Hang fault holds. A hang never
+// answers, and an answer sent instead is caught by the status the emulator
+// records before it answers; the timeout only has to outlast the dial and
+// the request's write on a loaded machine, or the fault would be left for
+// the next request. Over TLS it covers the handshake too: tlsHangTimeout.
+const (
+	hangTimeout    = 100 * time.Millisecond
+	tlsHangTimeout = 300 * time.Millisecond
+)
+
 // checkErr reports what is wrong with err, the error a client got for a
 // request that a Hang (hang) or Reset fault answered.
 func checkErr(err error, hang bool) string {
@@ -111,7 +121,8 @@ func TestInject(t *testing.T) {
 		unavailable = `{"error":"try later","code":"unavailable"}`
 		limited     = `{"error":"slow down","code":"rate-limited"}`
 	)
-	huge := "oops" + strings.Repeat("x", 10<<20)
+	// Twice the 1 MiB that the client reads of an answer.
+	huge := "oops" + strings.Repeat("x", 2<<20)
 	jsonType := http.Header{"Content-Type": {"application/json"}}
 	tests := []struct {
 		name   string
@@ -125,7 +136,7 @@ func TestInject(t *testing.T) {
 			want: []attempt{{status: 429, body: limited, header: http.Header{"Retry-After": {"2"}, "Content-Type": {"application/json"}}}}},
 		{name: "header overrides the JSON content type", n: 1, faults: []emulator.Fault{{Status: 502, Body: "{oops", Header: http.Header{"content-type": {"text/html"}}}},
 			want: []attempt{{status: 502, body: "{oops", header: http.Header{"Content-Type": {"text/html"}}}}},
-		{name: "10 MiB body", n: 1, faults: []emulator.Fault{{Status: 500, Body: "oops", BodyBytes: 10 << 20}},
+		{name: "2 MiB body", n: 1, faults: []emulator.Fault{{Status: 500, Body: "oops", BodyBytes: 2 << 20}},
 			want: []attempt{{status: 500, body: huge, header: http.Header{"Content-Length": {strconv.Itoa(len(huge))}}}}},
 		{name: "hang", n: 1, faults: []emulator.Fault{{Hang: true}}, want: []attempt{{hang: true}}},
 		{name: "hang twice, status ignored", n: 2, faults: []emulator.Fault{{Hang: true, Status: 503}}, want: []attempt{{hang: true}, {hang: true}}},
@@ -161,9 +172,9 @@ func TestInject(t *testing.T) {
 				var want []emulator.Request
 				for i, a := range tc.want {
 					before := state(em)
-					client := http.DefaultClient
+					client := testClient
 					if a.hang {
-						client = &http.Client{Timeout: 200 * time.Millisecond}
+						client = &http.Client{Timeout: hangTimeout}
 					}
 					r, err := c.do(client, srv.URL)
 					switch {
@@ -186,7 +197,7 @@ func TestInject(t *testing.T) {
 					}
 					want = append(want, emulator.Request{Step: step, Method: c.method, Path: c.path, Body: c.body, Status: a.status})
 				}
-				if r, err := c.do(http.DefaultClient, srv.URL); err != nil || r.status != c.ok {
+				if r, err := c.do(testClient, srv.URL); err != nil || r.status != c.ok {
 					t.Errorf("after the faults, %s = %d %s %v, want %d", step, r.status, r.body, err, c.ok)
 				}
 				want = append(want, emulator.Request{Step: step, Method: c.method, Path: c.path, Body: c.body, Status: c.ok})
@@ -233,7 +244,7 @@ func TestInjectKeepsState(t *testing.T) {
 			// loaded machine may take longer than that to answer.
 			timeout := 10 * time.Second
 			if tc.fault.Hang {
-				timeout = 200 * time.Millisecond
+				timeout = hangTimeout
 			}
 			r, err := c.do(&http.Client{Timeout: timeout}, srv.URL)
 			if tc.fault.Hang || tc.fault.Reset {
@@ -247,7 +258,7 @@ func TestInjectKeepsState(t *testing.T) {
 				t.Errorf("an injected fault changed the state (-before +after):\n%s", diff)
 			}
 			// The same request unfaulted does change it, so the check above can fail.
-			if r, err := c.do(http.DefaultClient, srv.URL); err != nil || r.status != c.ok {
+			if r, err := c.do(testClient, srv.URL); err != nil || r.status != c.ok {
 				t.Fatalf("%s = %d %s %v, want %d", tc.step, r.status, r.body, err, c.ok)
 			}
 			if cmp.Equal(before, state(em)) {
@@ -361,7 +372,7 @@ func hangingProvision(t *testing.T, ctx context.Context, em *emulator.Emulator, 
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/machines/door/migrations", strings.NewReader(provisionBody))
 		req.Header = apiHeader()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -464,7 +475,7 @@ func TestFaultsOverTLS(t *testing.T) {
 			client := srv.Client()
 			client.Timeout = 10 * time.Second // the handshake, on a loaded machine
 			if tc.wantErr == "" {             // a hang: the timeout is the answer
-				client.Timeout = 200 * time.Millisecond
+				client.Timeout = tlsHangTimeout
 			}
 			em.Inject(emulator.StepProvision, 1, tc.fault)
 

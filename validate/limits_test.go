@@ -25,7 +25,6 @@ func TestTimeout(t *testing.T) {
 		limit    string
 		min, max time.Duration
 	}{
-		{"default", 0, "1s", 900 * time.Millisecond, 3 * time.Second},
 		// Under the 500 ms that Check would wait for an engine that did not
 		// stop: an interrupted loop stops at once.
 		{"short", 50 * time.Millisecond, "50ms", 40 * time.Millisecond, 400 * time.Millisecond},
@@ -91,8 +90,24 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// TestDefaults pins the bounds that zero Options mean, which the other
+// tests replace with shorter ones: the mechanism is the same at any value.
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	got, err := Options{}.withDefaults()
+	if err != nil || got.Timeout != time.Second || got.MaxHeapBytes != 64<<20 {
+		t.Errorf("Options{} means %+v, %v; want a 1s timeout and a 64 MiB bound", got, err)
+	}
+	if msg := (&Error{Reason: TooMuchMemory, Limit: bytesString(got.MaxHeapBytes)}).Error(); !strings.Contains(msg, "more than 64 MiB") {
+		t.Errorf("the default bound reads %q, want 64 MiB", msg)
+	}
+	if _, err := (Options{Timeout: -time.Second}).withDefaults(); err == nil {
+		t.Error("a negative Timeout was accepted")
+	}
+}
+
 // TestMemoryBound: code that allocates without bound at the top level is
-// interrupted once the heap has grown by about the default MaxHeapBytes.
+// interrupted once the heap has grown by about MaxHeapBytes.
 // Not parallel: the bound is on the process's heap, which concurrent tests
 // would move, and the bombs' heaps would fail concurrent checks.
 func TestMemoryBound(t *testing.T) {
@@ -102,23 +117,24 @@ func TestMemoryBound(t *testing.T) {
 			start := time.Now()
 			// A timeout far above the time the bound takes, so that only
 			// the bound can end the evaluation in time.
-			err := Check(context.Background(), code, bundle.Migration, Options{Timeout: 20 * time.Second})
+			err := Check(context.Background(), code, bundle.Migration, Options{Timeout: 20 * time.Second, MaxHeapBytes: 16 << 20})
 			elapsed := time.Since(start)
-			assertError(t, err, &Error{Reason: TooMuchMemory, Limit: "64 MiB"},
-				"evaluation allocated more than 64 MiB: does the top level allocate without bound?")
+			assertError(t, err, &Error{Reason: TooMuchMemory, Limit: "16 MiB"},
+				"evaluation allocated more than 16 MiB: does the top level allocate without bound?")
 			if elapsed > 10*time.Second {
 				t.Errorf("Check took %v, want well under the 20s timeout", elapsed)
 			}
 			// Without the bound, the string reaches 1 GiB, and the process
-			// 1.5 GiB during the last doubling (more with -race). With it,
-			// the process peaked at 280-570 MiB, and at 1.1-1.2 GiB once in
-			// 40 runs with and without -race: goja cannot interrupt one
+			// 1.5 GiB during the last doubling (more with -race). With a
+			// 16 MiB bound, the process peaked at 39-138 MiB in 12 runs with
+			// and without -race (with the default 64 MiB, at 280-570 MiB and
+			// once in 40 runs at 1.1-1.2 GiB): goja cannot interrupt one
 			// doubling, so the string may double once to three times more
 			// after the heap passes the bound.
 			if peak, ok := peakRSS(t); ok {
 				t.Logf("peak RSS %d MiB", peak>>20)
-				if peak > 3<<29 {
-					t.Errorf("peak RSS %d MiB, want under 1.5 GiB", peak>>20)
+				if peak > 768<<20 {
+					t.Errorf("peak RSS %d MiB, want under 768 MiB", peak>>20)
 				}
 			}
 		})
@@ -130,16 +146,16 @@ func TestMemoryBound(t *testing.T) {
 // heap is large. Not parallel: it turns the collector off for the process.
 func TestMemoryBoundIgnoresGarbage(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	// 192 MiB of typed arrays, three times the bound, each garbage once the
-	// next is made, with a pause between them so that the watchdog sees the
-	// heap grow.
-	code := script(`let last;
+	// 48 MiB of typed arrays, three times the bound, each garbage once the
+	// next is made, with a pause of a few milliseconds between them so that
+	// the watchdog (sampleEvery) sees the heap grow.
+	code := script(fmt.Sprintf(`let last;
 for (let i = 0; i < 24; i++) {
-  last = new Uint8Array(8 << 20);
-  for (let j = 0; j < 3e4; j++);
+  last = new Uint8Array(2 << 20);
+  for (let j = 0; j < %d; j++);
 }
-return {upgradeState: () => last, upgradeContext: (c) => c};`)
-	if err := Check(context.Background(), code, bundle.Migration, Options{MaxHeapBytes: 64 << 20, Timeout: 20 * time.Second}); err != nil {
+return {upgradeState: () => last, upgradeContext: (c) => c};`, pauseLoops))
+	if err := Check(context.Background(), code, bundle.Migration, Options{MaxHeapBytes: 16 << 20, Timeout: 20 * time.Second}); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 }

@@ -1,0 +1,7 @@
+//go:build !race
+
+package validate
+
+// pauseLoops is how many empty loop iterations make a pause of a few
+// milliseconds in the engine (see race_test.go).
+const pauseLoops = 30_000

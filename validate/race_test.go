@@ -1,0 +1,8 @@
+//go:build race
+
+package validate
+
+// pauseLoops is how many empty loop iterations make a pause of a few
+// milliseconds in the engine: the race detector makes each about ten times
+// slower.
+const pauseLoops = 3_000
