@@ -160,7 +160,7 @@ func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Cont
 			lost = lost || prev.sent
 		}
 		last = err
-		wait, stop := c.nextWait(ctx, err, &waits)
+		wait, stop := nextWait(ctx, err, &waits)
 		if stop != nil || tries == c.attempts {
 			return failed(ctx, step, tries, cmp.Or(stop, err), lost)
 		}
@@ -192,7 +192,7 @@ func (c *Client) try(ctx context.Context, step Step, attempt func(context.Contex
 // nextWait is how long to wait before the next attempt after err: the
 // server's Retry-After, or the next backoff. A non-nil stop is the error to
 // end with instead, when no attempt can succeed.
-func (c *Client) nextWait(ctx context.Context, err error, waits backoff.BackOff) (wait time.Duration, stop error) {
+func nextWait(ctx context.Context, err error, waits backoff.BackOff) (wait time.Duration, stop error) {
 	if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
 		wait = apiErr.RetryAfter
 	}
