@@ -6,8 +6,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"flag"
 	"io"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -61,4 +64,18 @@ func Gunzip(tb testing.TB, gz []byte) []byte {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+// MainWaiting runs m with at least atLeast parallel tests at once, unless
+// -parallel was given: for packages whose tests mostly wait (on loopback
+// connections, on faults that hold a request, on timeouts), which go
+// test's default, one per core, leaves idle on a small machine.
+func MainWaiting(m *testing.M, atLeast int) int {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(atLeast, runtime.GOMAXPROCS(0))))
+	}
+	return m.Run()
 }
