@@ -306,13 +306,14 @@ func TestEmulatorStopsWithItsParent(t *testing.T) {
 	// under the shell, and watches it. The wait is bounded (5 s).
 	sh := exec.Command("sh", "-c", `"$0" emulator --listen 127.0.0.1:0 >"$1" 2>&1 & echo $!
 for i in $(seq 500); do grep -q listening "$1" && exit 0; sleep 0.01; done; exit 1`, binary, filepath.Join(t.TempDir(), "out"))
-	out, err := sh.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, shErr := sh.Output()
 	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
 	if err != nil {
-		t.Fatalf("shell printed %q", out)
+		t.Fatalf("shell printed %q (%v)", out, shErr)
+	}
+	if shErr != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the emulator (pid %d) did not say it listens within 5 s: %v", pid, shErr)
 	}
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if !running(pid) {
