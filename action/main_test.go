@@ -9,6 +9,6 @@ import (
 
 // TestMain runs 4 parallel tests at once on a small machine: many of these
 // tests wait (on the emulator, on a hang until the attempt's time limit, on
-// the run's timeout). With go test's default, one per core, the package
-// took 4.4 s on 2 cores, against 3.7 s.
+// the run's timeout), so go test's default, one per core, leaves cores idle
+// (BENCHMARKS.md, The test suite).
 func TestMain(m *testing.M) { os.Exit(testkit.MainWaiting(m, 4)) }
