@@ -483,6 +483,28 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+// TestRetryAfterResetsTheBackoff checks that a Retry-After wait replaces
+// the backoff's, which then starts again from its first wait. The waits
+// double from 1 s with ±50% jitter, so the wait after two 503s, a 429 and
+// another 503 is 0.5-1.5 s with the reset and 2-6 s without it.
+func TestRetryAfterResetsTheBackoff(t *testing.T) {
+	t.Parallel()
+	em, url := newEmulator(t, emulator.Config{})
+	em.InjectSequence(emulator.StepFinalize, emulator.Fault{Status: 503}, emulator.Fault{Status: 503},
+		emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}}, emulator.Fault{Status: 503})
+	var slept []time.Duration
+	c := newClient(t, url, deploy.WithAttempts(5), deploy.WithRetryWait(time.Second, time.Hour),
+		deploy.WithSleep(func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }))
+	if _, err := c.Deploy(context.Background(), migration, nil); err != nil {
+		t.Fatal(err)
+	}
+	within := func(d, lo, hi time.Duration) bool { return d >= lo && d <= hi }
+	if len(slept) != 4 || !within(slept[0], 500*time.Millisecond, 1500*time.Millisecond) || !within(slept[1], time.Second, 3*time.Second) ||
+		slept[2] != time.Second || !within(slept[3], 500*time.Millisecond, 1500*time.Millisecond) {
+		t.Errorf("waits %v, want 0.5-1.5 s, 1-3 s, the 1 s Retry-After asks for, then 0.5-1.5 s again", slept)
+	}
+}
+
 // TestCancelWhileWaiting checks that a run cancelled while it waits to
 // retry ends at once, saying so and naming the failure it would have
 // retried, with no further attempt.
