@@ -91,22 +91,22 @@ func result(err error) error {
 // heap by another bound during one, so a heap twice the bound above the
 // start stops the code at once.
 type heapWatch struct {
-	sample     []metrics.Sample
+	read       func() uint64 // the heap's size
+	collect    func()        // a collection
 	soft, hard uint64        // past soft, confirm; past hard, stop
 	collected  chan struct{} // closed when the confirming collection ends; nil when none runs
 }
 
 func newHeapWatch(max uint64) *heapWatch {
-	w := &heapWatch{sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
-	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	w := &heapWatch{collect: runtime.GC, read: func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}}
+	w.collect()
 	live := w.read()
 	w.soft, w.hard = live+max, live+2*max
 	return w
-}
-
-func (w *heapWatch) read() uint64 {
-	metrics.Read(w.sample)
-	return w.sample[0].Value.Uint64()
 }
 
 // over reports whether the code must be stopped: the heap is past the hard
@@ -129,7 +129,7 @@ func (w *heapWatch) over() bool {
 		done := make(chan struct{})
 		w.collected = done
 		go func() {
-			runtime.GC()
+			w.collect()
 			close(done)
 		}()
 	}

@@ -1,0 +1,85 @@
+package validate
+
+import (
+	"testing"
+	"time"
+)
+
+// TestHeapWatch drives heapWatch.over with a heap size and a collection
+// the test controls: past the hard limit it stops the code at once,
+// without waiting for a collection; past the soft one it confirms with a
+// collection first, stopping only if the heap is still past it afterwards.
+func TestHeapWatch(t *testing.T) {
+	t.Parallel()
+	const soft, hard = 100, 200
+	type sample struct {
+		heap      uint64 // what the sample reads, unless collected
+		afterGC   uint64 // what the heap is once the collection has run
+		collected bool   // the collection ends before this sample
+		want      bool
+	}
+	tests := []struct {
+		name        string
+		samples     []sample
+		collections int
+	}{
+		{name: "under the bound", samples: []sample{{heap: 50, want: false}, {heap: soft, want: false}}},
+		{name: "past the hard limit: at once", samples: []sample{{heap: hard + 1, want: true}}},
+		{name: "past soft, garbage", collections: 1, samples: []sample{
+			{heap: soft + 1, afterGC: 10, want: false},
+			{heap: soft + 50, collected: false, want: false}, // still collecting: wait
+			{collected: true, want: false},                   // after it: 10, under soft
+		}},
+		{name: "past soft, live", collections: 1, samples: []sample{
+			{heap: soft + 1, afterGC: soft + 1, want: false},
+			{collected: true, want: true},
+		}},
+		{name: "past hard while collecting", collections: 1, samples: []sample{
+			{heap: soft + 1, afterGC: 10, want: false},
+			{heap: hard + 1, collected: false, want: true},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var heap, afterGC uint64
+			collections := 0
+			release := make(chan struct{})
+			w := &heapWatch{soft: soft, hard: hard, read: func() uint64 { return heap }, collect: func() {
+				collections++
+				<-release
+				heap = afterGC
+			}}
+			for i, s := range tt.samples {
+				heap = s.heap
+				if s.afterGC != 0 {
+					afterGC = s.afterGC
+				}
+				if s.collected { // the collection ends: the heap is afterGC
+					close(release)
+					waitCollected(t, w)
+				}
+				if got := w.over(); got != s.want {
+					t.Fatalf("sample %d (heap %d): over() = %t, want %t", i+1, s.heap, got, s.want)
+				}
+			}
+			if w.collected != nil {
+				close(release)
+				waitCollected(t, w)
+			}
+			if collections != tt.collections {
+				t.Errorf("%d collections, want %d", collections, tt.collections)
+			}
+		})
+	}
+}
+
+// waitCollected waits until the collection w started has ended.
+func waitCollected(t *testing.T, w *heapWatch) {
+	t.Helper()
+	select {
+	case <-w.collected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collection did not end")
+	}
+}
