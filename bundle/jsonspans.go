@@ -77,29 +77,11 @@ func jsonElements(s string) (elements []string, ok bool) {
 	if r.literal("null") {
 		return nil, r.end()
 	}
-	if !r.next('[') {
+	elements = []string{}
+	if !r.arrayAt(1, func(e string) { elements = append(elements, e) }) {
 		return nil, false
 	}
-	elements = []string{}
-	r.space()
-	if r.next(']') {
-		return elements, r.end()
-	}
-	for {
-		start := r.i
-		if !r.value(2) {
-			return nil, false
-		}
-		elements = append(elements, r.s[start:r.i])
-		r.space()
-		if r.next(']') {
-			return elements, r.end()
-		}
-		if !r.next(',') {
-			return nil, false
-		}
-		r.space()
-	}
+	return elements, r.end()
 }
 
 // jsonString returns the JSON string s, decoded. ok is false if s is not
@@ -200,6 +182,35 @@ func (r *jsonReader) objectAt(depth int, member func(key, value string)) bool {
 	}
 }
 
+// arrayAt reads an array at depth, calling element (if not nil) with each
+// element's text, and reports whether it was valid.
+func (r *jsonReader) arrayAt(depth int, element func(value string)) bool {
+	if depth > maxJSONDepth || !r.next('[') {
+		return false
+	}
+	r.space()
+	if r.next(']') {
+		return true
+	}
+	for {
+		start := r.i
+		if !r.value(depth + 1) {
+			return false
+		}
+		if element != nil {
+			element(r.s[start:r.i])
+		}
+		r.space()
+		if r.next(']') {
+			return true
+		}
+		if !r.next(',') {
+			return false
+		}
+		r.space()
+	}
+}
+
 // value reads one value at the given depth (of the containers it is in,
 // plus one), and reports whether it was valid.
 func (r *jsonReader) value(depth int) bool {
@@ -210,27 +221,7 @@ func (r *jsonReader) value(depth int) bool {
 	case c == '{':
 		return r.objectAt(depth, nil)
 	case c == '[':
-		if depth > maxJSONDepth {
-			return false
-		}
-		r.i++
-		r.space()
-		if r.next(']') {
-			return true
-		}
-		for {
-			if !r.value(depth + 1) {
-				return false
-			}
-			r.space()
-			if r.next(']') {
-				return true
-			}
-			if !r.next(',') {
-				return false
-			}
-			r.space()
-		}
+		return r.arrayAt(depth, nil)
 	case c == '"':
 		return r.skipString()
 	case c == '-' || c >= '0' && c <= '9':
