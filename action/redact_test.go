@@ -33,12 +33,7 @@ func TestRedactor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := &secrets{}
-			for _, v := range []string{token, inner, spaced, odd} {
-				s.add(v)
-			}
-			var out bytes.Buffer
-			r := &redactor{w: &out, secrets: s}
+			r, out := newRedactor(token, inner, spaced, odd)
 			for _, w := range tt.writes {
 				if n, err := r.Write([]byte(w)); err != nil || n != len(w) {
 					t.Fatalf("Write = %d, %v", n, err)
@@ -59,10 +54,7 @@ func TestRedactor(t *testing.T) {
 func TestRedactBeforeCutting(t *testing.T) {
 	t.Parallel()
 	const token = "Zq9Wv7Ku5Ts3Rp1Yn"
-	s := &secrets{}
-	s.add(token)
-	var out bytes.Buffer
-	r := &redactor{w: &out, secrets: s}
+	r, out := newRedactor(token)
 	line := strings.Repeat("x", maxLineBytes-2) + token + strings.Repeat("y", 100) + "\n"
 	if _, err := r.Write([]byte(line)); err != nil {
 		t.Fatal(err)
@@ -81,10 +73,7 @@ func TestRedactBeforeCutting(t *testing.T) {
 func TestRedactorBoundsEndlessLines(t *testing.T) {
 	t.Parallel()
 	const token = "Zq9Wv7Ku5Ts3Rp1Yn"
-	s := &secrets{}
-	s.add(token)
-	var out bytes.Buffer
-	r := &redactor{w: &out, secrets: s}
+	r, out := newRedactor(token)
 	chunk := strings.Repeat("x", 1000) + token
 	for range 100 {
 		if _, err := r.Write([]byte(chunk)); err != nil {
@@ -120,10 +109,7 @@ func TestSecretsTooShortAreNotMasked(t *testing.T) {
 func TestRedactorOneHugeWrite(t *testing.T) {
 	t.Parallel()
 	const token = "Zq9Wv7Ku5Ts3Rp1Yn"
-	s := &secrets{}
-	s.add(token)
-	var out bytes.Buffer
-	r := &redactor{w: &out, secrets: s}
+	r, out := newRedactor(token)
 	write := strings.Repeat(token, 10) + strings.Repeat("x", 4000) + token + strings.Repeat("y", 11)
 	if _, err := r.Write([]byte(write)); err != nil {
 		t.Fatal(err)
@@ -134,4 +120,14 @@ func TestRedactorOneHugeWrite(t *testing.T) {
 	if strings.Contains(out.String(), token[:4]) {
 		t.Errorf("part of the secret was written: ...%q", out.String()[len(out.String())-60:])
 	}
+}
+
+// newRedactor returns a redactor that hides values, and what it writes.
+func newRedactor(values ...string) (*redactor, *bytes.Buffer) {
+	s := &secrets{}
+	for _, v := range values {
+		s.add(v)
+	}
+	out := &bytes.Buffer{}
+	return &redactor{w: out, secrets: s}, out
 }
