@@ -163,16 +163,22 @@ func trust(c *Client, s *host) {
 	c.http.Transport.(*transport).tls.RootCAs = roots
 }
 
-// waitPreconnect waits until c's preconnection has been set up or failed.
-func waitPreconnect(t *testing.T, c *Client) {
+// preconnOf returns the preconnection Preconnect started for c.
+func preconnOf(t *testing.T, c *Client) *preconn {
 	t.Helper()
 	tr := c.http.Transport.(*transport)
 	tr.mu.Lock()
-	p := tr.pre
-	tr.mu.Unlock()
-	if p == nil {
+	defer tr.mu.Unlock()
+	if tr.pre == nil {
 		t.Fatal("Preconnect started nothing")
 	}
+	return tr.pre
+}
+
+// waitPreconnect waits until c's preconnection has been set up or failed.
+func waitPreconnect(t *testing.T, c *Client) {
+	t.Helper()
+	p := preconnOf(t, c)
 	select {
 	case <-p.ready:
 	case <-time.After(10 * time.Second):
@@ -272,7 +278,7 @@ func TestPreconnectUnderWay(t *testing.T) {
 		_, err := c.Deploy(context.Background(), preMigration, nil)
 		done <- err
 	}()
-	pre := c.http.Transport.(*transport).pre
+	pre := preconnOf(t, c)
 	eventually(t, "the first request claims the preconnection", func() bool {
 		pre.mu.Lock()
 		defer pre.mu.Unlock()
