@@ -44,15 +44,17 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "sbdeploy")
 	// As the image's build does: without symbols and debug information,
-	// which also halves the link.
-	build := exec.Command("go", "build", "-ldflags", "-s -w -X main.version="+testVersion, "-o", binary, ".")
+	// which also halves the link. go run keeps the programs it builds in
+	// the build cache, so an unchanged program is not linked again; -exec
+	// cp copies it here instead of running it.
+	build := exec.Command("go", "run", "-ldflags", "-s -w -X main.version="+testVersion, "-exec", "cp", ".", binary)
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "go run: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	testkit.Exit(code)
 }
 
 // program is one run of the binary against an emulator, with the example

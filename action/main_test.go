@@ -1,7 +1,6 @@
 package action
 
 import (
-	"os"
 	"testing"
 
 	"sbdeploy/internal/testkit"
@@ -11,4 +10,4 @@ import (
 // tests wait (on the emulator, on a hang until the attempt's time limit, on
 // the run's timeout), so go test's default, one per core, leaves cores idle
 // (BENCHMARKS.md, The test suite).
-func TestMain(m *testing.M) { os.Exit(testkit.MainWaiting(m, 4)) }
+func TestMain(m *testing.M) { testkit.MainWaiting(m, 4) }

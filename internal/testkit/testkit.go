@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,16 +67,27 @@ func Gunzip(tb testing.TB, gz []byte) []byte {
 	return out
 }
 
-// MainWaiting runs m with at least atLeast parallel tests at once, unless
+// Main runs m's tests with the collector at GOGC=400, the setting a deploy
+// runs with, unless GOGC is set, and exits with their result (Exit). Test
+// binaries live for seconds and hold little, and the race detector makes
+// each collection several times dearer (BENCHMARKS.md, The test suite).
+func Main(m *testing.M) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	Exit(m.Run())
+}
+
+// MainWaiting is Main with at least atLeast parallel tests at once, unless
 // -parallel was given: for packages whose tests mostly wait (on loopback
 // connections, on faults that hold a request, on timeouts), which go
 // test's default, one per core, leaves idle on a small machine.
-func MainWaiting(m *testing.M, atLeast int) int {
+func MainWaiting(m *testing.M, atLeast int) {
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
 		_ = flag.Set("test.parallel", strconv.Itoa(max(atLeast, runtime.GOMAXPROCS(0))))
 	}
-	return m.Run()
+	Main(m)
 }

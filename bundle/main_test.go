@@ -1,0 +1,9 @@
+package bundle_test
+
+import (
+	"testing"
+
+	"sbdeploy/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }

@@ -1,0 +1,9 @@
+package validate_test
+
+import (
+	"testing"
+
+	"sbdeploy/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
