@@ -557,11 +557,9 @@ func TestBuildStopsWhenCtxEnds(t *testing.T) {
 	t.Run("mid-build of a large app", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		// 3,000 modules take esbuild about a second to bundle here, and
-		// several times that under -race: far past the deadline and the
-		// half second Build has to return in. (A Build that let esbuild
-		// finish returned 1.1-1.3 s late without -race.)
-		entry, err := genapp.Write(dir, 3000)
+		// largeApp modules take esbuild over a second to bundle here: far
+		// past the deadline and the half second Build has to return in.
+		entry, err := genapp.Write(dir, largeApp)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,9 @@
+//go:build race
+
+package bundle
+
+// largeApp is how many modules keep esbuild busy far past a deadline of
+// 100 ms (see TestBuildStopsWhenCtxEnds). The race detector makes bundling
+// several times slower, so fewer do: a Build that let esbuild finish, with
+// a plugin that ignored the deadline, returned 1.3 s late here.
+const largeApp = 1000
