@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 	build := exec.Command("go", "run", "-ldflags", "-s -w -X main.version="+testVersion, "-exec", "cp", ".", binary)
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go run: %v\n%s", err, out)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -6,4 +6,6 @@ import (
 	"sbdeploy/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+// TestMain: a Build whose ctx ends returns at once and leaves esbuild to
+// stop in the background.
+func TestMain(m *testing.M) { testkit.Main(m, testkit.LeavesWork) }

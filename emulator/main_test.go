@@ -10,4 +10,4 @@ import (
 // mostly wait on loopback connections, and some on purpose (a Hang fault
 // holds a request until the client gives up), so go test's default, one
 // per core, leaves cores idle (BENCHMARKS.md, The test suite).
-func TestMain(m *testing.M) { testkit.MainWaiting(m, 4) }
+func TestMain(m *testing.M) { testkit.Main(m, testkit.Parallel(4)) }

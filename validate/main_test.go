@@ -6,4 +6,6 @@ import (
 	"sbdeploy/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+// TestMain: a Check past its time limit returns and leaves the engine to
+// stop in the background.
+func TestMain(m *testing.M) { testkit.Main(m, testkit.LeavesWork) }

@@ -2,4 +2,8 @@
 
 package testkit
 
+import "runtime"
+
 const raceEnabled = true
+
+func raceErrors() int { return runtime.RaceErrors() }
