@@ -318,7 +318,7 @@ func TestTeardownMissingScope(t *testing.T) {
 // after the first is asked for, the server collects garbage and reads the
 // live heap: what the listing holds between pages. That must stay under
 // 256 KB above the start. Here the listing holds about 40 KB; keeping every
-// name reached 690 KB by the last page, and keeping every page 1.3 MB. It
+// name reached about 0.7 MB by the last page, keeping every page 1.4 MB. It
 // does not run in parallel, so the heap is this test's.
 func TestListingMemoryIsBounded(t *testing.T) {
 	const perPage, pages = 250, 40
