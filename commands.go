@@ -9,7 +9,7 @@ import (
 	"sbdeploy/action"
 )
 
-// run runs the subcommand that args name (demo, emulator, version), or the
+// run runs the subcommand that args name (demo, emulator, help, version), or the
 // action, and returns the exit code.
 func run(ctx context.Context, args []string) int {
 	dir, err := os.Getwd()
@@ -17,7 +17,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "error: the working directory: %v\n", err)
 		return 1
 	}
-	p := action.Process{Args: args, Getenv: os.Getenv, Dir: dir, Stdout: os.Stdout, Stderr: os.Stderr, Version: programVersion(), Bundling: collectorOff}
+	p := action.Process{Args: args, Getenv: os.Getenv, Environ: os.Environ, Dir: dir, Stdout: os.Stdout, Stderr: os.Stderr, Version: programVersion(), Bundling: collectorOff}
 	if len(args) == 0 {
 		return action.Main(ctx, p)
 	}
@@ -28,6 +28,12 @@ func run(ctx context.Context, args []string) int {
 		return report(p, "demo", demo(ctx, sub))
 	case "emulator":
 		return report(p, "emulator", serveEmulator(ctx, sub))
+	case "help":
+		if len(sub.Args) > 0 {
+			return report(p, "help", usageErr("takes no arguments"))
+		}
+		sub.Args = []string{"--help"}
+		return action.Main(ctx, sub)
 	case "version":
 		if len(sub.Args) > 0 {
 			return report(p, "version", usageErr("takes no arguments"))

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,7 +89,7 @@ func demo(ctx context.Context, p action.Process) error {
 	return nil
 }
 
-// keyFlag collects --key sbk_...:sbsec_... pairs.
+// keyFlag collects sbk_...:sbsec_... pairs, of --key or --admin-key.
 type keyFlag map[string]string
 
 func (k keyFlag) String() string { return "" }
@@ -100,18 +102,26 @@ func (k keyFlag) Set(v string) error {
 	return nil
 }
 
+// maxSeeded is the most instances --instances seeds: a million take about
+// two seconds to seed and 165 MB to hold (docs/local-runs.md).
+const maxSeeded = 1_000_000
+
 // serveEmulator runs the emulator on its own until the context ends (Ctrl-C
 // or SIGTERM), for local runs of the action, its image or act against it. It
-// knows the example's machine; the token is STATEBACKED_TOKEN, or a random
-// one it prints; --key registers CI keys whose minted tokens it accepts.
+// knows the example's machine, with --instances seeded instances on its
+// first version; the token is STATEBACKED_TOKEN, or a random one it prints.
+// It accepts the tokens minted from --key keys, with the scopes of a CI key,
+// and from --admin-key keys, with every scope, as the token has.
 func serveEmulator(ctx context.Context, p action.Process) error {
 	fs := flag.NewFlagSet("sbdeploy emulator", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on (keep it on loopback)")
 	port := fs.Int("port", 0, "port to listen on, on 127.0.0.1 (instead of --listen)")
 	lenient := fs.Bool("lenient", false, "accept the official JS client's extra provision body keys (for benchmarks against it)")
-	keys := keyFlag{}
-	fs.Var(keys, "key", "a CI key the emulator accepts, as sbk_<id>:sbsec_<secret> (repeatable)")
+	instances := fs.Int("instances", 0, fmt.Sprintf("seed this many instances of %s (0 to %d), inst-000001 and on, running %s", demoMachine, maxSeeded, demoFrom))
+	ciKeys, adminKeys := keyFlag{}, keyFlag{}
+	fs.Var(ciKeys, "key", "a CI key the emulator accepts, as sbk_<id>:sbsec_<secret> (repeatable); its tokens have only "+strings.Join(emulator.CIScopes(), ", "))
+	fs.Var(adminKeys, "admin-key", "a key whose tokens have every scope, as the token has, as sbk_<id>:sbsec_<secret> (repeatable)")
 	switch err := fs.Parse(p.Args); {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(p.Stdout)
@@ -124,8 +134,15 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 		return usageErr(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	case *port < 0 || *port > 65535:
 		return usageErr(fmt.Sprintf("--port %d is not a port", *port))
+	case *instances < 0 || *instances > maxSeeded:
+		return usageErr(fmt.Sprintf("--instances %d is not 0 to %d", *instances, maxSeeded))
 	case *port != 0:
 		*listen = "127.0.0.1:" + strconv.Itoa(*port)
+	}
+	for _, id := range slices.Sorted(maps.Keys(ciKeys)) {
+		if _, ok := adminKeys[id]; ok {
+			return usageErr(fmt.Sprintf("key %s is given to both --key and --admin-key: give it to one", id))
+		}
 	}
 	ctx, cancel := withParent(ctx, 250*time.Millisecond)
 	defer cancel()
@@ -134,8 +151,13 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 		token = "emulator_" + randomHex(16)
 		fmt.Fprintf(p.Stdout, "token: %s (set STATEBACKED_TOKEN to choose one)\n", token)
 	}
+	// Config.Instances runs them on the machine's first version, demoFrom:
+	// no per-instance map is needed for a million of them. Nothing reads
+	// the request log here, which a rehearsal at that scale would fill with
+	// gigabytes: NoRecord.
 	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
-		Keys: keys, AllowExtraProvisionFields: *lenient})
+		Instances: map[string][]string{demoMachine: seededSlugs(*instances)},
+		Keys:      adminKeys, CIKeys: ciKeys, AllowExtraProvisionFields: *lenient, NoRecord: true})
 	baseURL, stop, err := em.Listen(*listen)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is in use, by another emulator or another program: stop it, or pass --port with a free port", *listen)
@@ -144,11 +166,60 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 		return fmt.Errorf("start the emulator: %w", err)
 	}
 	defer stop()
-	fmt.Fprintf(p.Stdout, "emulator of the StateBacked API listening on %s (machine %s, versions %s and %s; %d keys); Ctrl-C stops it\n",
-		baseURL, demoMachine, demoFrom, demoTo, len(keys))
+	fmt.Fprintf(p.Stdout, "emulator of the StateBacked API listening on %s (machine %s, versions %s and %s; %s; %s); Ctrl-C stops it\n",
+		baseURL, demoMachine, demoFrom, demoTo, describeSeeded(*instances), describeKeys(ciKeys, adminKeys))
 	<-ctx.Done()
-	fmt.Fprintf(p.Stdout, "stopped after %d requests\n", len(em.Requests()))
+	fmt.Fprintf(p.Stdout, "stopped after %d requests\n", em.Served())
 	return nil
+}
+
+// seededSlugs returns the slugs of n seeded instances.
+func seededSlugs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = seededSlug(i+1, n)
+	}
+	return out
+}
+
+// seededSlug returns the slug of the ith (from 1) of n seeded instances,
+// inst-000001 on: zero-padded to one width, so that the listing, in slug
+// order, is in number order.
+func seededSlug(i, n int) string {
+	return fmt.Sprintf("inst-%0*d", max(6, len(strconv.Itoa(n))), i)
+}
+
+// describeSeeded says which instances seededSlugs(n) are.
+func describeSeeded(n int) string {
+	switch n {
+	case 0:
+		return "no instances"
+	case 1:
+		return fmt.Sprintf("instance %s on %s", seededSlug(1, 1), demoFrom)
+	}
+	return fmt.Sprintf("%d instances, %s to %s, on %s", n, seededSlug(1, n), seededSlug(n, n), demoFrom)
+}
+
+// describeKeys says which keys the emulator accepts, with their scopes.
+func describeKeys(ci, admin keyFlag) string {
+	list := func(kind string, keys keyFlag, scopes string) string {
+		ids := slices.Sorted(maps.Keys(keys))
+		if len(ids) > 1 {
+			kind += "s"
+		}
+		return fmt.Sprintf("%s %s with %s", kind, strings.Join(ids, ", "), scopes)
+	}
+	var parts []string
+	if len(ci) > 0 {
+		parts = append(parts, list("CI key", ci, "only "+strings.Join(emulator.CIScopes(), ", ")))
+	}
+	if len(admin) > 0 {
+		parts = append(parts, list("admin key", admin, "every scope"))
+	}
+	if len(parts) == 0 {
+		return "no keys"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // withParent returns a context that also ends when this process's parent

@@ -28,37 +28,138 @@ func (e *advisedError) Unwrap() error { return e.err }
 // advice in the caller's terms. ctx tells a time limit or a cancellation
 // from a failure of the service.
 func (c *config) advise(ctx context.Context, err error) error {
+	var hints []string
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &advisedError{err, fmt.Sprintf("the whole run is limited to %s by %s; raise it if the API is slow", c.timeout, c.names.input("timeout"))}
+		hints = append(hints, fmt.Sprintf("the whole run is limited to %s by %s; raise it if the API is slow", c.timeout, c.names.input("timeout")))
 	case errors.Is(ctx.Err(), context.Canceled):
-		return fmt.Errorf("cancelled: %w", err)
+		err = fmt.Errorf("cancelled: %w", err)
+	default:
+		hints = append(hints, c.causeHint(err))
 	}
-	var hints []string
-	var apiErr *deploy.APIError
-	var bad *deploy.BadResponseError
-	var be *bundle.BuildError
 	var partial *partialReleaseError
 	if errors.As(err, &partial) {
-		hints = append(hints, fmt.Sprintf("run the job again with %s: it finds version %s by its client info and deploys only the migration",
-			c.names.setting("reuse-version", "true"), partial.versionID))
-	}
-	switch {
-	case errors.As(err, &apiErr):
-		hints = append(hints, c.apiHint(apiErr))
-	case errors.As(err, &bad):
-		hints = append(hints, fmt.Sprintf("the answer is not what the StateBacked API sends: check that %s points at it", c.names.input("api-url")))
-	case errors.Is(err, deploy.ErrMachineVanished):
-		hints = append(hints, "someone else deleted the machine while this run listed its instances: check what else manages it, then run again")
-	case errors.As(err, &be) && unresolved(be):
-		hints = append(hints, "install the app's packages before this step (`npm ci`, or your package manager's install), "+
-			"so that node_modules is inside the workspace; check the import's spelling")
+		hints = append(hints, c.rerunHint(partial, ctx.Err() == nil && permanent(err)))
 	}
 	hints = slices.DeleteFunc(hints, func(h string) bool { return h == "" })
 	if len(hints) == 0 {
 		return err
 	}
 	return &advisedError{err, strings.Join(hints, "\n  ")}
+}
+
+// causeHint says what to do about the cause of a failure.
+func (c *config) causeHint(err error) string {
+	var apiErr *deploy.APIError
+	var bad *deploy.BadResponseError
+	var be *bundle.BuildError
+	switch {
+	case errors.As(err, &apiErr):
+		return c.apiHint(apiErr)
+	case errors.As(err, &bad):
+		return fmt.Sprintf("the answer is not what the StateBacked API sends: check that %s points at it", c.names.input("api-url"))
+	case errors.Is(err, deploy.ErrMachineVanished):
+		return "someone else deleted the machine while this run listed its instances: check what else manages it, then run again"
+	case errors.As(err, &be):
+		return unresolvedHint(be)
+	}
+	return ""
+}
+
+// unresolvedHint says what to do about the imports esbuild could not
+// resolve, by what each names: a Node built-in (which no install can
+// provide), a package, or a file of the app.
+func unresolvedHint(be *bundle.BuildError) string {
+	var hints []string
+	add := func(h string) {
+		if !slices.Contains(hints, h) {
+			hints = append(hints, h)
+		}
+	}
+	for _, m := range be.Messages {
+		if m.Unresolved == "" {
+			continue
+		}
+		switch bundle.KindOfImport(m.Unresolved) {
+		case bundle.NodeImport:
+			name, _ := bundle.NodeBuiltin(m.Unresolved)
+			add(fmt.Sprintf("%q is a Node.js built-in module, and StateBacked runs code in a web-standards runtime without "+
+				"Node's built-ins, so installing packages cannot fix this: %s", m.Unresolved, webInstead(name)))
+		case bundle.PathImport:
+			add(fmt.Sprintf("no file %s: check the import's path and spelling", m.Unresolved))
+		default:
+			add("install the app's packages before this step (`npm ci`, or your package manager's install), " +
+				"so that node_modules is inside the workspace; check the import's spelling")
+		}
+	}
+	return strings.Join(hints, "\n  ")
+}
+
+// webInstead says what a web-standards runtime offers in place of a Node
+// built-in module.
+func webInstead(module string) string {
+	switch module {
+	case "crypto":
+		return "use globalThis.crypto instead: crypto.randomUUID(), crypto.getRandomValues() and crypto.subtle"
+	case "buffer", "string_decoder":
+		return "use Uint8Array with TextEncoder and TextDecoder (and atob and btoa for base64) instead of Buffer"
+	case "util":
+		return "use TextEncoder, TextDecoder and structuredClone instead, or the package's own code"
+	case "url", "querystring":
+		return "use the global URL and URLSearchParams instead"
+	case "events":
+		return "use the global EventTarget instead, or keep the machine's events in XState"
+	case "stream", "stream/web":
+		return "use web streams (ReadableStream, WritableStream) instead"
+	}
+	return "there is no file system, process or socket there: remove the import, or use a package written for the web"
+}
+
+// rerunHint says how to finish a release whose version was deployed and
+// whose migration was not: a rerun of the job, after fixing the cause when a
+// rerun would meet it again, that reuses the version instead of deploying a
+// second one.
+func (c *config) rerunHint(p *partialReleaseError, permanent bool) string {
+	then := "run the job again"
+	if permanent {
+		then = "the API refused the migration, so a rerun as it is would fail the same way: fix what the error names first, then run the job again"
+	}
+	switch {
+	case c.reuseVersion && c.clientInfo != "":
+		return fmt.Sprintf("%s: with %s it finds version %s by its client info %q and deploys only the migration",
+			then, c.names.input("reuse-version"), p.versionID, c.clientInfo)
+	case c.reuseVersion:
+		return fmt.Sprintf("%s, with %s set to name the code: %s matches no version by an empty client info, so the rerun would deploy a second version",
+			then, c.names.input("client-info"), c.names.input("reuse-version"))
+	}
+	return fmt.Sprintf("%s with %s: it finds version %s by its client info and deploys only the migration, instead of a second version",
+		then, c.names.setting("reuse-version", "true"), p.versionID)
+}
+
+// permanent reports an error that the same request meets again: the API's
+// refusal of the request itself, not a failure of the network or the
+// service.
+func permanent(err error) bool {
+	var apiErr *deploy.APIError
+	var bad *deploy.BadResponseError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusRequestTimeout && apiErr.Status != http.StatusTooManyRequests
+	case errors.As(err, &bad):
+		return true
+	}
+	return false
+}
+
+// parameterInputs are the inputs that the API's request parameters come
+// from.
+var parameterInputs = map[string]string{
+	"fromMachineVersionId": "from-version",
+	"toMachineVersionId":   "to-version",
+	"machineSlug":          "machine",
+	"clientInfo":           "client-info",
+	"indexSelectors":       "index-selectors",
+	"makeCurrent":          "make-current",
 }
 
 // apiHint says what to do about an answer of the API or the upload host.
@@ -81,6 +182,8 @@ func (c *config) apiHint(e *deploy.APIError) string {
 		return "the machine still has instances, and the API deletes only a machine without any. " +
 			"Set " + c.names.setting("delete-instances", "true") + " to delete every instance first: " +
 			"that destroys each instance's state and history for good"
+	case e.Code == "invalid-parameter" && parameterInputs[e.Parameter] != "":
+		return fmt.Sprintf("the API rejected %s: check %s", e.Parameter, in(parameterInputs[e.Parameter]))
 	case e.Code == "invalid-parameter" && e.Parameter != "":
 		return fmt.Sprintf("the API rejected %s: check the input it comes from", e.Parameter)
 	case e.Status == http.StatusUnauthorized:
@@ -159,21 +262,14 @@ func ExitCode(err error) int {
 // migration was not.
 type partialReleaseError struct {
 	versionID string
+	reused    bool // the version was found by reuse-version, not deployed by this run
 	err       error
 }
 
 func (e *partialReleaseError) Error() string {
+	if e.reused {
+		return fmt.Sprintf("version %s was reused, but the migration to it was not deployed: %v", e.versionID, e.err)
+	}
 	return fmt.Sprintf("version %s was deployed, but the migration to it was not: %v", e.versionID, e.err)
 }
 func (e *partialReleaseError) Unwrap() error { return e.err }
-
-// unresolved reports a build that failed on an import esbuild could not
-// find: most often, packages that were not installed.
-func unresolved(be *bundle.BuildError) bool {
-	for _, m := range be.Messages {
-		if strings.HasPrefix(m.Text, "Could not resolve") {
-			return true
-		}
-	}
-	return false
-}

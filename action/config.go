@@ -98,6 +98,7 @@ func loadConfig(src source, names namer, workspace func() (string, error)) (*con
 	if !slices.Contains(allModes, c.mode) {
 		errs.add("mode", "%s is not a mode: use %s", quote(c.mode), strings.Join(allModes, ", "))
 	}
+	checkUnknownInputs(src.environ, names, errs)
 	checkModeInputs(src, c.mode, errs)
 	c.loadMachine(src, errs)
 	c.loadRun(src, errs)
@@ -223,6 +224,9 @@ func (c *config) loadVersions(errs *problems) {
 			errs.add(name, "%s is not a machine version ID", quote(v))
 		}
 	}
+	if c.mode == modeMigration && c.from != "" && c.from == c.to {
+		errs.add("to-version", "%s is from-version too: a migration goes from one version to another, so check both", quote(c.to))
+	}
 }
 
 // loadVersionInputs checks the inputs of a machine version deploy.
@@ -255,6 +259,9 @@ func (c *config) loadVersionInputs(src source, errs *problems) {
 	}
 	if c.clientInfo = src.get("client-info"); c.clientInfo == "" {
 		c.clientInfo = src.getenv("GITHUB_SHA")
+	}
+	if c.clientInfo == "" && src.gitHead != nil {
+		c.clientInfo = src.gitHead()
 	}
 	if strings.ContainsAny(c.clientInfo, "\r\n") {
 		errs.add("client-info", "must be one line")

@@ -44,9 +44,9 @@ var inputs = []input{
 	{name: "machine", usage: "machine name (slug): 1-128 letters, digits, _ or -"},
 	{name: "from-version", usage: "machine version ID the migration starts from", modes: []string{modeMigration, modeRelease}},
 	{name: "to-version", usage: "machine version ID the migration ends at; upgrade: the version to move instances to", modes: []string{modeMigration, modeUpgrade}},
-	{name: "file", usage: "entry point (.ts, .tsx, .js or .mjs), relative to working-directory: the migration, or the machine for version and release", modes: codeModes},
+	{name: "file", usage: "entry point (.ts, .tsx, .mts, .cts, .js, .mjs or .cjs), relative to working-directory: the migration, or the machine for version and release", modes: codeModes},
 	{name: "migration-file", usage: "release: the migration's entry point, when from-version is given", modes: []string{modeRelease}},
-	{name: "working-directory", def: ".", usage: "directory to bundle from, relative to the workspace", modes: codeModes},
+	{name: "working-directory", def: ".", usage: "directory to bundle from, relative to the workspace (outside GitHub: to the current directory)", modes: codeModes},
 	{name: "gzip", def: "true", usage: "upload the code gzipped", boolean: true, modes: codeModes},
 	{name: "validate", def: "true", usage: "evaluate the code and check it as the official CLI does, before deploying it", boolean: true, modes: codeModes},
 	{name: "token", usage: "StateBacked API token (default: the STATEBACKED_TOKEN environment variable)"},
@@ -60,7 +60,7 @@ var inputs = []input{
 	{name: "retries", def: "4", usage: "attempts in all for each request, 1 to 10 (1: no retries)"},
 	{name: "confirm-delete", usage: "teardown: must equal machine exactly to delete it", modes: []string{modeTeardown}},
 	{name: "delete-instances", def: "false", usage: "teardown: delete every instance first", boolean: true, modes: []string{modeTeardown}},
-	{name: "client-info", usage: "version and release: what the version is, such as a commit (default: $GITHUB_SHA)", modes: versionModes},
+	{name: "client-info", usage: "version and release: what the version is, such as a commit (default: $GITHUB_SHA, or outside GitHub the git HEAD commit)", modes: versionModes},
 	{name: "make-current", def: "true", usage: "version and release: make the new version current", boolean: true, modes: versionModes},
 	{name: "index-selectors", usage: "version and release: a JSON object of index selectors", modes: versionModes},
 	{name: "create-machine", def: "false", usage: "version and release: create the machine first if it does not exist", boolean: true, modes: versionModes},
@@ -81,9 +81,12 @@ func lookupInput(name string) input {
 // source reads inputs: a flag set on the command line wins over the action's
 // INPUT_<NAME> variable, which wins over the default.
 type source struct {
-	flags  map[string]string
-	action *githubactions.Action
-	getenv func(string) string
+	flags   map[string]string
+	action  *githubactions.Action
+	getenv  func(string) string
+	environ []string      // the environment as KEY=value, for the INPUT_ variables no input reads; nil: not checked
+	gitHead func() string // outside GitHub: the commit the working directory's git HEAD names, or ""
+	base    string        // the directory working-directory is relative to; "": the workspace
 }
 
 func newSource(flags map[string]string, getenv func(string) string) source {
@@ -129,12 +132,21 @@ func (n namer) input(name string) string {
 }
 
 // setting shows how to set an input: "confirm-delete: toggle", or
-// "--confirm-delete toggle".
+// "--confirm-delete=toggle", which parses as printed, booleans included.
 func (n namer) setting(name, value string) string {
 	if n.flags {
-		return "--" + name + " " + value
+		return "--" + name + "=" + shellWord(value)
 	}
 	return name + ": " + value
+}
+
+// shellWord is v as one word of a shell command: as it is when it holds
+// only characters no shell reads, in single quotes otherwise.
+func shellWord(v string) string {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/=+@") == "" {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
 
 // flagValue is a flag that records the text it was given; boolean ones may
@@ -161,6 +173,10 @@ func (e *usageError) Unwrap() error { return e.err }
 // errVersion is what parseFlags returns for --version.
 var errVersion = errors.New("version requested")
 
+// undefinedFlag begins the flag package's error for a flag it does not
+// know, before the flag's name.
+const undefinedFlag = "flag provided but not defined: -"
+
 // parseFlags reads the command line into the flags that were given. It
 // returns flag.ErrHelp for --help, errVersion for --version, and a
 // *usageError for anything else it cannot read; it prints nothing.
@@ -177,6 +193,8 @@ func parseFlags(args []string) (map[string]string, error) {
 		return set, err
 	case err == nil && *version:
 		return set, errVersion
+	case err != nil && strings.HasPrefix(err.Error(), undefinedFlag):
+		return set, &usageError{unknownFlag(strings.TrimPrefix(err.Error(), undefinedFlag))}
 	case err != nil:
 		return set, &usageError{fmt.Errorf("%w (see --help)", err)}
 	case fs.NArg() > 0:
@@ -196,15 +214,20 @@ func quote(v string) string {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: sbdeploy [flags]
        sbdeploy demo
-       sbdeploy emulator [--listen 127.0.0.1:8787]
+       sbdeploy emulator [--listen 127.0.0.1:8787] [--instances N] [--key K] [--admin-key K]
+       sbdeploy help
        sbdeploy version
 
 Bundles a StateBacked migration or machine version and deploys it, moves a
 machine's instances to a version (--mode upgrade, or --upgrade-instances
 after a migration), or (--mode teardown) deletes a machine on exact
-confirmation. In GitHub Actions every flag is also
-an input (INPUT_<NAME>); a flag given here wins over its input. "demo"
-deploys an example to a local emulator; "emulator" just runs one.
+confirmation. In GitHub Actions every flag is also an input
+(INPUT_<NAME>); a flag given here wins over its input, and an INPUT_
+variable that names no input is an error. Outside GitHub the workspace,
+the only directory whose files are bundled, is GITHUB_WORKSPACE, or else
+the git repository that holds the working directory, or else the working
+directory; working-directory is relative to where the command runs.
+"demo" deploys an example to a local emulator; "emulator" just runs one.
 
 Flags:
 `)

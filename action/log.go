@@ -1,6 +1,7 @@
 package action
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -107,8 +108,17 @@ func (l *logger) annotate(level, file string, line, col int, text string) {
 	}
 }
 
-// fail reports the error that ends the run.
+// fail reports the error that ends the run: one error for each problem
+// when it joins several, as loadConfig's do.
 func (l *logger) fail(err error) {
+	if u := (*usageError)(nil); errors.As(err, &u) {
+		if joined, ok := u.err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				l.fail(e)
+			}
+			return
+		}
+	}
 	msg := l.redact(err.Error())
 	if l.gha {
 		l.gh.Errorf("%s", msg)

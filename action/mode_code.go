@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"sbdeploy/bundle"
 	"sbdeploy/deploy"
@@ -22,7 +24,13 @@ type built struct {
 	upload  []byte // what is sent: gzipped unless the gzip input is false
 	sha256  string // of the minified code, hex
 	took    string
-	checked string // what validation found: "" when it was off
+	checked string            // what validation found: "" when it was off
+	steps   []deploy.StepDone // of its deploy, as each finished
+}
+
+// uploaded reports whether the upload host accepted the code.
+func (b *built) uploaded() bool {
+	return slices.ContainsFunc(b.steps, func(s deploy.StepDone) bool { return s.Step == deploy.StepUpload })
 }
 
 // deployCode deploys what the mode names: a migration, a machine version,
@@ -32,15 +40,24 @@ type built struct {
 func (d *deployer) deployCode(ctx context.Context) error {
 	// The connection to the API is opened while bundling (a connection is
 	// not a request: nothing is sent until every check has passed), so its
-	// TCP and TLS set-up costs no time on a real network.
+	// TCP and TLS set-up costs no time on a real network. A dry run without
+	// credentials stays offline.
 	var client *deploy.Client
-	if !d.cfg.dryRun {
+	if !d.cfg.dryRun || d.cfg.auth.source != tokenNone {
 		var err error
 		if client, err = d.connect(); err != nil {
 			return err
 		}
 		defer client.CloseIdleConnections()
 		client.Preconnect(ctx)
+	}
+	if d.cfg.deploysVersion() && d.cfg.clientInfo == "" {
+		reuse := ""
+		if d.cfg.reuseVersion {
+			reuse = "; " + d.cfg.names.input("reuse-version") + " matches no version by an empty client info, so a new version is deployed"
+		}
+		d.log.noticef("the version's client info is empty (no %s, GITHUB_SHA or git commit): set %s to name the code, such as a commit or a release tag%s",
+			d.cfg.names.input("client-info"), d.cfg.names.input("client-info"), reuse)
 	}
 	version, migration, err := d.buildAll(ctx)
 	if err != nil {
@@ -57,7 +74,13 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		{"bundle-sha256", primary.sha256},
 	}
 	if d.cfg.dryRun {
-		d.noteDryRun()
+		if client != nil {
+			if err := d.checkDryRun(ctx, client); err != nil {
+				return err
+			}
+			d.log.group("dry run checks", d.rep.checks...)
+		}
+		d.noteDryRun(client != nil)
 		return d.log.writeOutputs(d.getenv, outputs)
 	}
 	if d.cfg.createMachine {
@@ -65,16 +88,12 @@ func (d *deployer) deployCode(ctx context.Context) error {
 			return err
 		}
 	}
-	ids, err := d.ship(ctx, client, version, migration)
-	if err != nil {
+	if err := d.ship(ctx, client, version, migration); err != nil {
 		return err
 	}
-	if !d.cfg.upgrade {
-		return d.log.writeOutputs(d.getenv, append(ids, outputs...))
-	}
-	// What was deployed is written first: a rollout that then fails does
-	// not undo it, and a rerun of the job needs its IDs.
-	if err := d.log.writeOutputs(d.getenv, append(ids, outputs...)); err != nil {
+	// What was deployed is written before a rollout: a rollout that then
+	// fails does not undo it.
+	if err := d.log.writeOutputs(d.getenv, outputs); err != nil || !d.cfg.upgrade {
 		return err
 	}
 	to := d.cfg.to
@@ -90,9 +109,6 @@ func (d *deployer) deployCode(ctx context.Context) error {
 
 // buildAll bundles and checks everything the mode deploys.
 func (d *deployer) buildAll(ctx context.Context) (version, migration *built, err error) {
-	if d.bundling != nil {
-		defer d.bundling()()
-	}
 	if d.cfg.deploysVersion() {
 		if version, err = d.build(ctx, bundle.MachineVersion, d.cfg.paths.entry); err != nil {
 			return nil, nil, err
@@ -115,7 +131,13 @@ func (d *deployer) buildAll(ctx context.Context) (version, migration *built, err
 func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*built, error) {
 	start := d.tune.now()
 	p := d.cfg.paths
-	b, err := bundle.Build(ctx, bundle.Options{Dir: p.dir, Entry: entry, Kind: kind, Root: p.workspace, Limits: d.tune.limits})
+	done := func() {}
+	if d.bundling != nil {
+		done = d.bundling()
+	}
+	b, err := bundle.Build(ctx, bundle.Options{Dir: p.dir, Entry: entry, Kind: kind, Root: p.workspace, Limits: d.tune.limits,
+		Progress: d.progress("bundling "+p.relative(entry), start)})
+	done()
 	if err != nil {
 		return nil, d.buildFailed(kind, entry, err)
 	}
@@ -149,6 +171,18 @@ func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*
 		fmt.Sprintf("sha256 %s", out.sha256),
 		fmt.Sprintf("took %s", out.took))
 	return out, nil
+}
+
+// progress returns a bundle.Options.Progress that logs how many modules a
+// long build has loaded, every progressEvery, so that it is not silent.
+func (d *deployer) progress(what string, start time.Time) func(loaded int) {
+	last := start
+	return func(loaded int) {
+		if now := d.tune.now(); now.Sub(last) >= progressEvery {
+			last = now
+			d.log.infof("%s: %d modules loaded", what, loaded)
+		}
+	}
 }
 
 // buildFailed reports a failed build once: each located esbuild error as an
@@ -204,34 +238,36 @@ func (d *deployer) ensureMachine(ctx context.Context, client *deploy.Client) err
 }
 
 // ship deploys the version, then the migration (to the new version, in a
-// release), and returns their IDs as outputs.
-func (d *deployer) ship(ctx context.Context, client *deploy.Client, version, migration *built) ([]output, error) {
-	var ids []output
+// release). Each ID is an output as soon as the API confirms it, so that a
+// run that fails after it still names what it deployed.
+func (d *deployer) ship(ctx context.Context, client *deploy.Client, version, migration *built) error {
 	if version != nil {
 		id, err := d.shipVersion(ctx, client, version)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.rep.versionID = id
-		ids = append(ids, output{"version-id", id}, output{"version-reused", strconv.FormatBool(d.rep.versionReused)})
+		if err := d.log.writeOutputs(d.getenv, []output{{"version-id", id}, {"version-reused", strconv.FormatBool(d.rep.versionReused)}}); err != nil {
+			return err
+		}
 	}
-	if migration != nil {
-		m := deploy.Migration{Machine: d.cfg.machine, From: d.cfg.from, To: d.cfg.to, Code: migration.upload, Gzipped: d.cfg.gzip}
-		if version != nil {
-			m.To = d.rep.versionID
-		}
-		id, err := client.Deploy(ctx, m, d.logStep(m.Filename()))
-		if err != nil && version != nil {
-			return nil, &partialReleaseError{versionID: d.rep.versionID, err: err}
-		}
-		if err != nil {
-			return nil, err
-		}
-		d.rep.migrationID = id
-		d.log.infof("deployed migration %s of machine %s (%s -> %s)", id, d.cfg.machine, m.From, m.To)
-		ids = append(ids, output{"migration-id", id})
+	if migration == nil {
+		return nil
 	}
-	return ids, nil
+	m := deploy.Migration{Machine: d.cfg.machine, From: d.cfg.from, To: d.cfg.to, Code: migration.upload, Gzipped: d.cfg.gzip}
+	if version != nil {
+		m.To = d.rep.versionID
+	}
+	id, err := client.Deploy(ctx, m, d.logStep(migration, m.Filename()))
+	if err != nil && version != nil {
+		return &partialReleaseError{versionID: d.rep.versionID, reused: d.rep.versionReused, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	d.rep.migrationID = id
+	d.log.infof("deployed migration %s of machine %s (%s -> %s)", id, d.cfg.machine, m.From, m.To)
+	return d.log.writeOutputs(d.getenv, []output{{"migration-id", id}})
 }
 
 // shipVersion deploys the machine version, or, with reuse-version, finds
@@ -239,9 +275,6 @@ func (d *deployer) ship(ctx context.Context, client *deploy.Client, version, mig
 // nothing: a rerun of a job does not make a second version of its code.
 func (d *deployer) shipVersion(ctx context.Context, client *deploy.Client, version *built) (string, error) {
 	if d.cfg.reuseVersion {
-		if d.cfg.clientInfo == "" {
-			d.log.noticef("%s: the client info is empty, so no version can match it: deploying a new one", d.cfg.names.input("reuse-version"))
-		}
 		v, err := client.FindVersion(ctx, d.cfg.machine, d.cfg.clientInfo, d.cfg.makeCurrent)
 		if err != nil {
 			return "", err
@@ -259,7 +292,7 @@ func (d *deployer) shipVersion(ctx context.Context, client *deploy.Client, versi
 	}
 	v := deploy.Version{Machine: d.cfg.machine, Code: version.upload, Gzipped: d.cfg.gzip,
 		ClientInfo: d.cfg.clientInfo, MakeCurrent: d.cfg.makeCurrent, IndexSelectors: d.cfg.indexSelectors}
-	id, err := client.Deploy(ctx, v, d.logStep(v.Filename()))
+	id, err := client.Deploy(ctx, v, d.logStep(version, v.Filename()))
 	if err != nil {
 		return "", err
 	}
@@ -267,10 +300,11 @@ func (d *deployer) shipVersion(ctx context.Context, client *deploy.Client, versi
 	return id, nil
 }
 
-// logStep logs each finished step of a deploy in a group of its own.
-func (d *deployer) logStep(filename string) func(deploy.StepDone) {
+// logStep logs each finished step of b's deploy in a group of its own, and
+// keeps it for the summary.
+func (d *deployer) logStep(b *built, filename string) func(deploy.StepDone) {
 	return func(s deploy.StepDone) {
-		d.rep.steps = append(d.rep.steps, s)
+		b.steps = append(b.steps, s)
 		lines := []string{"took " + ms(s.Duration)}
 		if s.Step == deploy.StepUpload {
 			lines = append([]string{fmt.Sprintf("%s as %s", bytesText(s.Bytes), filename)}, lines...)
@@ -279,9 +313,9 @@ func (d *deployer) logStep(filename string) func(deploy.StepDone) {
 	}
 }
 
-// noteDryRun says what a dry run would have uploaded, and that nothing was
-// sent.
-func (d *deployer) noteDryRun() {
+// noteDryRun says what a dry run would have uploaded, and what it sent:
+// read-only requests when it had credentials, nothing otherwise.
+func (d *deployer) noteDryRun(read bool) {
 	var what []string
 	for _, b := range d.rep.bundles {
 		what = append(what, fmt.Sprintf("%s of %s", bytesText(len(b.upload)), b.entry))
@@ -290,5 +324,9 @@ func (d *deployer) noteDryRun() {
 	if d.cfg.upgrade {
 		then = ", and every instance asked to move to the new version"
 	}
-	d.log.noticef("dry run: %s would be uploaded to machine %s%s; nothing was sent", strings.Join(what, " and "), d.cfg.machine, then)
+	sent := "nothing was sent (without credentials, the token, the machine and the versions were not checked)"
+	if read {
+		sent = "only read-only requests were sent, and nothing was changed"
+	}
+	d.log.noticef("dry run: %s would be uploaded to machine %s%s; %s", strings.Join(what, " and "), d.cfg.machine, then, sent)
 }

@@ -40,7 +40,10 @@ func (d *deployer) teardown(ctx context.Context) error {
 	name := d.cfg.machine
 	switch {
 	case res.AlreadyGone:
-		d.log.noticef("machine %s does not exist (already deleted?): nothing to delete", name)
+		// Exit 0, so that a rerun passes; a warning, so that a misspelt
+		// name does not pass unseen.
+		d.log.warnf("machine %s does not exist, so nothing was deleted: if a run deleted it before, all is well; otherwise check %s",
+			name, d.cfg.names.input("machine"))
 	case d.cfg.dryRun && d.cfg.deleteInstances:
 		d.log.noticef("dry run: would delete %d instances, then machine %s; nothing was deleted", res.Instances, name)
 	case d.cfg.dryRun && res.Instances > 0:

@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/base64"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,18 +115,60 @@ func TestReleaseWithoutMigration(t *testing.T) {
 
 // TestReleaseMigrationFails checks that a version deployed before its
 // migration failed is named in the error, and that no output is written.
+// TestReleaseMigrationFails checks a release whose version is deployed and
+// whose migration is not: exit code 3, the version's ID as an output (the
+// API confirmed it), no migration ID, advice that fits the cause (a refusal
+// must be fixed before a rerun; a failing service needs only the rerun) and
+// the run's reuse-version, and a summary that says only what happened.
 func TestReleaseMigrationFails(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	releaseMode(h)
-	h.em.FailNext(emulator.StepProvision, 1, 403, `{"error":"no","code":"missing-scope"}`)
-	_, _, err := h.run(t)
-	vs := h.em.Versions()
-	if err == nil || len(vs) != 1 || !strings.Contains(err.Error(), "version "+vs[0].ID+" was deployed, but the migration to it was not") {
-		t.Fatalf("err = %v (versions %+v)", err, vs)
-	}
-	if out := h.outputs(t); len(out) != 0 {
-		t.Errorf("outputs written on failure: %v", out)
+	for _, tt := range []struct {
+		name   string
+		reuse  bool
+		status int
+		want   []string
+		reject []string
+	}{
+		{"refused", false, 400, []string{"the API refused the migration, so a rerun as it is would fail the same way: fix what the error names first",
+			"then run the job again with reuse-version: true: it finds version"}, nil},
+		{"service failed, reuse-version set", true, 503, []string{"run the job again: with input reuse-version it finds version",
+			`by its client info "0123abcd" and deploys only the migration`}, []string{"fix what the error names first", "reuse-version: true"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			releaseMode(h)
+			h.env["GITHUB_SHA"] = "0123abcd"
+			h.env["INPUT_RETRIES"] = "1"
+			if tt.reuse {
+				h.env["INPUT_REUSE-VERSION"] = "true"
+			}
+			h.em.FailNext(emulator.StepProvision, 1, tt.status, `{"error":"no","code":"invalid-parameter","parameter":"fromMachineVersionId"}`)
+			_, _, err := h.run(t)
+			vs := h.em.Versions()
+			if err == nil || ExitCode(err) != 3 || len(vs) != 1 || !strings.Contains(err.Error(), "version "+vs[0].ID+" was deployed, but the migration to it was not") {
+				t.Fatalf("err = %v (exit code %d, versions %+v)", err, ExitCode(err), vs)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("advice lacks %q:\n%v", w, err)
+				}
+			}
+			for _, r := range tt.reject {
+				if strings.Contains(err.Error(), r) {
+					t.Errorf("advice says %q:\n%v", r, err)
+				}
+			}
+			want := map[string]string{"version-id": vs[0].ID, "version-reused": "false"}
+			if diff := cmp.Diff(want, h.outputs(t)); diff != "" {
+				t.Errorf("outputs (-want +got):\n%s", diff)
+			}
+			summary := readFile(t, h.summary)
+			if !regexp.MustCompile("(?m)^\\| Bundle \\(machine version\\) \\| .* bytes uploaded;").MatchString(summary) ||
+				regexp.MustCompile("(?m)^\\| Bundle \\(migration\\) \\| .* bytes uploaded;").MatchString(summary) {
+				t.Errorf("the summary does not say that only the version was uploaded:\n%s", summary)
+			}
+		})
 	}
 }
 

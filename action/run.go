@@ -20,13 +20,15 @@ import (
 type Process struct {
 	Args    []string            // the command line, without the program's name
 	Getenv  func(string) string // the environment
+	Environ func() []string     // the environment as KEY=value lines, for INPUT_ variables that name no input
 	Dir     string              // the working directory, absolute
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Version string // of this program
-	// Bundling, if set, is called as bundling and validation start, and
-	// the func it returns as they end: main turns the garbage collector
-	// off for that one burst of allocation.
+	// Bundling, if set, is called as each bundle build starts, and the
+	// func it returns as it ends: main turns the garbage collector off for
+	// that burst of allocation. Validation runs outside it: evaluating code
+	// makes garbage that must be collected.
 	Bundling func() (done func())
 }
 
@@ -74,7 +76,19 @@ func Run(ctx context.Context, p Process, opts ...Option) error {
 		note = n
 		return ws, err
 	}
-	cfg, err := loadConfig(newSource(flags, p.Getenv), namer{flags: !gha}, workspace)
+	src := newSource(flags, p.Getenv)
+	if p.Environ != nil {
+		src.environ = p.Environ()
+	}
+	if !gha {
+		src.gitHead = func() string { return git(p.Getenv, p.Dir, "HEAD^{commit}") }
+	}
+	if p.Getenv("GITHUB_WORKSPACE") == "" {
+		// The workspace is then found above the working directory, and a
+		// person means paths relative to where they run the command.
+		src.base = p.Dir
+	}
+	cfg, err := loadConfig(src, namer{flags: !gha}, workspace)
 	if err == nil {
 		err = checkFileCommands(p.Getenv)
 	}
@@ -82,12 +96,14 @@ func Run(ctx context.Context, p Process, opts ...Option) error {
 		log.fail(err)
 		return err
 	}
-	if note != "" {
+	if note != "" && gha {
 		log.debugf("%s", note)
+	} else if note != "" {
+		log.infof("%s", note)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	rep := &report{cfg: cfg, started: tune.now(), now: tune.now}
+	rep := newReport(cfg, tune.now, p.Getenv)
 	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version, bundling: p.Bundling}
 	if err = d.run(ctx); err != nil {
 		err = cfg.advise(ctx, err)

@@ -88,6 +88,15 @@ type env map[string]string
 
 func (e env) get(k string) string { return e[k] }
 
+// list is the environment as os.Environ gives it.
+func (e env) list() []string {
+	var kv []string
+	for k, v := range e {
+		kv = append(kv, k+"="+v)
+	}
+	return kv
+}
+
 // harness is one run of the action against an emulator, as the GitHub runner
 // would do it: inputs in INPUT_ variables, a workspace, and the file commands.
 type harness struct {
@@ -181,7 +190,7 @@ func (h *harness) write(t *testing.T, name, content string) {
 func (h *harness) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = Run(context.Background(), Process{Args: args, Getenv: h.env.get, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test"}, h.opts...)
+	err = Run(context.Background(), Process{Args: args, Getenv: h.env.get, Environ: h.env.list, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test"}, h.opts...)
 	return out.String(), errOut.String(), err
 }
 
@@ -241,7 +250,7 @@ func TestRunDeploysAsGitHubRunner(t *testing.T) {
 		}
 	}
 	summary := readFile(t, h.summary)
-	for _, row := range []string{"| Machine | `toggle` |", "| Migration ID | `" + migs[0].ID + "` |", "| Times | bundle "} {
+	for _, row := range []string{"| Machine | `toggle` |", "| Migration ID | `" + migs[0].ID + "` |", "| Times (migration) | bundle ", "| Bundle (migration) | `app/migrations/toggle-v1-to-v2.ts`: "} {
 		if !strings.Contains(summary, row) {
 			t.Errorf("summary lacks %q:\n%s", row, summary)
 		}
@@ -334,17 +343,21 @@ var badInputs = []struct {
 	setup func(t *testing.T, h *harness)
 	want  []string
 }{
+	{"misspelt dry-run", set("INPUT_DRY_RUN", "true"), []string{"input dry_run: not an input of sbdeploy", "did you mean dry-run?"}},
+	{"misspelt upgrade-instances", set("INPUT_UPGRADE-INSTANCE", "true"), []string{"input upgrade-instance: not an input", "did you mean upgrade-instances?"}},
+	{"unknown input", set("INPUT_COLOUR", "blue"), []string{"input colour: not an input of sbdeploy", "remove it"}},
 	{"missing machine", set("INPUT_MACHINE", ""), []string{"input machine: required"}},
 	{"invalid machine", set("INPUT_MACHINE", "my machine!"), []string{`input machine: "my machine!" is not a machine name`}},
 	{"machine name too long", set("INPUT_MACHINE", strings.Repeat("m", 129)), []string{"is not a machine name"}},
 	{"missing from-version", set("INPUT_FROM-VERSION", ""), []string{"input from-version: required"}},
 	{"missing to-version", set("INPUT_TO-VERSION", ""), []string{"input to-version: required"}},
+	{"migration to itself", set("INPUT_TO-VERSION", demoFrom), []string{`input to-version: "ver_toggle_1" is from-version too`}},
 	{"version with a newline", set("INPUT_TO-VERSION", "ver_1\nx"), []string{"input to-version:", "is not a machine version ID"}},
 	{"missing file", set("INPUT_FILE", ""), []string{"input file: required"}},
 	{"file not found", set("INPUT_FILE", "nope.ts"), []string{`input file: "nope.ts" not found`}},
 	{"file escaping with ..", set("INPUT_FILE", "../../etc/passwd.ts"), []string{"input file:", "relative path inside"}},
 	{"absolute file", set("INPUT_FILE", "/etc/x.ts"), []string{"input file:", "relative path inside"}},
-	{"file with another extension", set("INPUT_FILE", "README.md"), []string{"must end in one of .ts, .tsx, .js, .mjs"}},
+	{"file with another extension", set("INPUT_FILE", "README.md"), []string{"must end in one of .ts, .tsx, .mts, .cts, .js, .mjs, .cjs"}},
 	{"file is a directory", func(t *testing.T, h *harness) {
 		h.write(t, "app/dir.ts/x", "")
 		h.env["INPUT_FILE"] = "dir.ts"
@@ -721,30 +734,68 @@ func TestWorkspaceIsNotTheRoot(t *testing.T) {
 	}
 }
 
-// TestBundlingIsBracketed checks that Process.Bundling brackets the builds
-// of a release, both of them, once, and ends before the first request: main
-// turns the collector off inside it, and back on for what follows.
+// TestBundlingIsBracketed checks that Process.Bundling brackets each build
+// of a release, and not its validation, and ends before the first request:
+// main turns the collector off inside it, and back on for what follows.
 func TestBundlingIsBracketed(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	releaseMode(h)
+	h.env["INPUT_VALIDATE"] = "true"
+	h.installXstate(t)
+	var out, errOut bytes.Buffer
 	var starts, ends, requestsAtEnd int
+	validated := func() int { return strings.Count(out.String(), "::group::validate ") }
 	bundling := func() func() {
+		if v := validated(); v != starts {
+			t.Errorf("build %d starts after %d validations, want %d", starts+1, v, starts)
+		}
 		starts++
 		return func() {
+			if v := validated(); v != ends {
+				t.Errorf("build %d ends after %d validations, want %d: validation ran inside the bracket", ends+1, v, ends)
+			}
 			ends++
 			requestsAtEnd = len(h.em.Requests())
 		}
 	}
-	var out, errOut bytes.Buffer
-	p := Process{Getenv: h.env.get, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test", Bundling: bundling}
+	p := Process{Getenv: h.env.get, Environ: h.env.list, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test", Bundling: bundling}
 	if err := Run(context.Background(), p, h.opts...); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	if starts != 1 || ends != 1 {
-		t.Errorf("Bundling called %d times and its end %d times, want once each", starts, ends)
+	if starts != 2 || ends != 2 || validated() != 2 {
+		t.Errorf("Bundling called %d times and its end %d times, with %d validations; want 2 of each", starts, ends, validated())
 	}
 	if requestsAtEnd != 0 || len(h.em.Requests()) == 0 {
 		t.Errorf("requests when bundling ended: %d, after the run: %d; want 0, then some", requestsAtEnd, len(h.em.Requests()))
+	}
+}
+
+// TestOneErrorPerProblem checks that inputs with several problems give one
+// ::error:: command for each, so that each shows as its own annotation.
+func TestOneErrorPerProblem(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["INPUT_DRY_RUN"] = "true"
+	h.env["INPUT_MACHINE"] = ""
+	h.env["INPUT_RETRIES"] = "11"
+	stdout, _, err := h.run(t)
+	if ExitCode(err) != 2 {
+		t.Fatalf("exit code %d, want 2: %v", ExitCode(err), err)
+	}
+	var errs []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(line, "::error::") {
+			errs = append(errs, line)
+		}
+	}
+	want := []string{"input dry_run:", "input machine:", "input retries:"}
+	if len(errs) != len(want) {
+		t.Fatalf("%d ::error:: commands, want %d:\n%s", len(errs), len(want), strings.Join(errs, "\n"))
+	}
+	for i, w := range want {
+		if !strings.Contains(errs[i], w) {
+			t.Errorf("error %d = %q, want it to name %q", i, errs[i], w)
+		}
 	}
 }

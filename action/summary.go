@@ -1,13 +1,17 @@
 package action
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"sbdeploy/bundle"
 	"sbdeploy/deploy"
 )
 
@@ -26,7 +30,36 @@ type report struct {
 	rolloutTo      string
 	teardown       *deploy.TeardownResult // teardown mode only
 	err            error
+	checks         []string // what a dry run's read-only requests found
+	commit         string   // GITHUB_SHA
+	runURL         string   // the workflow run's page, or ""
 }
+
+// newReport starts the report of a run.
+func newReport(cfg *config, now func() time.Time, getenv func(string) string) *report {
+	return &report{cfg: cfg, started: now(), now: now, commit: getenv("GITHUB_SHA"), runURL: runURL(getenv)}
+}
+
+// runURL is the address of the workflow run's page, from the variables the
+// runner sets, or "" when one of them is missing or not what GitHub sets.
+func runURL(getenv func(string) string) string {
+	server, err := url.Parse(getenv("GITHUB_SERVER_URL"))
+	repo, id, attempt := getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"), getenv("GITHUB_RUN_ATTEMPT")
+	if err != nil || (server.Scheme != "https" && server.Scheme != "http") || server.Host == "" || server.User != nil ||
+		!repoPattern.MatchString(repo) || !digits.MatchString(id) {
+		return ""
+	}
+	u := server.Scheme + "://" + server.Host + strings.TrimSuffix(server.EscapedPath(), "/") + "/" + repo + "/actions/runs/" + id
+	if digits.MatchString(attempt) {
+		u += "/attempts/" + attempt
+	}
+	return u
+}
+
+var (
+	repoPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	digits      = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
 
 // row is one row of the summary's table: a label, and a cell already in
 // Markdown.
@@ -46,10 +79,13 @@ func (r *report) markdown(redact func(string) string) string {
 	default:
 		rows = append(r.codeRows(redact), r.rolloutRows(redact)...)
 	}
-	if r.err != nil {
-		// Inline code: server text there cannot link, mention or render.
-		rows = append(rows, row{"Error", code(redact, firstLine(r.err.Error()))})
+	if r.commit != "" {
+		rows = append(rows, row{"Commit", code(redact, r.commit)})
 	}
+	if r.runURL != "" {
+		rows = append(rows, row{"Run", "[workflow run](" + r.runURL + ")"})
+	}
+	rows = append(rows, r.errorRows(redact)...)
 	var b strings.Builder
 	fmt.Fprintf(&b, "### StateBacked: %s\n\n| | |\n|---|---|\n", r.title())
 	for _, kv := range rows {
@@ -63,6 +99,8 @@ func (r *report) title() string {
 	switch {
 	case r.err != nil && teardown:
 		return "Teardown failed"
+	case r.err != nil && r.cfg.dryRun:
+		return "Dry run failed: nothing was changed"
 	case r.err != nil:
 		return "Deploy failed"
 	case r.cfg.dryRun && teardown:
@@ -70,7 +108,7 @@ func (r *report) title() string {
 	case r.cfg.dryRun && r.cfg.mode == modeUpgrade:
 		return "Upgrade dry run: no instance was asked to move"
 	case r.cfg.dryRun:
-		return "Dry run: nothing was sent"
+		return "Dry run: nothing was changed"
 	case r.cfg.mode == modeUpgrade:
 		return "Upgraded instances"
 	case teardown:
@@ -95,6 +133,13 @@ func (r *report) codeRows(redact func(string) string) []row {
 		}
 		rows = append(rows, row{"Version ID", cell})
 	}
+	if r.cfg.deploysVersion() {
+		info := code(redact, r.cfg.clientInfo)
+		if info == "" {
+			info = "(empty)"
+		}
+		rows = append(rows, row{"Client info", info})
+	}
 	if r.cfg.deploysMigration() {
 		to := code(redact, r.cfg.to)
 		if r.cfg.mode == modeRelease {
@@ -108,20 +153,70 @@ func (r *report) codeRows(redact func(string) string) []row {
 	if r.migrationID != "" {
 		rows = append(rows, row{"Migration ID", code(redact, r.migrationID)})
 	}
-	var times []string
 	for _, b := range r.bundles {
-		rows = append(rows, row{"Bundle (" + b.kind.String() + ")", fmt.Sprintf("%s minified, %s gzipped, %s uploaded; SHA-256 %s",
-			bytesText(b.raw), bytesText(b.gzipped), bytesText(len(b.upload)), code(redact, b.sha256))})
-		times = append(times, "bundle "+b.took)
+		kind := " (" + b.kind.String() + ")"
+		rows = append(rows, row{"Bundle" + kind, fmt.Sprintf("%s: %s minified, %s gzipped, %s; SHA-256 %s",
+			code(redact, r.cfg.paths.relative(b.entry)), bytesText(b.raw), bytesText(b.gzipped), r.uploadText(b), code(redact, b.sha256))})
 		if b.checked != "" {
-			rows = append(rows, row{"Validation (" + b.kind.String() + ")", text(redact, b.checked)})
+			rows = append(rows, row{"Validation" + kind, text(redact, b.checked)})
+		}
+		times := []string{"bundle " + b.took}
+		for _, s := range b.steps {
+			times = append(times, fmt.Sprintf("%s %s", s.Step, ms(s.Duration)))
+		}
+		rows = append(rows, row{"Times" + kind, strings.Join(times, ", ")})
+	}
+	if len(r.checks) > 0 {
+		rows = append(rows, row{"Checked (read-only)", text(redact, strings.Join(r.checks, "; "))})
+	}
+	return append(rows, row{"Total time", ms(r.now().Sub(r.started))})
+}
+
+// uploadText says whether b was uploaded, and if not, why.
+func (r *report) uploadText(b *built) string {
+	switch {
+	case b.uploaded():
+		return bytesText(len(b.upload)) + " uploaded"
+	case r.cfg.dryRun:
+		return bytesText(len(b.upload)) + " to upload (dry run: not sent)"
+	case b.kind == bundle.MachineVersion && r.versionReused:
+		return "not uploaded (the version was reused)"
+	}
+	return "not uploaded"
+}
+
+// errorRows are the rows of a failed run: the error, the build errors that
+// were annotated at their place, and what to do.
+func (r *report) errorRows(redact func(string) string) []row {
+	if r.err == nil {
+		return nil
+	}
+	msg, hint, _ := strings.Cut(r.err.Error(), "\n  what to do: ")
+	// Inline code: server text there cannot link, mention or render.
+	rows := []row{{"Error", code(redact, firstLine(msg))}}
+	var be *bundle.BuildError
+	if errors.As(r.err, &be) {
+		const most = 10
+		for i, m := range be.Messages {
+			if i == most {
+				rows = append(rows, row{"", fmt.Sprintf("and %d more", len(be.Messages)-most)})
+				break
+			}
+			place := ""
+			if m.File != "" {
+				place = fmt.Sprintf("%s:%d:%d: ", r.cfg.paths.relative(m.File), m.Line, m.Column)
+			}
+			rows = append(rows, row{"", code(redact, place+m.Text)})
 		}
 	}
-	for _, s := range r.steps {
-		times = append(times, fmt.Sprintf("%s %s", s.Step, ms(s.Duration)))
+	label := "What to do"
+	for h := range strings.SplitSeq(hint, "\n  ") {
+		if h != "" {
+			rows = append(rows, row{label, text(redact, h)})
+			label = ""
+		}
 	}
-	times = append(times, "total "+ms(r.now().Sub(r.started)))
-	return append(rows, row{"Times", strings.Join(times, ", ")})
+	return rows
 }
 
 // rolloutRows are the rows for instances asked to move to a version: how

@@ -99,7 +99,7 @@ func TestTeardown(t *testing.T) {
 				e.FailNext(emulator.StepDeleteMachine, 1, 404, `{"error":"machine not found","code":"not-found"}`)
 			},
 			outputs: map[string]string{"deleted": "false", "deleted-instances": "0"},
-			log:     []string{"::notice::machine toggle does not exist"},
+			log:     []string{"::warning::machine toggle does not exist, so nothing was deleted: if a run deleted it before, all is well; otherwise check input machine"},
 			summary: "| Result | the machine did not exist: nothing was deleted |", machineDeletes: 1,
 		},
 		{

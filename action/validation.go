@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 
 	"sbdeploy/bundle"
 	"sbdeploy/validate"
@@ -14,16 +14,28 @@ import (
 // validate runs.
 var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
 
-// validation is a check of the code that failed: it was logged where the
-// engine placed it.
+// validationError is a check of the code that failed: it was logged where
+// the engine placed it.
 type validationError struct {
 	kind  bundle.Kind
 	entry string
 	err   *validate.Error
+	// skip is the setting that turns validation off, which the message
+	// offers when the failure may be the check's own (Limitation).
+	skip string
 }
 
 func (e *validationError) Error() string {
-	return fmt.Sprintf("validation of the %s %s failed: %v", e.kind, e.entry, e.err)
+	return fmt.Sprintf("validation of the %s %s failed: %s", e.kind, e.entry, e.detail())
+}
+
+// detail is what is wrong, and for a failure that may be the check's own,
+// how to skip it.
+func (e *validationError) detail() string {
+	if e.err.Limitation() {
+		return e.err.Error() + "; if the code runs on the platform, set " + e.skip + " to skip validation"
+	}
+	return e.err.Error()
 }
 func (e *validationError) Unwrap() error { return e.err }
 
@@ -51,10 +63,11 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 	var ve *validate.Error
 	switch {
 	case errors.As(err, &ve):
+		e := &validationError{kind: kind, entry: p.relative(entry), err: ve, skip: d.cfg.names.setting("validate", "false")}
 		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
-			d.log.annotate("error", p.relative(ve.Pos.File), ve.Pos.Line, ve.Pos.Column, ve.Error())
+			d.log.annotate("error", p.relative(ve.Pos.File), ve.Pos.Line, ve.Pos.Column, e.detail())
 		}
-		return "", &validationError{kind: kind, entry: p.relative(entry), err: ve}
+		return "", e
 	case err != nil:
 		return "", err
 	}
@@ -74,10 +87,7 @@ func xstateMissing(err error) bool {
 	if !errors.As(err, &be) {
 		return false
 	}
-	for _, m := range be.Messages {
-		if strings.HasPrefix(m.Text, `Could not resolve "xstate`) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(be.Messages, func(m bundle.Message) bool {
+		return m.Unresolved != "" && bundle.KindOfImport(m.Unresolved) == bundle.XstateImport
+	})
 }

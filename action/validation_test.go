@@ -20,13 +20,18 @@ const validationFixtures = "../testdata/validate"
 // validate: false the same code reaches the emulator. Which code passes and
 // what each refusal says is validate's to test (validate.TestCheck); these
 // fixtures cover what the action adds: each kind checked, a refusal from
-// XState itself, an annotation, the time limit passed on.
+// XState itself, an annotation, the time limit passed on, and the advice
+// to skip validation for a failure that may be the check's own (a limit, a
+// web API that the sandbox lacks), and only for one.
 func TestValidation(t *testing.T) {
 	t.Parallel()
+	const skip = "; if the code runs on the platform, set validate: false to skip validation"
 	tests := []struct {
 		fixture    string
+		source     string // the fixture's code, if it has no file in validationFixtures
 		migration  bool
 		want       string        // in the error; "" for code that passes
+		advice     bool          // the error ends with skip
 		annotation string        // "" when the engine gives no place
 		timeout    time.Duration // of the evaluation; 0 for the default
 	}{
@@ -34,20 +39,36 @@ func TestValidation(t *testing.T) {
 		{fixture: "migration.ts", migration: true},
 		{fixture: "missing-state.ts", want: "machine.definition failed: Error: Invalid transition definition for state node 'toggle.off'"},
 		{fixture: "migration-not-function.ts", migration: true, want: "upgradeState is not a function (it is a number)"},
-		{fixture: "infinite-loop.ts", want: "evaluation did not finish within 200ms", timeout: 200 * time.Millisecond},
+		{fixture: "infinite-loop.ts", want: "evaluation did not finish within 200ms, the check's time limit", advice: true,
+			timeout: 200 * time.Millisecond},
 		{fixture: "throws.ts", want: "the code threw at the top level: Error: setting region is missing",
 			annotation: "::error col=9,file=app/checks/throws.ts,line=5::"},
+		{fixture: "initial.ts", source: `import { createMachine } from "xstate";
+export default createMachine({ id: "t", predictableActionArguments: true, initial: "pendng", states: { pending: {} } });
+export const allowRead = () => true;
+export const allowWrite = () => true;
+`, want: `the initial state of #t, "pendng", is not one of its states (pending)`,
+			annotation: "::error col=84,file=app/checks/initial.ts,line=2::the initial state of #t"},
+		{fixture: "web-api.ts", source: `export const upgradeState = (s: unknown) => s;
+const api = new URL("https://example.com/v1");
+export const upgradeContext = (c: unknown) => ({ ...(c as object), api: api.href });
+`, migration: true, want: "the validation sandbox lacks URL", advice: true,
+			annotation: "::error col=17,file=app/checks/web-api.ts,line=2::the code threw at the top level: ReferenceError: URL is not defined"},
 	}
 	for _, tt := range tests {
 		for _, validating := range []string{"true", "false"} {
 			t.Run(tt.fixture+" validate "+validating, func(t *testing.T) {
 				t.Parallel()
 				h := newHarness(t)
-				src, err := os.ReadFile(filepath.Join(validationFixtures, tt.fixture))
-				if err != nil {
-					t.Fatal(err)
+				src := tt.source
+				if src == "" {
+					b, err := os.ReadFile(filepath.Join(validationFixtures, tt.fixture))
+					if err != nil {
+						t.Fatal(err)
+					}
+					src = string(b)
 				}
-				h.write(t, "app/checks/"+tt.fixture, string(src))
+				h.write(t, "app/checks/"+tt.fixture, src)
 				if !tt.migration {
 					versionMode(h)
 				}
@@ -75,6 +96,9 @@ func TestValidation(t *testing.T) {
 				}
 				if err == nil || !strings.Contains(err.Error(), tt.want) || ExitCode(err) != 1 {
 					t.Fatalf("err = %v (exit code %d), want exit code 1 and %q", err, ExitCode(err), tt.want)
+				}
+				if advises := strings.HasSuffix(err.Error(), skip); advises != tt.advice {
+					t.Errorf("the error advises to skip validation: %t, want %t: %v", advises, tt.advice, err)
 				}
 				if n := len(h.em.Requests()); n != 0 {
 					t.Errorf("%d requests sent for code that failed validation", n)

@@ -1,14 +1,17 @@
 package action
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
-var entryExtensions = []string{".ts", ".tsx", ".js", ".mjs"}
+var entryExtensions = []string{".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs"}
 
 // paths are where a code deploy reads from, every one absolute with
 // symlinks resolved, and inside the workspace.
@@ -19,15 +22,20 @@ type paths struct {
 	migrationEntry string // release: migration-file, relative to dir, as given
 }
 
-// findWorkspace returns the workspace: GITHUB_WORKSPACE, or the working
-// directory outside GitHub, with symlinks resolved. note says why it is not
-// GITHUB_WORKSPACE when that names a directory that does not exist here (act
-// can pass the host's path, and the container's working directory is then
-// the workspace).
+// findWorkspace returns the workspace, with symlinks resolved:
+// GITHUB_WORKSPACE; without it, the root of the git repository that holds
+// the working directory, or the working directory itself outside one. note
+// says where it came from when that is not GITHUB_WORKSPACE, and why when
+// GITHUB_WORKSPACE names a directory that does not exist here (act can pass
+// the host's path, and the container's working directory is then the
+// workspace).
 func findWorkspace(getenv func(string) string, workdir string) (ws, note string, err error) {
 	ws = getenv("GITHUB_WORKSPACE")
 	if ws == "" {
-		ws = workdir
+		ws, note = workdir, fmt.Sprintf("workspace %s: the working directory, which is in no git repository (set GITHUB_WORKSPACE to choose another)", workdir)
+		if top := git(getenv, workdir, "--show-toplevel"); top != "" {
+			ws, note = top, fmt.Sprintf("workspace %s: the root of the git repository that holds the working directory (set GITHUB_WORKSPACE to choose another)", top)
+		}
 	} else if _, err := os.Stat(ws); err != nil {
 		note = fmt.Sprintf("GITHUB_WORKSPACE %s does not exist here; using the working directory %s as the workspace", ws, workdir)
 		ws = workdir
@@ -52,12 +60,16 @@ func loadPaths(src source, c *config, workspace func() (string, error)) (paths, 
 		return paths{}, err
 	}
 	p := paths{workspace: ws}
+	base := ws
+	if src.base != "" {
+		base = src.base
+	}
 	workdir := src.get("working-directory")
 	if !filepath.IsLocal(workdir) {
 		return p, fmt.Errorf("%s: %s must be a relative path inside the workspace, without ..", c.names.input("working-directory"), quote(workdir))
 	}
-	if p.dir, err = filepath.EvalSymlinks(filepath.Join(ws, workdir)); err != nil {
-		return p, fmt.Errorf("%s: %s does not exist in the workspace %s", c.names.input("working-directory"), quote(workdir), ws)
+	if p.dir, err = filepath.EvalSymlinks(filepath.Join(base, workdir)); err != nil {
+		return p, fmt.Errorf("%s: %s does not exist in %s", c.names.input("working-directory"), quote(workdir), base)
 	}
 	if !inside(ws, p.dir) {
 		return p, fmt.Errorf("%s: %s leads outside the workspace (through a symlink to %s)", c.names.input("working-directory"), quote(workdir), p.dir)
@@ -119,4 +131,23 @@ func (p paths) relative(file string) string {
 func inside(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && filepath.IsLocal(rel)
+}
+
+// git returns what `git rev-parse <arg>` prints in dir, or "" when git is
+// missing or says dir is in no repository (or, for HEAD, one without a
+// commit). git gets no secret: only PATH and HOME from the environment.
+func git(getenv func(string) string, dir, arg string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--verify", "--quiet", arg)
+	if arg == "--show-toplevel" {
+		cmd = exec.CommandContext(ctx, "git", "rev-parse", arg)
+	}
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + getenv("PATH"), "HOME=" + getenv("HOME")}
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

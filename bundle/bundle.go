@@ -96,6 +96,17 @@ type Options struct {
 	// Limits are the largest bundle accepted; zero means the service's,
 	// MaxRawBytes and MaxGzippedBytes.
 	Limits Limits
+	// Progress, if set, is told how many modules esbuild has loaded so far,
+	// as a build of thousands can take seconds. It is called from one
+	// goroutine at a time (never concurrently, so it needs no locking),
+	// at most once every ProgressInterval while esbuild runs and the count
+	// has changed since the last call, and, when esbuild has finished,
+	// once more with the total if that is new; never after Build or
+	// BuildCheck returns. It should return quickly: the next call waits
+	// for it. Each run of esbuild counts from zero, and Build runs it a
+	// second time for an entry point whose exports its output does not
+	// show, so the count may then start again.
+	Progress func(loaded int)
 }
 
 // Bundle is the result of a successful Build.
@@ -118,6 +129,12 @@ type Message struct {
 	Line   int    // 1-based; 0 if unknown
 	Column int    // 1-based; 0 if unknown
 	Text   string
+	// Unresolved is the import path that esbuild could not resolve, as
+	// the source writes it ("crypto", "./util", "xstate/guards"), if that is
+	// what the message says; else "". An entry point that is not there
+	// gives its absolute path, in a message with no File. KindOfImport says
+	// what it names.
+	Unresolved string
 }
 
 // BuildError reports that esbuild could not bundle the entry point.
@@ -143,16 +160,26 @@ type ExportsError struct {
 	Entry   string
 	Missing []string
 	Have    []string
+	// CommonJS is set if the entry point is a CommonJS module (it assigns
+	// module.exports or exports.name, as a .cjs or .cts file may): esbuild
+	// makes what it exports the default export of the bundle, an ES
+	// module, so it can have no named exports.
+	CommonJS bool
 }
 
 func (e *ExportsError) Error() string {
-	have := "nothing"
-	if len(e.Have) > 0 {
-		have = strings.Join(e.Have, ", ")
-	}
 	add := fmt.Sprintf("`export function %s(...)`", e.Missing[0])
 	if e.Missing[0] == "default" {
 		add = "`export default createMachine(...)`"
+	}
+	if e.CommonJS {
+		return fmt.Sprintf("%s is a CommonJS module (it assigns module.exports or exports.name): the bundle, an ES module, "+
+			"can only have its exports as a whole, as its default export, so it does not export %s; "+
+			"write %s as an ES module, with %s", e.Entry, strings.Join(e.Missing, " and "), e.Entry, add)
+	}
+	have := "nothing"
+	if len(e.Have) > 0 {
+		have = strings.Join(e.Have, ", ")
 	}
 	return fmt.Sprintf("%s does not export %s (it exports %s): add %s",
 		e.Entry, strings.Join(e.Missing, " and "), have, add)
@@ -237,7 +264,7 @@ func Build(ctx context.Context, o Options) (*Bundle, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports}
+		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports, CommonJS: commonJSTail(code)}
 	}
 	gz, err := Gzip(code)
 	if err != nil {
@@ -296,7 +323,9 @@ func confinedBuild(ctx context.Context, o Options, bundlesPlatform bool, change 
 	opts.Plugins = []api.Plugin{c.plugin()}
 	change(&opts)
 	c.readsSourceMaps = opts.Sourcemap != api.SourceMapNone
+	c.progress = startProgress(o.Progress, ProgressInterval)
 	res, err := build(ctx, opts)
+	c.progress.finish(err == nil)
 	res.Errors, res.Warnings = c.screen(res.Errors), c.screen(res.Warnings)
 	return res, err
 }
@@ -329,7 +358,7 @@ func build(ctx context.Context, opts api.BuildOptions) (api.BuildResult, error) 
 func messages(dir string, in []api.Message) []Message {
 	out := make([]Message, 0, len(in))
 	for _, m := range in {
-		msg := Message{Text: m.Text}
+		msg := Message{Text: m.Text, Unresolved: unresolvedPath(m.Text)}
 		if l := m.Location; l != nil {
 			msg.File = relative(dir, l.File)
 			msg.Line = l.Line

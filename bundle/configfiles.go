@@ -406,7 +406,8 @@ func (c *confiner) checkAbove() []error {
 			p := filepath.Join(d, name)
 			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 				errs = append(errs, &violation{what: p, why: fmt.Sprintf("is above the workspace (%s), and esbuild would read it "+
-					"for every file in it: remove it, or make the workspace a directory that contains it", c.root)})
+					"for every file in it: remove it, or make the workspace a directory that contains it "+
+					"(set GITHUB_WORKSPACE, or outside GitHub run from inside the git repository that holds it)", c.root)})
 			}
 		}
 	}

@@ -73,6 +73,9 @@ type confiner struct {
 	// readsSourceMaps is set for a build that writes a source map, for which
 	// esbuild reads the maps that modules name (plugin.go's checkSourceMaps).
 	readsSourceMaps bool
+	// progress counts the modules the plugin loads, for Options.Progress;
+	// nil counts nothing.
+	progress *progress
 
 	workDir   string       // Options.Dir as given: esbuild's messages are relative to it
 	maxBytes  int64        // the most the build may read in all

@@ -56,13 +56,27 @@ func outputExports(code []byte) (names []string, ok bool) {
 		}
 		end = i
 	}
-	if i := bytes.LastIndex(s, []byte("export default ")); i >= 0 && startsStatement(s, i) {
-		r := tail{s: s[i+len("export default "):]}
-		if _, ok := r.identifier(); ok && r.literal("()") && r.end() {
-			return []string{"default"}, true
-		}
+	if commonJSTail(s) {
+		return []string{"default"}, true
 	}
 	return nil, false
+}
+
+// commonJSTail reports whether code, an ES module that esbuild wrote, ends
+// as the output of a CommonJS entry point does: "export default
+// require_x();", the entry's module.exports. An ES module entry point's
+// output ends with an export clause even for a default export
+// (TestEntryExtensions checks it against the format that esbuild's metafile
+// gives the entry).
+func commonJSTail(code []byte) bool {
+	s := bytes.TrimSuffix(code, []byte("\n"))
+	i := bytes.LastIndex(s, []byte("export default "))
+	if i < 0 || !startsStatement(s, i) {
+		return false
+	}
+	r := tail{s: s[i+len("export default "):]}
+	_, ok := r.identifier()
+	return ok && r.literal("()") && r.end()
 }
 
 // startsStatement reports whether s[i:] is at the start of a statement of

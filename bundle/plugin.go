@@ -82,6 +82,7 @@ func (c *confiner) onLoad(args api.OnLoadArgs) (api.OnLoadResult, error) {
 		msgs, err := refusal(err)
 		return api.OnLoadResult{Errors: msgs}, err
 	}
+	c.progress.loadedOne()
 	loader, err := loaderFor(args.With)
 	msgs, err := refusal(err)
 	return api.OnLoadResult{Contents: contents, Loader: loader, Errors: msgs}, err
@@ -380,10 +381,7 @@ func isPackagePath(p string) bool {
 // this build bundles it), and the URLs and data URLs esbuild keeps as they
 // are or decodes.
 func (c *confiner) external(p string) bool {
-	platform := p == platformPackage || strings.HasPrefix(p, platformPackage+"/")
-	return platform && !c.bundlesPlatform ||
-		strings.HasPrefix(p, "//") || strings.HasPrefix(p, "http://") ||
-		strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "data:")
+	return isXstate(p) && !c.bundlesPlatform || isURL(p)
 }
 
 // absJoin is p if it is absolute, else p in dir; clean either way.

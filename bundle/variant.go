@@ -23,8 +23,8 @@ type Check struct {
 
 // BuildCheck builds the evaluation variant of o.Entry under the same
 // workspace rule as Build. It checks no exports or sizes (Build does): what
-// it builds is never uploaded. A *BuildError whose text starts with
-// `Could not resolve "xstate` means xstate is not installed.
+// it builds is never uploaded. A *BuildError with a Message whose
+// Unresolved path is an XstateImport means xstate is not installed.
 func BuildCheck(ctx context.Context, o Options, v Check) ([]byte, error) {
 	if v.GlobalName == "" || v.Outfile == "" {
 		return nil, fmt.Errorf("bundle: a check needs a GlobalName and an Outfile")

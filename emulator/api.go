@@ -36,6 +36,14 @@ var stepScopes = map[Step]string{
 	StepSetInstanceVersion: "instances.write",
 }
 
+// ciScopes are the scopes of a key made with `smply keys create --use ci`
+// (docs/api.md, "Scopes"): it reads and writes machines and their versions,
+// and cannot list, move or delete instances, nor delete a machine.
+var ciScopes = []string{"machines.read", "machines.write", "machine-versions.read", scopeWrite}
+
+// CIScopes returns the scopes the tokens of Config.CIKeys have.
+func CIScopes() []string { return slices.Clone(ciScopes) }
+
 // slugRule is the API's pattern for machine and instance names. validSlug
 // checks it as "+" and a length: a bounded repeat compiles large, at every
 // start of any binary that links the emulator.
@@ -97,11 +105,14 @@ func notFound(what string) *apiError {
 // checkCaller applies the checks every API endpoint shares: token, org, the
 // step's scope, the slugs in the path, and that the machine exists.
 func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
+	scopes := e.cfg.Scopes // Token's; nil is every scope
 	auth := r.Header.Get("Authorization")
 	if subtle.ConstantTimeCompare([]byte(auth), []byte("Bearer "+e.cfg.Token)) != 1 {
-		if p := e.checkKeyToken(strings.TrimPrefix(auth, "Bearer "), time.Now()); p != nil {
+		s, p := e.checkKeyToken(strings.TrimPrefix(auth, "Bearer "), time.Now())
+		if p != nil {
 			return p
 		}
+		scopes = s
 	}
 	switch org := r.Header.Get("x-statebacked-org-id"); {
 	case org == "" && len(e.cfg.Orgs) > 1:
@@ -111,7 +122,7 @@ func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
 		return &apiError{status: http.StatusForbidden, Code: "missing-org",
 			Message: fmt.Sprintf("the user is not a member of org %q", org)}
 	}
-	if scope := stepScopes[step]; e.cfg.Scopes != nil && !slices.Contains(e.cfg.Scopes, scope) {
+	if scope := stepScopes[step]; scopes != nil && !slices.Contains(scopes, scope) {
 		return &apiError{status: http.StatusForbidden, Code: "missing-scope",
 			Message: "the token lacks the " + scope + " scope"}
 	}

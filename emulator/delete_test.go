@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"sbdeploy/emulator"
 )
@@ -562,5 +563,50 @@ func TestConcurrentDeletes(t *testing.T) {
 	}
 	if r := mustSend(t, "DELETE", srv.URL+"/machines/door", apiHeader(), []byte(machineBody(macOf("door", "door")))); r.status != 204 || em.HasMachine("door") {
 		t.Errorf("delete door = %d %s (HasMachine %t), want 204 and gone", r.status, r.body, em.HasMachine("door"))
+	}
+}
+
+// TestDeleteInstancesKeepTheRest deletes instances at each place in the
+// slug order (a delete moves the shorter side of the rest) and checks that
+// exactly the others remain, in order, listed as they are held.
+func TestDeleteInstancesKeepTheRest(t *testing.T) {
+	t.Parallel()
+	seven := slugs(7)
+	tests := []struct {
+		name    string
+		deletes []string
+	}{
+		{name: "the first", deletes: seven[:1]},
+		{name: "the second", deletes: seven[1:2]},
+		{name: "just before the middle", deletes: seven[2:3]},
+		{name: "the middle", deletes: seven[3:4]},
+		{name: "the last", deletes: seven[6:]},
+		{name: "every other", deletes: []string{seven[1], seven[3], seven[5]}},
+		{name: "from the front, in order", deletes: seven[:5]},
+		{name: "from the back, in reverse", deletes: []string{seven[6], seven[5], seven[4], seven[3]}},
+		{name: "all, from the middle out", deletes: []string{seven[3], seven[2], seven[4], seven[1], seven[5], seven[0], seven[6]}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			em, srv := newServer(t, emulator.Config{PageSize: 3, Instances: map[string][]string{"door": seven}})
+			for _, s := range tc.deletes {
+				if r := deleteInstance(t, srv.URL, "door", s); r.status != http.StatusNoContent {
+					t.Fatalf("delete %s = %d %s", s, r.status, r.body)
+				}
+			}
+			want := slices.DeleteFunc(slices.Clone(seven), func(s string) bool { return slices.Contains(tc.deletes, s) })
+			if diff := cmp.Diff(want, em.Instances("door")); diff != "" {
+				t.Errorf("Instances(door) mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(want, slices.Concat(listPages(t, srv.URL, nil)...), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("listing mismatch (-want +got):\n%s", diff)
+			}
+			for _, s := range want { // each remaining one is still found by its slug
+				if r := setVersion(t, srv.URL, s, target("ver_1")); r.status != http.StatusCreated {
+					t.Errorf("set version of %s = %d %s", s, r.status, r.body)
+				}
+			}
+		})
 	}
 }

@@ -42,11 +42,22 @@ type Config struct {
 	// Uploads then go to it directly, so Requests records none.
 	Uploads UploadTarget
 	// Keys are API keys (key ID -> secret, as sbk_... -> sbsec_...) whose
-	// HS256 tokens are accepted besides Token, checked as docs/api.md describes.
+	// HS256 tokens are accepted besides Token, checked as docs/api.md
+	// describes. Their tokens have the scopes Token has (Scopes).
 	Keys map[string]string
+	// CIKeys are API keys like Keys whose tokens have exactly the scopes of
+	// a key made with `smply keys create --use ci` (CIScopes), whatever
+	// Scopes says: a request that needs another scope is refused 403
+	// missing-scope. A key ID may not be in both.
+	CIKeys map[string]string
 	// AllowExtraProvisionFields accepts the official JS client's extra
 	// provision body keys, for benchmarks.
 	AllowExtraProvisionFields bool
+	// NoRecord keeps no request for Requests, which then returns none;
+	// Served still counts them. A long run that rehearses a rollout or a
+	// teardown of a million instances sends a million requests, whose
+	// records (headers and bodies) would hold gigabytes.
+	NoRecord bool
 	// Limits are the largest upload accepted; zero means the service's
 	// (docs/api.md): 10,000,000 bytes plain or unzipped, 1,000,000 gzipped.
 	// Tests of the limits' logic use small ones.
@@ -133,6 +144,7 @@ type Emulator struct {
 
 	mu         sync.Mutex
 	requests   []Request
+	served     int                 // requests received, recorded or not
 	migrations []*migration        // provisioned migrations and versions, in order
 	machines   map[string]*machine // by slug; deleting a machine removes its entry
 	fails      map[Step][]run      // pending faults, in order
@@ -147,11 +159,12 @@ type migration struct {
 }
 
 // New returns an emulator for cfg. It panics if cfg.Token is empty, if
-// cfg.PageSize is negative, if a version ID in cfg.Machines is empty, if
-// cfg.Instances has a slug the API would reject, or if any map of cfg names a
-// machine, instance or version that cfg.Machines and cfg.Instances do not
-// have, since each is a mistake in the test, not a runtime error. Duplicate
-// instances or versions count once.
+// cfg.PageSize is negative, if a key ID is in both cfg.Keys and cfg.CIKeys,
+// if a version ID in cfg.Machines is empty, if cfg.Instances has a slug the
+// API would reject, or if any map of cfg names a machine, instance or
+// version that cfg.Machines and cfg.Instances do not have, since each is a
+// mistake in the test, not a runtime error. Duplicate instances or versions
+// count once.
 func New(cfg Config) *Emulator {
 	if cfg.Token == "" {
 		panic("emulator: Config.Token is empty")
@@ -165,8 +178,14 @@ func New(cfg Config) *Emulator {
 	if cfg.PageSize == 0 {
 		cfg.PageSize = 100
 	}
+	for _, id := range sortedKeys(cfg.CIKeys) {
+		if _, ok := cfg.Keys[id]; ok {
+			panic(fmt.Sprintf("emulator: key %q is in both Config.Keys and Config.CIKeys", id))
+		}
+	}
 	cfg.Scopes = slices.Clone(cfg.Scopes) // keeps nil as nil: every scope
 	cfg.Orgs = slices.Clone(cfg.Orgs)
+	cfg.Keys, cfg.CIKeys = maps.Clone(cfg.Keys), maps.Clone(cfg.CIKeys)
 	machines := seed(cfg)
 	// The state lives in machines from here on; dropping the maps keeps the
 	// emulator from reading the caller's, which the caller may change.
@@ -204,24 +223,33 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // record appends r on arrival, so the log keeps arrival order even when
-// concurrent requests finish out of order, and returns its index.
+// concurrent requests finish out of order, and returns its index: -1 with
+// Config.NoRecord.
 func (e *Emulator) record(step Step, r *http.Request) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.served++
+	if e.cfg.NoRecord {
+		return -1
+	}
 	e.requests = append(e.requests, Request{
 		Step: step, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(),
 	})
 	return len(e.requests) - 1
 }
 
-// update applies f to the record of request i.
+// update applies f to the record of request i, if it has one.
 func (e *Emulator) update(i int, f func(*Request)) {
+	if i < 0 {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f(&e.requests[i])
 }
 
-// Requests returns a copy of every request received, in arrival order.
+// Requests returns a copy of every request received, in arrival order; none
+// with Config.NoRecord.
 func (e *Emulator) Requests() []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -231,6 +259,14 @@ func (e *Emulator) Requests() []Request {
 		out[i] = r
 	}
 	return out
+}
+
+// Served returns how many requests the emulator has received, with
+// Config.NoRecord or without.
+func (e *Emulator) Served() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.served
 }
 
 // Migrations returns a copy of every provisioned migration, in provision order.
@@ -331,7 +367,7 @@ func (e *Emulator) Listen(addr string) (baseURL string, stop func(), err error) 
 type statusWriter struct {
 	http.ResponseWriter
 	e      *Emulator
-	i      int  // the request's index in e.requests
+	i      int  // the request's index in e.requests; -1 if it has none
 	status int  // the first status written
 	cut    bool // a Hang or Reset fault took the connection: no status is sent
 }

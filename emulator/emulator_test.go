@@ -564,6 +564,43 @@ func TestUpload(t *testing.T) {
 	}
 }
 
+// TestNoRecord checks that Config.NoRecord keeps no request, yet serves
+// and counts them all, faults included.
+func TestNoRecord(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		noRecord bool
+		want     []recorded
+	}{
+		{name: "recorded", want: []recorded{{emulator.StepProvision, "POST", 503}, {emulator.StepProvision, "POST", 200},
+			{emulator.StepUpload, "POST", 204}, {emulator.StepFinalize, "PUT", 200}}},
+		{name: "not recorded", noRecord: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			em, srv := newServer(t, emulator.Config{NoRecord: tc.noRecord})
+			em.FailNext(emulator.StepProvision, 1, 503, `{"error":"try later","code":"unavailable"}`)
+			if r := mustSend(t, "POST", srv.URL+"/machines/door/migrations", apiHeader(), []byte(provisionBody)); r.status != 503 {
+				t.Errorf("provision with a fault = %d %s, want 503", r.status, r.body)
+			}
+			if _, err := deploy(srv.URL, false, []byte(code)); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, summarize(em.Requests())); diff != "" {
+				t.Errorf("Requests() mismatch (-want +got):\n%s", diff)
+			}
+			if got := em.Served(); got != 4 {
+				t.Errorf("Served() = %d, want 4", got)
+			}
+			if got := em.Migrations(); len(got) != 1 || !got[0].Finalized {
+				t.Errorf("Migrations() = %+v, want one, finalized", got)
+			}
+		})
+	}
+}
+
 func TestFailNext(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -708,6 +745,8 @@ func TestNewPanics(t *testing.T) {
 		{name: "instances of an unknown machine", want: `Config.Instances names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"lamp": {"bulb"}}}},
 		{name: "instance slug with a dot", want: `"front.door"`, cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {"front.door"}}}},
 		{name: "empty instance slug", want: `Config.Instances["door"] has ""`, cfg: emulator.Config{Token: token, Machines: machines, Instances: map[string][]string{"door": {""}}}},
+		{name: "a key in Keys and CIKeys", want: `key "sbk_x" is in both`, cfg: emulator.Config{Token: token, Machines: machines,
+			Keys: map[string]string{"sbk_x": "sbsec_1"}, CIKeys: map[string]string{"sbk_y": "sbsec_2", "sbk_x": "sbsec_3"}}},
 		{name: "negative page size", want: `Config.PageSize`, cfg: emulator.Config{Token: token, Machines: machines, PageSize: -1}},
 		{name: "empty version ID", want: `empty version ID`, cfg: emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", ""}}}},
 		{name: "current version of an unknown machine", want: `Config.CurrentVersions names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, CurrentVersions: map[string]string{"lamp": "ver_1"}}},

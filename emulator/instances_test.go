@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"sbdeploy/emulator"
 )
@@ -251,6 +252,71 @@ func TestDesiredVersion(t *testing.T) {
 			got, ok := em.DesiredVersion(tc.machine, tc.instance)
 			if got != tc.want || ok != tc.ok {
 				t.Errorf("DesiredVersion(%q, %q) = %q, %t; want %q, %t", tc.machine, tc.instance, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestListManyInstances pages through many instances seeded with
+// Config.Instances alone, as `sbdeploy emulator --instances` seeds them:
+// each is listed once, in slug order, on its machine's first version.
+func TestListManyInstances(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		n         int
+		pageSize  int // 0 means the default, 100
+		wantPages int
+	}{
+		{name: "ten thousand in pages of 100", n: 10_000, wantPages: 100},
+		{name: "a last page of one", n: 1_001, pageSize: 250, wantPages: 5},
+		{name: "none", n: 0, wantPages: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want := make([]string, tc.n)
+			for i := range want {
+				want[i] = fmt.Sprintf("inst-%06d", i+1)
+			}
+			_, srv := newServer(t, emulator.Config{PageSize: tc.pageSize,
+				Machines: map[string][]string{"door": {"ver_1", "ver_2"}}, Instances: map[string][]string{"door": want}})
+			var got []string
+			versions := map[string]int{}
+			pages, query := 0, ""
+			for ; pages <= tc.wantPages; pages++ {
+				r := mustSend(t, "GET", srv.URL+"/machines/door/i"+query, apiHeader(), nil)
+				var page struct {
+					Instances []struct {
+						Slug           string
+						MachineVersion struct{ ID string }
+					}
+					Cursor *string
+				}
+				if err := json.Unmarshal(r.body, &page); r.status != http.StatusOK || err != nil {
+					t.Fatalf("page %d = %d %.200s (%v)", pages, r.status, r.body, err)
+				}
+				for _, in := range page.Instances {
+					got = append(got, in.Slug)
+					versions[in.MachineVersion.ID]++
+				}
+				if page.Cursor == nil {
+					break
+				}
+				query = "?cursor=" + *page.Cursor
+			}
+			if pages+1 != tc.wantPages {
+				t.Errorf("%d pages, want %d", pages+1, tc.wantPages)
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("instances listed mismatch (-want +got):\n%s", diff)
+			}
+			wantVersions := map[string]int{"ver_1": tc.n}
+			if tc.n == 0 {
+				wantVersions = map[string]int{}
+			}
+			if diff := cmp.Diff(wantVersions, versions); diff != "" {
+				t.Errorf("instances by version mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -13,17 +13,18 @@ import (
 
 var errNotObject = errors.New("not a JSON object")
 
-// checkKeyToken accepts a token minted from one of Config.Keys, checked as
-// docs/api.md describes it: HS256 with the key ID as kid, signed with the
-// secret's bytes; aud https://api.statebacked.dev/; iss the key's client
-// URL; iat not in the future; exp in the future and at most an hour after
-// iat; an act object. It is written here by hand, on purpose: a second
-// reading of those facts, independent of the client's JWT library.
-func (e *Emulator) checkKeyToken(token string, now time.Time) *apiError {
-	refuse := func(why string) *apiError {
-		return &apiError{status: http.StatusUnauthorized, Message: "missing or invalid bearer token: " + why, Code: "unauthorized"}
+// checkKeyToken accepts a token minted from one of Config.Keys or
+// Config.CIKeys, checked as docs/api.md describes it: HS256 with the key ID
+// as kid, signed with the secret's bytes; aud https://api.statebacked.dev/;
+// iss the key's client URL; iat not in the future; exp in the future and at
+// most an hour after iat; an act object. It returns the token's scopes (nil:
+// every scope). It is written here by hand, on purpose: a second reading of
+// those facts, independent of the client's JWT library.
+func (e *Emulator) checkKeyToken(token string, now time.Time) ([]string, *apiError) {
+	refuse := func(why string) ([]string, *apiError) {
+		return nil, &apiError{status: http.StatusUnauthorized, Message: "missing or invalid bearer token: " + why, Code: "unauthorized"}
 	}
-	if len(e.cfg.Keys) == 0 || token == "" {
+	if len(e.cfg.Keys)+len(e.cfg.CIKeys) == 0 || token == "" {
 		return refuse("not the emulator's token")
 	}
 	parts := strings.Split(token, ".")
@@ -37,7 +38,7 @@ func (e *Emulator) checkKeyToken(token string, now time.Time) *apiError {
 	if decodeSegment(parts[0], &header) != nil || header.Alg != "HS256" {
 		return refuse("the header must be HS256")
 	}
-	secret, ok := e.cfg.Keys[header.Kid]
+	secret, scopes, ok := e.key(header.Kid)
 	if !ok {
 		return refuse("unknown key " + header.Kid)
 	}
@@ -71,7 +72,17 @@ func (e *Emulator) checkKeyToken(token string, now time.Time) *apiError {
 	case json.Unmarshal(claims.Act, &act) != nil || act == nil:
 		return refuse("act must be an object")
 	}
-	return nil
+	return scopes, nil
+}
+
+// key returns the secret of key id and the scopes of its tokens, or false
+// if there is no such key.
+func (e *Emulator) key(id string) (secret string, scopes []string, ok bool) {
+	if secret, ok := e.cfg.Keys[id]; ok {
+		return secret, e.cfg.Scopes, true
+	}
+	secret, ok = e.cfg.CIKeys[id]
+	return secret, ciScopes, ok
 }
 
 func decodeSegment(seg string, v any) error {

@@ -139,8 +139,11 @@ func seedInstances(machines map[string]*machine, cfg Config) {
 				panic(fmt.Sprintf("emulator: Config.Instances[%q] has %q, which does not match %s", slug, s, slugRule))
 			}
 		}
-		for _, s := range slices.Compact(slices.Sorted(slices.Values(cfg.Instances[slug]))) {
-			m.instances = append(m.instances, &instance{slug: s, createdAt: seededAt(len(m.versions) + 1), version: first})
+		sorted := slices.Compact(slices.Sorted(slices.Values(cfg.Instances[slug])))
+		m.instances = make([]*instance, 0, len(sorted))
+		created := seededAt(len(m.versions) + 1) // one string for all: a million instances may be seeded
+		for _, s := range sorted {
+			m.instances = append(m.instances, &instance{slug: s, createdAt: created, version: first})
 		}
 	}
 	for _, slug := range sortedKeys(cfg.InstanceVersions) {

@@ -24,6 +24,11 @@ const (
 	Timeout
 	// TooMuchMemory: the heap grew past Options.MaxHeapBytes.
 	TooMuchMemory
+	// BadInitial: a state's initial names none of its child states, or a
+	// state with child states and no initial is one that the machine
+	// enters without naming a child. machine.definition does not throw for
+	// either; XState throws when an instance enters the state.
+	BadInitial
 )
 
 func (r Reason) String() string {
@@ -42,6 +47,8 @@ func (r Reason) String() string {
 		return "Timeout"
 	case TooMuchMemory:
 		return "TooMuchMemory"
+	case BadInitial:
+		return "BadInitial"
 	}
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
@@ -70,10 +77,30 @@ type Error struct {
 	// Message is the engine's message for a throw ("Error: ..."), if any.
 	Message string
 	// Pos is where the code threw: the innermost place in the app's own
-	// code (outside node_modules) if the stack has one. Zero if unknown.
+	// code (outside node_modules) if the stack has one; for BadInitial,
+	// where the app's code names the initial state, if one place does.
+	// Zero if unknown.
 	Pos Position
 	// Limit is the bound that was passed, for Timeout and TooMuchMemory.
 	Limit string
+	// Lacks is what the code used that the sandbox lacks and the platform
+	// has, for Threw ("URL", "crypto.subtle"): a global named by a
+	// ReferenceError, or read through globalThis where a TypeError was
+	// thrown. "" if the throw is the code's own.
+	Lacks string
+	// State is the state at fault, for BadInitial: "#" and its id, as a
+	// transition targets it ("#shop.checkout").
+	State string
+	// Initial is what State's initial names, for BadInitial; "" if it
+	// has none.
+	Initial string
+	// Children are State's child states, for BadInitial.
+	Children []string
+	// Entered is how the machine enters State without naming one of its
+	// child states, for BadInitial when State has no initial: "when it
+	// starts", "on PAY from #shop.cart", "after 100 ms from #shop.cart" or
+	// "through an eventless transition of #shop.cart"; "" otherwise.
+	Entered string
 }
 
 func (e *Error) Error() string {
@@ -85,15 +112,26 @@ func (e *Error) Error() string {
 	case BadDefinition:
 		return "machine.definition failed: " + e.Message + e.at() +
 			"; check the states that transitions, initial states and history states name"
+	case BadInitial:
+		states := "it has none"
+		if len(e.Children) > 0 {
+			states = strings.Join(e.Children, ", ")
+		}
+		if e.Entered != "" {
+			return fmt.Sprintf("%s has child states (%s) but no initial state, and the machine enters it %s: "+
+				"XState 5 throws there, and XState 4 leaves none of them active; set initial to one of them", e.State, states, e.Entered)
+		}
+		return fmt.Sprintf("the initial state of %s, %q, is not one of its states (%s)%s: XState throws when the machine enters %s; "+
+			"set initial to one of its states", e.State, e.Initial, states, e.at(), e.State)
 	case Threw:
-		return "the code threw at the top level: " + e.Message + e.at() + hint(e.Message)
+		return "the code threw at the top level: " + e.Message + e.at() + e.hint()
 	case Syntax:
 		return "the check's engine cannot parse the code: " + e.Message + e.at() +
 			"; the code uses a JavaScript feature that the engine (goja) lacks"
 	case Timeout:
-		return fmt.Sprintf("evaluation did not finish within %s: is there an infinite loop at the top level?", e.Limit)
+		return fmt.Sprintf("evaluation did not finish within %s, the check's time limit: is there an infinite loop at the top level?", e.Limit)
 	case TooMuchMemory:
-		return fmt.Sprintf("evaluation allocated more than %s: does the top level allocate without bound?", e.Limit)
+		return fmt.Sprintf("evaluation used more than %s, the check's memory limit: does the top level allocate without bound?", e.Limit)
 	}
 	return fmt.Sprintf("check failed (%v): %s", e.Reason, e.Message)
 }
@@ -105,14 +143,29 @@ func (e *Error) at() string {
 	return " at " + e.Pos.String()
 }
 
-// hint explains the most likely cause of a ReferenceError at the top level:
-// the platform has web APIs that the check's sandbox does not.
-func hint(message string) string {
-	if !strings.HasPrefix(message, "ReferenceError:") {
+// Limitation reports whether the failure may be the check's rather than
+// the code's, so that the platform may run the code: it used an API that
+// the sandbox lacks, or syntax that the engine cannot parse, or it passed
+// a bound on time or memory, which the platform's are not.
+func (e *Error) Limitation() bool {
+	switch e.Reason {
+	case Syntax, Timeout, TooMuchMemory:
+		return true
+	case Threw:
+		return e.Lacks != ""
+	}
+	return false
+}
+
+// hint explains a throw that comes from the sandbox rather than the code:
+// the platform's runtime has APIs that the sandbox does not. The sandbox's
+// own refusals say so themselves.
+func (e *Error) hint() string {
+	if e.Lacks == "" || strings.Contains(e.Message, sandboxLacks) {
 		return ""
 	}
-	return " (the check runs the code with ECMAScript's built-ins only, without web or Node APIs" +
-		" such as fetch or TextEncoder: use them inside functions rather than at the top level)"
+	return "; " + sandboxLacks + " " + e.Lacks + ", which the platform's web-standard runtime has: " +
+		"use it inside a function rather than at the top level"
 }
 
 // article puts "a" or "an" before a typeof name; undefined and null have

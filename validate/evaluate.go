@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -25,7 +27,7 @@ func (s *sandbox) run(kind bundle.Kind, done chan<- error) {
 // evaluate runs the prelude and the script, then checks the exports for
 // kind, on its own goroutine; supervise interrupts it.
 func (s *sandbox) evaluate(kind bundle.Kind) error {
-	if _, err := s.vm.RunString(prelude); err != nil {
+	if err := s.setUp(); err != nil {
 		return s.thrown(Threw, err)
 	}
 	prg, err := s.compile()
@@ -82,17 +84,17 @@ func (s *sandbox) compile() (*goja.Program, error) {
 // and interrupts behave as they do for the code itself.
 type inspector struct {
 	*sandbox
-	typeOf, has, get goja.Callable
+	typeOf, has, get, badInitial goja.Callable
 }
 
 func (s *sandbox) inspector() (*inspector, error) {
-	v, err := s.vm.RunString(inspectors)
+	v, err := s.vm.RunProgram(programs()[2])
 	if err != nil {
 		return nil, s.thrown(Threw, err)
 	}
 	obj := v.ToObject(s.vm)
 	in := inspector{sandbox: s}
-	for name, f := range map[string]*goja.Callable{"typeOf": &in.typeOf, "has": &in.has, "get": &in.get} {
+	for name, f := range map[string]*goja.Callable{"typeOf": &in.typeOf, "has": &in.has, "get": &in.get, "badInitial": &in.badInitial} {
 		fn, ok := goja.AssertFunction(obj.Get(name))
 		if !ok {
 			return nil, fmt.Errorf("validate: inspector %s is not a function", name)
@@ -121,7 +123,9 @@ func (in *inspector) functions(exports *goja.Object, names ...string) error {
 }
 
 // machine checks the default export as the official CLI does: an object
-// with __xstatenode whose definition resolves to something.
+// with __xstatenode whose definition resolves to something; then that
+// every initial state it enters exists, which the definition does not
+// resolve.
 func (in *inspector) machine(exports *goja.Object) error {
 	m, err := in.get(goja.Undefined(), exports, in.vm.ToValue("default"))
 	if err != nil {
@@ -148,7 +152,53 @@ func (in *inspector) machine(exports *goja.Object) error {
 	if !def.ToBoolean() {
 		return &Error{Reason: BadDefinition, Export: "default", Message: "it is " + def.String()}
 	}
-	return nil
+	return in.initials(m)
+}
+
+// initials checks the initial states of machine m (see inspectors).
+func (in *inspector) initials(m goja.Value) error {
+	bad, err := in.badInitial(goja.Undefined(), m)
+	if err != nil {
+		return in.thrown(BadDefinition, err)
+	}
+	if goja.IsNull(bad) || goja.IsUndefined(bad) {
+		return nil
+	}
+	o := bad.ToObject(in.vm)
+	e := &Error{Reason: BadInitial, Export: "default", State: o.Get("state").String()}
+	if err := in.vm.ExportTo(o.Get("children"), &e.Children); err != nil {
+		return fmt.Errorf("validate: the children of %s: %w", e.State, err)
+	}
+	if v := o.Get("entered"); v != nil {
+		e.Entered = v.String()
+		return e
+	}
+	e.Initial = o.Get("initial").String()
+	e.Pos = in.initialAt(e.Initial)
+	return e
+}
+
+// initialAt returns where the app's code names initial state name, if
+// one place does: a property initial whose value is that string literal,
+// outside node_modules. The engine has no position for a value in a
+// config, so this reads the script.
+func (s *sandbox) initialAt(name string) Position {
+	q := regexp.QuoteMeta(name)
+	re := regexp.MustCompile(`["']?\binitial["']?\s*:\s*(?:"` + q + `"|'` + q + `'|` + "`" + q + "`)")
+	var found []Position
+	for _, m := range re.FindAllIndex(s.source.script, -1) {
+		at := m[1] - len(name) - 2 // the opening quote
+		line := bytes.Count(s.source.script[:at], []byte("\n")) + 1
+		col := at - (bytes.LastIndexByte(s.source.script[:at], '\n') + 1) + 1
+		p := s.source.original(Position{File: Outfile, Line: line, Column: col})
+		if !strings.Contains("/"+p.File, "/node_modules/") {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		return Position{}
+	}
+	return found[0]
 }
 
 // thrown turns the engine's error into an *Error of reason r if it is a
@@ -174,6 +224,7 @@ func (s *sandbox) thrown(r Reason, err error) error {
 		return e
 	}
 	e.Pos = s.position(stack)
+	e.Lacks = s.lacks(e.Message, stack)
 	return e
 }
 

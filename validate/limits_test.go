@@ -36,7 +36,7 @@ func TestTimeout(t *testing.T) {
 			err := Check(context.Background(), code, bundle.MachineVersion, Options{Timeout: tt.timeout, MaxHeapBytes: 1 << 30})
 			elapsed := time.Since(start)
 			assertError(t, err, &Error{Reason: Timeout, Limit: tt.limit},
-				"evaluation did not finish within "+tt.limit+": is there an infinite loop at the top level?")
+				"evaluation did not finish within "+tt.limit+", the check's time limit: is there an infinite loop at the top level?")
 			if elapsed < tt.min || elapsed > tt.max {
 				t.Errorf("Check took %v, want %v to %v", elapsed, tt.min, tt.max)
 			}
@@ -92,17 +92,39 @@ func TestCancel(t *testing.T) {
 
 // TestDefaults pins the bounds that zero Options mean, which the other
 // tests replace with shorter ones: the mechanism is the same at any value.
+// TestStartupWork checks that they are large enough.
 func TestDefaults(t *testing.T) {
 	t.Parallel()
 	got, err := Options{}.withDefaults()
-	if err != nil || got.Timeout != time.Second || got.MaxHeapBytes != 64<<20 {
-		t.Errorf("Options{} means %+v, %v; want a 1s timeout and a 64 MiB bound", got, err)
+	if err != nil || got.Timeout != 5*time.Second || got.MaxHeapBytes != 256<<20 {
+		t.Errorf("Options{} means %+v, %v; want a 5s timeout and a 256 MiB bound", got, err)
 	}
-	if msg := (&Error{Reason: TooMuchMemory, Limit: bytesString(got.MaxHeapBytes)}).Error(); !strings.Contains(msg, "more than 64 MiB") {
-		t.Errorf("the default bound reads %q, want 64 MiB", msg)
+	if msg := (&Error{Reason: TooMuchMemory, Limit: bytesString(got.MaxHeapBytes)}).Error(); !strings.Contains(msg, "used more than 256 MiB") {
+		t.Errorf("the default bound reads %q, want 256 MiB", msg)
+	}
+	if msg := (&Error{Reason: Timeout, Limit: got.Timeout.String()}).Error(); !strings.Contains(msg, "did not finish within 5s") {
+		t.Errorf("the default timeout reads %q, want 5s", msg)
 	}
 	if _, err := (Options{Timeout: -time.Second}).withDefaults(); err == nil {
 		t.Error("a negative Timeout was accepted")
+	}
+}
+
+// TestStartupWork: ordinary work at the top level (startupWork) passes
+// with the default bounds, which a 1s timeout and a 64 MiB bound did not:
+// goja holds several times the heap that Node does, and runs several
+// times slower. Not parallel: the bound is on the process's heap, which
+// the other tests would move.
+func TestStartupWork(t *testing.T) {
+	for _, w := range startupWork {
+		t.Run(w.name, func(t *testing.T) {
+			// The race detector makes the engine up to ten times slower;
+			// the memory bound is the default's either way.
+			opts := Options{Timeout: DefaultTimeout * raceSlowdown}
+			if err := Check(context.Background(), script(w.body), bundle.Migration, opts); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+		})
 	}
 }
 
@@ -120,7 +142,7 @@ func TestMemoryBound(t *testing.T) {
 			err := Check(context.Background(), code, bundle.Migration, Options{Timeout: 20 * time.Second, MaxHeapBytes: 16 << 20})
 			elapsed := time.Since(start)
 			assertError(t, err, &Error{Reason: TooMuchMemory, Limit: "16 MiB"},
-				"evaluation allocated more than 16 MiB: does the top level allocate without bound?")
+				"evaluation used more than 16 MiB, the check's memory limit: does the top level allocate without bound?")
 			if elapsed > 10*time.Second {
 				t.Errorf("Check took %v, want well under the 20s timeout", elapsed)
 			}

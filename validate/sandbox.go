@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -100,11 +102,73 @@ const prelude = `"use strict";
 const maxStringLength = 1 << 24
 
 // inspectors are the operators Check needs that goja's Go API lacks, as the
-// official CLI's check spells them.
+// official CLI's check spells them, and badInitial, which walks a machine's
+// state nodes for an initial state that XState throws for only when an
+// instance enters it. It reads what XState 4 and 5 both have: each node's
+// states, type, id and config.initial (XState 5 also takes {target}), and
+// its transitions' targets (XState 4: an array; 5: a Map, and always).
+// It returns the first fault in document order, or null:
+//   - a node, not parallel (XState ignores initial there), whose initial
+//     names none of its child states;
+//   - a compound node without initial that the machine enters without
+//     naming a child: when it starts (the root, and down initial states and
+//     parallel regions), or as a transition's target.
 const inspectors = `({
   typeOf: function (v) { return v === null ? "null" : typeof v; },
   has: function (o, k) { return k in o; },
   get: function (o, k) { return o[k]; },
+  badInitial: function (machine) {
+    function children(node) {
+      return node.states !== null && typeof node.states === "object" ? Object.keys(node.states) : [];
+    }
+    function initialOf(node) {
+      var i = node.config !== null && typeof node.config === "object" ? node.config.initial : undefined;
+      return i !== null && typeof i === "object" ? i.target : i;
+    }
+    var nodes = [], seen = new Set();
+    (function walk(node) {
+      if (node === null || typeof node !== "object" || seen.has(node)) return;
+      seen.add(node);
+      nodes.push(node);
+      children(node).forEach(function (k) { walk(node.states[k]); });
+    })(machine);
+    for (var n = 0; n < nodes.length; n++) {
+      var node = nodes[n], initial = initialOf(node);
+      if (initial !== undefined && node.type !== "parallel" && children(node).indexOf(String(initial)) < 0) {
+        return {state: "#" + node.id, initial: String(initial), children: children(node)};
+      }
+    }
+    var entered = new Map();
+    function enter(node, how) {
+      if (node === null || typeof node !== "object" || entered.has(node) || node.type === "history") return;
+      entered.set(node, how);
+      if (node.type === "parallel") {
+        children(node).forEach(function (k) { enter(node.states[k], how); });
+      } else if (initialOf(node) !== undefined) {
+        enter(node.states[initialOf(node)], how);
+      }
+    }
+    enter(machine, "when it starts");
+    nodes.forEach(function (node) {
+      var ts = node.transitions, all = [];
+      if (Array.isArray(ts)) all = ts;
+      else if (ts instanceof Map) ts.forEach(function (list) { all = all.concat(list); });
+      if (Array.isArray(node.always)) all = all.concat(node.always);
+      all.forEach(function (t) {
+        var after = /^xstate\.after\((.*)\)#/.exec(t.eventType), from = " from #" + node.id;
+        var how = !t.eventType ? "through an eventless transition of #" + node.id :
+          after ? "after " + after[1] + (/^\d+$/.test(after[1]) ? " ms" : "") + from : "on " + t.eventType + from;
+        (Array.isArray(t.target) ? t.target : []).forEach(function (target) { enter(target, how); });
+      });
+    });
+    for (n = 0; n < nodes.length; n++) {
+      node = nodes[n];
+      if (node.type === "compound" && initialOf(node) === undefined && entered.has(node)) {
+        return {state: "#" + node.id, children: children(node), entered: entered.get(node)};
+      }
+    }
+    return null;
+  },
 })`
 
 // sandbox is one evaluation's engine. Only its evaluate goroutine uses the
@@ -112,6 +176,9 @@ const inspectors = `({
 type sandbox struct {
 	vm     *goja.Runtime
 	source source
+	// rand is the random source of Math.random and crypto, seeded the
+	// same on every run.
+	rand *rand.Rand
 	// rejected are the promises rejected with no handler so far. Node,
 	// which the official CLI evaluates with, fails on one that still has
 	// none when the module has been evaluated.
@@ -131,10 +198,39 @@ func newSandbox(script []byte) *sandbox {
 		now = now.Add(time.Millisecond)
 		return now
 	})
-	vm.SetRandSource(rand.New(rand.NewPCG(1, 2)).Float64)
-	s := &sandbox{vm: vm, source: source{script: script}}
+	r := rand.New(rand.NewPCG(1, 2))
+	vm.SetRandSource(r.Float64)
+	s := &sandbox{vm: vm, source: source{script: script}, rand: r}
 	vm.SetPromiseRejectionTracker(s.track)
 	return s
+}
+
+// programs are web, prelude and inspectors compiled, once: a goja.Program
+// is bound to no runtime, and compiling them costs each check about a
+// millisecond.
+var programs = sync.OnceValue(func() [3]*goja.Program {
+	var p [3]*goja.Program
+	for i, src := range []string{web, prelude, inspectors} {
+		p[i] = goja.MustCompile(Outfile, src, true)
+	}
+	return p
+})
+
+// setUp gives the code the globals of web, then those of the prelude.
+func (s *sandbox) setUp() error {
+	v, err := s.vm.RunProgram(programs()[0])
+	if err != nil {
+		return err
+	}
+	install, ok := goja.AssertFunction(v)
+	if !ok {
+		return fmt.Errorf("validate: the web prelude is not a function")
+	}
+	if _, err := install(goja.Undefined(), s.vm.GlobalObject(), s.vm.ToValue(s.fill)); err != nil {
+		return err
+	}
+	_, err = s.vm.RunProgram(programs()[1])
+	return err
 }
 
 func (s *sandbox) track(p *goja.Promise, op goja.PromiseRejectionOperation) {

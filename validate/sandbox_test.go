@@ -29,19 +29,24 @@ func thrownMessage(t *testing.T, script []byte) string {
 }
 
 // TestSandboxGlobals: the code sees ECMAScript's built-ins, the prelude's
-// console and timers, and nothing of Node, the web platform or the host.
+// console and timers, the web APIs that web gives, and nothing else of
+// Node, the web platform or the host.
 func TestSandboxGlobals(t *testing.T) {
 	t.Parallel()
 	names := []string{"require", "process", "module", "global", "fetch", "Deno", "XMLHttpRequest",
-		"WebSocket", "setTimeout", "setInterval", "clearTimeout", "console", "Date", "Promise"}
+		"WebSocket", "URL", "setTimeout", "setInterval", "clearTimeout", "console", "Date", "Promise",
+		"crypto", "crypto.randomUUID", "crypto.getRandomValues", "crypto.subtle", "TextEncoder", "TextDecoder",
+		"atob", "btoa", "structuredClone", "queueMicrotask", "DOMException"}
 	var probe strings.Builder
 	for _, n := range names {
 		probe.WriteString(n + ":${typeof " + n + "} ")
 	}
 	got := thrownMessage(t, script("throw new Error(`"+probe.String()+"`);"))
 	want := "Error: require:undefined process:undefined module:undefined global:undefined fetch:undefined " +
-		"Deno:undefined XMLHttpRequest:undefined WebSocket:undefined setTimeout:function setInterval:function " +
-		"clearTimeout:function console:object Date:function Promise:function "
+		"Deno:undefined XMLHttpRequest:undefined WebSocket:undefined URL:undefined setTimeout:function setInterval:function " +
+		"clearTimeout:function console:object Date:function Promise:function crypto:object crypto.randomUUID:function " +
+		"crypto.getRandomValues:function crypto.subtle:undefined TextEncoder:function TextDecoder:function atob:function " +
+		"btoa:function structuredClone:function queueMicrotask:function DOMException:function "
 	if got != want {
 		t.Errorf("globals:\n got %s\nwant %s", got, want)
 	}

@@ -3,14 +3,21 @@
 // before it creates a machine version: that allowRead and allowWrite are
 // functions, that the default export is an XState machine, and that the
 // machine's definition resolves (it throws for a transition to a state that
-// does not exist). For a migration it checks that upgradeState and
-// upgradeContext are functions, which the official CLI does not.
+// does not exist). It also checks what the official CLI does not: that each
+// state's initial names one of its child states, and that a state with
+// child states but no initial is never entered without naming one of them
+// (XState throws for either only when an instance enters the state); and
+// for a migration, that upgradeState and upgradeContext are functions.
 //
 // The official CLI evaluates the code with Node. Check needs no Node: it runs
 // the code in goja, an ECMAScript engine written in Go, as a sandbox with no
-// file system, network, environment, Node or web APIs, with a clock and a
+// file system, network, environment, timers or Node APIs, with a clock and a
 // random source that are the same on every machine and every run, and with
-// bounds on time and memory.
+// bounds on time and memory. Of the web APIs of the platform's runtime it
+// has those that top-level code plausibly calls and that compute only
+// (crypto.randomUUID and getRandomValues, TextEncoder and TextDecoder, atob
+// and btoa, structuredClone, queueMicrotask); code that uses another at the
+// top level fails with an *Error that says the sandbox lacks it.
 //
 // # The evaluation variant
 //
@@ -73,20 +80,19 @@ func Unsupported() []string {
 	}
 }
 
-// The defaults of Options.
+// The defaults of Options. Both allow ordinary work at the top level with
+// room to spare (startupWork: TestStartupWork runs it with the defaults,
+// BenchmarkStartupWork measures it), and stop runaway code; the error
+// names the limit that was passed.
 const (
-	// DefaultTimeout is far more than a machine needs (about 15 ms for a
-	// small one with xstate bundled in), and short enough that a deploy
-	// stuck in a loop fails fast.
-	DefaultTimeout = time.Second
-	// DefaultMaxHeapBytes is about 17 times what evaluating a small machine
-	// with xstate bundled in allocates (3.7 MB, most of it garbage), and
-	// no higher because goja cannot be interrupted inside one allocation:
-	// code that doubles a string passes the bound by one to three
-	// doublings before it stops. With this bound such code took the
-	// process to 300-570 MB (once in 40 runs 1.1 GB); code that grows in
-	// small steps, to about the bound above the process's own memory.
-	DefaultMaxHeapBytes = 64 << 20
+	// DefaultTimeout stops an infinite loop at the top level within
+	// seconds.
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxHeapBytes stops code that allocates without bound before
+	// the process needs more memory than a CI runner can spare. goja
+	// cannot be interrupted inside one allocation, so code that doubles a
+	// string passes the bound by one to three doublings before it stops.
+	DefaultMaxHeapBytes = 256 << 20
 )
 
 // Options bounds an evaluation. The zero value means the defaults.
@@ -117,7 +123,8 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Check evaluates script, the evaluation variant of a bundle (see the
-// package documentation), and checks its exports for kind. It returns nil if
+// package documentation), and checks its exports for kind; for a machine
+// version, also that the machine's initial states exist. It returns nil if
 // the code passes; an *Error if the code fails, threw, ran out of time or
 // allocated too much; and another error if ctx ends first (one that wraps
 // ctx's error) or if script is not an evaluation variant at all.

@@ -140,13 +140,19 @@ func TestCheckScripts(t *testing.T) {
 			want:   &Error{Reason: BadDefinition, Export: "default", Message: "it is null"},
 		},
 		{
-			name: "web API at the top level", kind: bundle.Migration,
-			script: string(script("new TextEncoder();")),
-			want: &Error{Reason: Threw, Message: "ReferenceError: TextEncoder is not defined",
-				Pos: Position{File: Outfile, Line: 2, Column: 5}},
-			msg: "the code threw at the top level: ReferenceError: TextEncoder is not defined at sbdeploy-check.js:2:5 " +
-				"(the check runs the code with ECMAScript's built-ins only, without web or Node APIs such as fetch or " +
-				"TextEncoder: use them inside functions rather than at the top level)",
+			name: "web API that the sandbox lacks, at the top level", kind: bundle.Migration,
+			script: string(script(`new URL("https://example.com");`)),
+			want: &Error{Reason: Threw, Message: "ReferenceError: URL is not defined",
+				Pos: Position{File: Outfile, Line: 2, Column: 5}, Lacks: "URL"},
+			msg: "the code threw at the top level: ReferenceError: URL is not defined at sbdeploy-check.js:2:5; " +
+				"the validation sandbox lacks URL, which the platform's web-standard runtime has: use it inside a function rather than at the top level",
+		},
+		{
+			name: "an undefined name that is no web API", kind: bundle.Migration,
+			script: string(script("const region = regoin;")),
+			want: &Error{Reason: Threw, Message: "ReferenceError: regoin is not defined",
+				Pos: Position{File: Outfile, Line: 2, Column: 16}},
+			msg: "the code threw at the top level: ReferenceError: regoin is not defined at sbdeploy-check.js:2:16",
 		},
 		{
 			name: "runaway recursion", kind: bundle.Migration,
