@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	"sbdeploy/action"
+	"sbdeploy/internal/worker"
 )
 
 // run runs the subcommand that args name (demo, emulator, help, version), or the
@@ -17,8 +19,16 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "error: the working directory: %v\n", err)
 		return 1
 	}
-	p := action.Process{Args: args, Getenv: os.Getenv, Environ: os.Environ, Dir: dir, Stdout: os.Stdout, Stderr: os.Stderr, Version: programVersion(), Bundling: collectorOff}
-	if len(args) == 0 {
+	p := action.Process{Args: args, Getenv: os.Getenv, Environ: os.Environ, Dir: dir, Stdout: os.Stdout, Stderr: os.Stderr,
+		Version: programVersion(), Worker: startWorker}
+	if len(args) == 0 || !slices.Contains([]string{"demo", "emulator", "help", "version"}, args[0]) {
+		// The action: its worker starts now, so that its start-up overlaps
+		// reading the inputs and connecting to the API.
+		w, err := startWorker()
+		if w != nil {
+			defer w.Close()
+		}
+		p.Worker = func() (*worker.Worker, error) { return w, err }
 		return action.Main(ctx, p)
 	}
 	sub := p
@@ -42,6 +52,16 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	}
 	return action.Main(ctx, p)
+}
+
+// startWorker starts this program as the worker that bundles and
+// evaluates the code.
+func startWorker() (*worker.Worker, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this program, to start its worker: %w", err)
+	}
+	return worker.Start(exe)
 }
 
 // usageErr is a subcommand's usage error: exit code 2.

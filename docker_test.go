@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+
 	"sbdeploy/emulator"
 )
 
@@ -129,6 +131,11 @@ func TestDockerImage(t *testing.T) {
 	}
 	if strings.Count(out, testToken) != 1 { // only in ::add-mask::
 		t.Errorf("the token appears %d times in the log, want once (the mask command)", strings.Count(out, testToken))
+	}
+	// Docker's default seccomp profile lets the worker confine itself,
+	// where the kernel has Landlock.
+	if abi, err := llsys.LandlockGetABIVersion(); err == nil && abi > 0 && !strings.Contains(out, "confined to the workspace by Landlock ABI ") {
+		t.Errorf("the host has Landlock ABI %d, but the worker in the container did not confine itself with it:\n%s", abi, out)
 	}
 }
 

@@ -13,20 +13,27 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"sbdeploy/internal/worker"
 )
 
 // version is set by the release build (-ldflags "-X main.version=v1.2.3");
 // otherwise it comes from the module's build information.
 var version = ""
 
-// memoryLimit bounds the heap while the collector is off: far above what
-// bundling a large app holds, far below a CI runner's memory.
+// memoryLimit bounds the heap: far above what a deploy holds, far below a
+// CI runner's memory.
 const memoryLimit = 1 << 30
 
 func main() {
-	// A deploy runs the collector less often than Go's default; while it
-	// bundles, not at all (collectorOff). GOGC or GOMEMLIMIT, if set, win;
-	// the long-running emulator keeps Go's defaults. BENCHMARKS.md has the
+	// The worker that bundles and evaluates the code: nothing of the
+	// program's set-up applies to it (internal/worker).
+	if len(os.Args) == 2 && os.Args[1] == worker.Arg {
+		os.Exit(worker.Serve(os.Stdin, os.Stdout))
+	}
+	// A deploy runs the collector less often than Go's default (its worker
+	// bundles without it). GOGC or GOMEMLIMIT, if set, win; the
+	// long-running emulator keeps Go's defaults. BENCHMARKS.md has the
 	// measurements.
 	if tuneGC() {
 		debug.SetGCPercent(400)
@@ -40,16 +47,4 @@ func main() {
 
 func tuneGC() bool {
 	return os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" && (len(os.Args) < 2 || os.Args[1] != "emulator")
-}
-
-// collectorOff turns the collector off for bundling, as esbuild's own CLI
-// does for a one-shot build: nearly all it allocates is syntax trees that
-// live until the build ends. The func it returns turns it back on, so that
-// the paging of instances that may follow stays small.
-func collectorOff() (done func()) {
-	if !tuneGC() {
-		return func() {}
-	}
-	old := debug.SetGCPercent(-1)
-	return func() { debug.SetGCPercent(old) }
 }

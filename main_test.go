@@ -22,6 +22,7 @@ import (
 	"sbdeploy/action"
 	"sbdeploy/emulator"
 	"sbdeploy/internal/testkit"
+	"sbdeploy/internal/worker"
 )
 
 const (
@@ -240,7 +241,8 @@ func TestSIGTERMCancels(t *testing.T) {
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	p := action.Process{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errOut, Version: testVersion}
+	p := action.Process{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errOut, Version: testVersion,
+		Worker: func() (*worker.Worker, error) { return worker.Start(binary) }}
 	if err := demo(context.Background(), p); err != nil {
 		t.Fatalf("demo: %v\n%s%s", err, out.String(), errOut.String())
 	}

@@ -7,6 +7,7 @@ import (
 
 	"sbdeploy/bundle"
 	"sbdeploy/deploy"
+	"sbdeploy/internal/worker"
 	"sbdeploy/validate"
 )
 
@@ -67,8 +68,10 @@ type deployer struct {
 	tune    tuning
 	getenv  func(string) string
 	version string // of this program, for the User-Agent
-	// bundling is Process.Bundling.
-	bundling func() (done func())
+	// startWorker is Process.Worker; worker is what it started, in a mode
+	// that deploys code.
+	startWorker func() (*worker.Worker, error)
+	worker      *worker.Worker
 }
 
 // run does what the mode says.

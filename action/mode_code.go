@@ -13,6 +13,7 @@ import (
 
 	"sbdeploy/bundle"
 	"sbdeploy/deploy"
+	"sbdeploy/internal/worker"
 )
 
 // built is one bundle, ready to upload.
@@ -59,6 +60,10 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		d.log.noticef("the version's client info is empty (no %s, GITHUB_SHA or git commit): set %s to name the code, such as a commit or a release tag%s",
 			d.cfg.names.input("client-info"), d.cfg.names.input("client-info"), reuse)
 	}
+	if err := d.confine(ctx); err != nil {
+		return err
+	}
+	defer d.worker.Close()
 	version, migration, err := d.buildAll(ctx)
 	if err != nil {
 		return err
@@ -131,13 +136,8 @@ func (d *deployer) buildAll(ctx context.Context) (version, migration *built, err
 func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*built, error) {
 	start := d.tune.now()
 	p := d.cfg.paths
-	done := func() {}
-	if d.bundling != nil {
-		done = d.bundling()
-	}
-	b, err := bundle.Build(ctx, bundle.Options{Dir: p.dir, Entry: entry, Kind: kind, Root: p.workspace, Limits: d.tune.limits,
+	b, err := d.worker.Build(ctx, bundle.Options{Dir: p.dir, Entry: entry, Kind: kind, Root: p.workspace, Limits: d.tune.limits,
 		Progress: d.progress("bundling "+p.relative(entry), start)})
-	done()
 	if err != nil {
 		return nil, d.buildFailed(kind, entry, err)
 	}
@@ -173,6 +173,27 @@ func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*
 	return out, nil
 }
 
+// confine starts the worker that bundles and evaluates the code, and
+// confines it to the workspace; the log and the summary say how.
+func (d *deployer) confine(ctx context.Context) error {
+	if d.startWorker == nil {
+		return errors.New("no worker to bundle the code in") // a caller of Run forgot Process.Worker
+	}
+	w, err := d.startWorker()
+	if err != nil {
+		return err
+	}
+	d.worker = w
+	how, err := w.Confine(ctx, d.cfg.paths.workspace)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	d.rep.confinement = how
+	d.log.infof("bundling and evaluating in a worker process with no secret, confined to the workspace by %s", how)
+	return nil
+}
+
 // progress returns a bundle.Options.Progress that logs how many modules a
 // long build has loaded, every progressEvery, so that it is not silent.
 func (d *deployer) progress(what string, start time.Time) func(loaded int) {
@@ -191,7 +212,7 @@ func (d *deployer) progress(what string, start time.Time) func(loaded int) {
 func (d *deployer) buildFailed(kind bundle.Kind, entry string, err error) error {
 	var be *bundle.BuildError
 	if !errors.As(err, &be) {
-		return err
+		return d.crashed(entry, err)
 	}
 	var unplaced []string
 	for _, m := range be.Messages {
@@ -209,6 +230,17 @@ func (d *deployer) buildFailed(kind bundle.Kind, entry string, err error) error 
 		msg += "\n  " + u
 	}
 	return &reportedBuildError{msg: msg, err: be}
+}
+
+// crashed annotates the entry point with why the worker stopped, when err
+// says it did: the code there made it.
+func (d *deployer) crashed(entry string, err error) error {
+	var crash *worker.CrashError
+	if errors.As(err, &crash) {
+		crash.Entry = d.cfg.paths.relative(entry)
+		d.log.annotate("error", crash.Entry, 1, 1, crash.Reason)
+	}
+	return err
 }
 
 // reportedBuildError is a build error whose located messages were logged

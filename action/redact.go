@@ -3,26 +3,36 @@ package action
 import (
 	"bytes"
 	"io"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"sbdeploy/deploy"
 )
 
 // minSecretLen is the shortest secret accepted: masking a shorter one would
 // turn common words of the log into ***.
-const minSecretLen = 8
+const minSecretLen = deploy.MinSecretLen
 
 // maxLineBytes is the longest line written; longer ones are cut, after
 // redaction, so that a cut never leaves part of a secret behind.
 const maxLineBytes = 4096
 
 // secrets holds every value that must never leave the process, in every
-// form it could be printed in: as given and trimmed, escaped for workflow
-// commands (%25, %0A, %3A, %2C), for a Markdown table (\|), and quoted. It
-// is safe for concurrent use.
+// form it could be printed in: as given and trimmed, in the forms a server
+// may echo it in (JSON-escaped, quoted, URL-escaped, base64: see
+// deploy.SecretForms), escaped for workflow commands (%25, %0A, %3A, %2C),
+// and for a Markdown table (\|). It is safe for concurrent use.
+//
+// What redact guarantees: a form of a secret that is in the text it is
+// given, whole or interrupted only by characters that deploy.Folds (line
+// breaks, other controls, zero-width characters), is replaced. It is given
+// text before anything folds or escapes it: deploy hides the secrets it
+// knows in server text before cleaning it, and the logger redacts each
+// message whole before it is escaped for a workflow command or split into
+// lines.
 type secrets struct {
 	mu     sync.Mutex
 	values []string // as given
@@ -56,25 +66,21 @@ func (s *secrets) add(v string) []string {
 	return mask
 }
 
-// forms are the ways v can appear in what this program writes.
+// forms are the ways v can appear in what this program writes: those of
+// server text, and those of this program's own escapes.
 func forms(v string) []string {
 	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(v)
 	property := strings.NewReplacer(":", "%3A", ",", "%2C").Replace(data)
 	markdown := strings.NewReplacer("|", `\|`, "`", "'").Replace(v)
-	quoted := strconv.Quote(v)
-	return []string{v, data, property, markdown, quoted[1 : len(quoted)-1], url.QueryEscape(v), url.PathEscape(v)}
+	return append(deploy.SecretForms(v), data, property, markdown)
 }
 
-// redact replaces every form of every secret in text with ***.
+// redact replaces every form of every secret in text with ***, also where
+// line breaks or other folding characters split it (see deploy.Redact).
 func (s *secrets) redact(text string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, f := range s.forms {
-		if strings.Contains(text, f) {
-			text = strings.ReplaceAll(text, f, "***")
-		}
-	}
-	return text
+	return deploy.Redact(text, s.forms)
 }
 
 // holds reports whether text contains any form of any secret.
@@ -94,9 +100,10 @@ func (s *secrets) longest() int {
 }
 
 // redactor writes through to w with every secret replaced by *** and every
-// line cut to maxLineBytes. It works a line at a time, so a secret split
-// across writes is still found; Flush writes what is left of an unfinished
-// line.
+// line cut to maxLineBytes. It holds an unfinished line until it ends, so a
+// secret split across writes is still found; the complete lines it holds
+// are redacted together, so a secret split by a line break within them is
+// found too. Flush writes what is left of an unfinished line.
 type redactor struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -108,13 +115,12 @@ func (r *redactor) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pending = append(r.pending, p...)
-	for {
-		i := bytes.IndexByte(r.pending, '\n')
-		if i < 0 {
-			break
-		}
-		if err := r.emit(r.pending[:i+1]); err != nil {
-			return 0, err
+	if i := bytes.LastIndexByte(r.pending, '\n'); i >= 0 {
+		text := r.secrets.redact(string(r.pending[:i+1]))
+		for line := range strings.Lines(text) {
+			if _, err := io.WriteString(r.w, cutLine(line, maxLineBytes)); err != nil {
+				return 0, err
+			}
 		}
 		r.pending = r.pending[i+1:]
 	}

@@ -2,6 +2,8 @@ package action
 
 import (
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,7 +17,14 @@ func TestRedactor(t *testing.T) {
 		inner  = "ABCDEFGH"          // a secret inside the token
 		spaced = "  sp4ced-secret  " // given with spaces around it
 		odd    = "a%b:c,d|e`f\"g"    // every character the escapes change
+		html   = "html</>secret"     // characters JSON encoders escape
+		b64    = "~~~>>>???key!"     // base64 with + and / (- and _ URL-safe), padded ==
+		short  = "Zq9Wv7Ku"          // 8 bytes: base64 fragments too short to hide
 	)
+	enc := func(e *base64.Encoding, v string) string { return e.EncodeToString([]byte(v)) }
+	if enc(base64.StdEncoding, b64) == enc(base64.URLEncoding, b64) || !strings.HasSuffix(enc(base64.StdEncoding, b64), "==") {
+		t.Fatal("the base64 secret must encode differently in the two alphabets, with padding")
+	}
 	tests := []struct {
 		name   string
 		writes []string
@@ -29,11 +38,27 @@ func TestRedactor(t *testing.T) {
 		{"escaped for Markdown", []string{`a%b:c,d\|e'f"g` + "\n"}, "***\n"},
 		{"quoted", []string{`"a%b:c,d|e` + "`" + `f\"g"` + "\n"}, `"***"` + "\n"},
 		{"an unfinished line is written on Flush", []string{"end " + token}, "end ***"},
+		{"JSON-escaped as Go does", []string{`{"k":"html\u003c/\u003esecret"}` + "\n"}, `{"k":"***"}` + "\n"},
+		{"JSON-escaped with \\/", []string{`{"k":"html<\/>secret"}` + "\n"}, `{"k":"***"}` + "\n"},
+		{"URL-escaped", []string{"?k=html%3C%2F%3Esecret&x=1\n"}, "?k=***&x=1\n"},
+		{"base64", []string{"a " + enc(base64.StdEncoding, b64) + " b\n"}, "a *** b\n"},
+		{"base64 without padding", []string{"a " + enc(base64.RawStdEncoding, b64) + " b\n"}, "a *** b\n"},
+		{"base64 URL-safe", []string{"a " + enc(base64.URLEncoding, b64) + " b\n"}, "a *** b\n"},
+		{"base64 URL-safe without padding", []string{"a " + enc(base64.RawURLEncoding, b64) + " b\n"}, "a *** b\n"},
+		{"base64 of the token", []string{"a " + enc(base64.StdEncoding, token) + " b\n"}, "a *** b\n"},
+		// At one byte in, the first 2 characters and the last 2 depend on
+		// the bytes around the secret and stay.
+		{"base64 of a blob, the token one byte in", []string{enc(base64.StdEncoding, "{"+token+"}") + "\n"}, "e3***fQ==\n"},
+		{"base64 of a short secret's blob: too short a fragment to hide", []string{enc(base64.StdEncoding, "{"+short+"}") + "\n"}, enc(base64.StdEncoding, "{"+short+"}") + "\n"},
+		{"split by a line break in one write", []string{"a tok_ABCDEFGH\n12345678 b\n"}, "a *** b\n"},
+		{"split by CR LF in one write", []string{"a tok_ABCDEFGH\r\n12345678 b\n"}, "a *** b\n"},
+		{"split by a zero-width space", []string{"a tok_ABCD\u200bEFGH12345678 b\n"}, "a *** b\n"},
+		{"base64 wrapped at a line break", []string{"a " + enc(base64.StdEncoding, token)[:10] + "\r\n" + enc(base64.StdEncoding, token)[10:] + " b\n"}, "a *** b\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, out := newRedactor(token, inner, spaced, odd)
+			r, out := newRedactor(token, inner, spaced, odd, html, b64, short)
 			for _, w := range tt.writes {
 				if n, err := r.Write([]byte(w)); err != nil || n != len(w) {
 					t.Fatalf("Write = %d, %v", n, err)
@@ -130,4 +155,57 @@ func newRedactor(values ...string) (*redactor, *bytes.Buffer) {
 	}
 	out := &bytes.Buffer{}
 	return &redactor{w: out, secrets: s}, out
+}
+
+// TestRedactBase64Alignments checks that a secret inside any base64 blob is
+// hidden whatever its place: only the characters that also hold the bytes
+// around it may stay, at most 3 before it and 6 after (the next bytes'
+// characters and padding).
+func TestRedactBase64Alignments(t *testing.T) {
+	t.Parallel()
+	const token = "Zq9Wv7Ku5Ts3Rp1Yn-x_y"
+	r, _ := newRedactor(token)
+	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		for before := range 3 {
+			for after := range 3 {
+				blob := e.EncodeToString([]byte("\xff\xfe"[:before] + token + "\xfb\xfa"[:after]))
+				got := r.secrets.redact("<" + blob + ">")
+				head, tail, ok := strings.Cut(got, "***")
+				if !ok || strings.Contains(tail, "***") || len(head) > 1+3 || len(tail) > 6+1 {
+					t.Errorf("%d bytes before and %d after: %q became %q, want one *** with at most 3 characters before and 6 after",
+						before, after, blob, got)
+				}
+			}
+		}
+	}
+}
+
+// TestLoggerHidesSplitSecrets checks that a message with a secret split by
+// a line break shows neither piece, however the logger writes it: escaped
+// for a workflow command (the line break becomes %0A), or on lines of its
+// own.
+func TestLoggerHidesSplitSecrets(t *testing.T) {
+	t.Parallel()
+	const token = "Zq9Wv7Ku5Ts3Rp1Yn"
+	half1, half2 := token[:8], token[8:]
+	for _, gha := range []bool{true, false} {
+		var out, errOut bytes.Buffer
+		l := newLogger(gha, &out, &errOut, func(string) string { return "" })
+		l.addSecret(token)
+		l.fail(fmt.Errorf("refused: %s\n%s", half1, half2))
+		l.warnf("token %s\r\n%s", half1, half2)
+		l.noticef("token %s\n%s", half1, half2)
+		l.infof("token %s\n%s", half1, half2)
+		l.flush()
+		var shown []string
+		for line := range strings.Lines(out.String() + errOut.String()) {
+			if !strings.HasPrefix(line, "::add-mask::") {
+				shown = append(shown, line)
+			}
+		}
+		text := strings.Join(shown, "")
+		if strings.Contains(text, half1) || strings.Contains(text, half2) || strings.Count(text, "***") != 4 {
+			t.Errorf("GitHub %v: the log shows a piece of the secret, or not 4 ***:\n%s", gha, text)
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"sbdeploy/internal/worker"
 )
 
 // Process is what a run takes from the process it runs in.
@@ -25,11 +27,10 @@ type Process struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Version string // of this program
-	// Bundling, if set, is called as each bundle build starts, and the
-	// func it returns as it ends: main turns the garbage collector off for
-	// that burst of allocation. Validation runs outside it: evaluating code
-	// makes garbage that must be collected.
-	Bundling func() (done func())
+	// Worker starts (or hands over, started already) the worker process
+	// that bundles and evaluates the code (internal/worker): a mode that
+	// deploys code needs it, and closes it when done.
+	Worker func() (*worker.Worker, error)
 }
 
 // secretInputs are the inputs and variables that hold secrets. They are
@@ -104,7 +105,7 @@ func Run(ctx context.Context, p Process, opts ...Option) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	rep := newReport(cfg, tune.now, p.Getenv)
-	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version, bundling: p.Bundling}
+	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version, startWorker: p.Worker}
 	if err = d.run(ctx); err != nil {
 		err = cfg.advise(ctx, err)
 		log.fail(err)

@@ -190,7 +190,7 @@ func (h *harness) write(t *testing.T, name, content string) {
 func (h *harness) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = Run(context.Background(), Process{Args: args, Getenv: h.env.get, Environ: h.env.list, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test"}, h.opts...)
+	err = Run(context.Background(), Process{Args: args, Getenv: h.env.get, Environ: h.env.list, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test", Worker: testWorker}, h.opts...)
 	return out.String(), errOut.String(), err
 }
 
@@ -731,43 +731,6 @@ func TestWorkspaceIsNotTheRoot(t *testing.T) {
 	}
 	if n := len(h.em.Requests()); n != 0 {
 		t.Errorf("%d requests sent", n)
-	}
-}
-
-// TestBundlingIsBracketed checks that Process.Bundling brackets each build
-// of a release, and not its validation, and ends before the first request:
-// main turns the collector off inside it, and back on for what follows.
-func TestBundlingIsBracketed(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	releaseMode(h)
-	h.env["INPUT_VALIDATE"] = "true"
-	h.installXstate(t)
-	var out, errOut bytes.Buffer
-	var starts, ends, requestsAtEnd int
-	validated := func() int { return strings.Count(out.String(), "::group::validate ") }
-	bundling := func() func() {
-		if v := validated(); v != starts {
-			t.Errorf("build %d starts after %d validations, want %d", starts+1, v, starts)
-		}
-		starts++
-		return func() {
-			if v := validated(); v != ends {
-				t.Errorf("build %d ends after %d validations, want %d: validation ran inside the bracket", ends+1, v, ends)
-			}
-			ends++
-			requestsAtEnd = len(h.em.Requests())
-		}
-	}
-	p := Process{Getenv: h.env.get, Environ: h.env.list, Dir: h.dir, Stdout: &out, Stderr: &errOut, Version: "v0.0.0-test", Bundling: bundling}
-	if err := Run(context.Background(), p, h.opts...); err != nil {
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	}
-	if starts != 2 || ends != 2 || validated() != 2 {
-		t.Errorf("Bundling called %d times and its end %d times, with %d validations; want 2 of each", starts, ends, validated())
-	}
-	if requestsAtEnd != 0 || len(h.em.Requests()) == 0 {
-		t.Errorf("requests when bundling ended: %d, after the run: %d; want 0, then some", requestsAtEnd, len(h.em.Requests()))
 	}
 }
 

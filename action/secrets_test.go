@@ -2,6 +2,7 @@ package action
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"mime"
 	"mime/multipart"
@@ -29,7 +30,14 @@ func TestNoSecretLeaks(t *testing.T) {
 		// echoUploads puts the emulator behind an upload host that echoes
 		// what it was sent.
 		echoUploads bool
+		// forbid are pieces of secrets that must not show either.
+		forbid []string
 	}
+	// The token as a server may split or encode it: in two by a line
+	// break, and inside a base64 blob at an offset of 8 bytes (2 mod 3),
+	// whose characters from 11 to 50 hold only the token's bits.
+	half1, half2 := testToken[:len(testToken)/2], testToken[len(testToken)/2:]
+	blob := base64.StdEncoding.EncodeToString([]byte(`{"tok":"` + testToken + `"}`))
 	echo := `{"error":"token ` + testToken + ` rejected","code":"unauthorized"}`
 	scenarios := []scenario{
 		{name: "deploy", setup: func(*testing.T, *harness) {}},
@@ -73,6 +81,16 @@ func TestNoSecretLeaks(t *testing.T) {
 		}},
 		{name: "finalize answers with the token as the ID", setup: func(_ *testing.T, h *harness) {
 			h.em.FailNext(emulator.StepFinalize, 1, 200, `{"machineVersionMigrationId":"`+testToken+`"}`)
+		}},
+		{name: "API echoes the token split by a line break", forbid: []string{half1, half2}, setup: func(_ *testing.T, h *harness) {
+			h.em.FailNext(emulator.StepProvision, 10, 401, `{"error":"token `+half1+`\n`+half2+` rejected","code":"unauthorized"}`)
+		}},
+		{name: "plain CLI, API echoes the token split by CR LF", forbid: []string{half1, half2}, setup: func(_ *testing.T, h *harness) {
+			h.env["GITHUB_ACTIONS"] = ""
+			h.em.FailNext(emulator.StepFinalize, 10, 400, `{"error":"token `+half1+`\r\n`+half2+`","code":"x"}`)
+		}},
+		{name: "API echoes the token in a base64 blob", forbid: []string{blob[11:30], blob[30:50]}, setup: func(_ *testing.T, h *harness) {
+			h.em.FailNext(emulator.StepFinalize, 10, 400, `{"error":"request `+blob+` refused","code":"x"}`)
 		}},
 		{name: "teardown", setup: func(_ *testing.T, h *harness) { teardownMode(h) }},
 		{name: "teardown refused", setup: func(_ *testing.T, h *harness) {
@@ -127,7 +145,8 @@ func TestNoSecretLeaks(t *testing.T) {
 			if given && h.env["GITHUB_ACTIONS"] == "true" && !slices.Contains(masked, testToken) {
 				t.Errorf("the token was not masked:\n%s", stdout)
 			}
-			secrets := append([]string{testToken, testSecretKey}, uploadSecrets(t, h.em)...)
+			secrets := append([]string{testToken, testSecretKey}, sc.forbid...)
+			secrets = append(secrets, uploadSecrets(t, h.em)...)
 			secrets = append(secrets, echo.secrets()...)
 			if sc.echoUploads && len(echo.secrets()) != 6 {
 				t.Fatalf("the upload host saw %d secrets, want the policy, signature and credential of 2 uploads", len(echo.secrets()))

@@ -31,6 +31,7 @@ type report struct {
 	teardown       *deploy.TeardownResult // teardown mode only
 	err            error
 	checks         []string // what a dry run's read-only requests found
+	confinement    string   // what confines the worker that bundled the code
 	commit         string   // GITHUB_SHA
 	runURL         string   // the workflow run's page, or ""
 }
@@ -165,6 +166,9 @@ func (r *report) codeRows(redact func(string) string) []row {
 			times = append(times, fmt.Sprintf("%s %s", s.Step, ms(s.Duration)))
 		}
 		rows = append(rows, row{"Times" + kind, strings.Join(times, ", ")})
+	}
+	if r.confinement != "" {
+		rows = append(rows, row{"Worker", "no secret; " + text(redact, r.confinement)})
 	}
 	if len(r.checks) > 0 {
 		rows = append(rows, row{"Checked (read-only)", text(redact, strings.Join(r.checks, "; "))})

@@ -45,7 +45,7 @@ func (e *validationError) Unwrap() error { return e.err }
 func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (string, error) {
 	start := d.tune.now()
 	p := d.cfg.paths
-	script, err := bundle.BuildCheck(ctx, bundle.Options{Dir: p.dir, Entry: entry, Root: p.workspace}, variant)
+	script, err := d.worker.BuildCheck(ctx, bundle.Options{Dir: p.dir, Entry: entry, Root: p.workspace}, variant)
 	switch {
 	case xstateMissing(err) && kind == bundle.Migration:
 		// Migrations rarely need xstate at run time: say so, and go on.
@@ -59,7 +59,7 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 		return "", fmt.Errorf("validate the %s %s: its evaluation variant does not build (set %s to skip validation): %w",
 			kind, p.relative(entry), d.cfg.names.setting("validate", "false"), d.buildFailed(kind, entry, err))
 	}
-	err = validate.Check(ctx, script, kind, d.tune.validate)
+	err = d.worker.Evaluate(ctx, p.relative(entry), script, kind, d.tune.validate)
 	var ve *validate.Error
 	switch {
 	case errors.As(err, &ve):
@@ -69,7 +69,7 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 		}
 		return "", e
 	case err != nil:
-		return "", err
+		return "", d.crashed(entry, err)
 	}
 	took := ms(d.tune.now().Sub(start))
 	what := "exports upgradeState and upgradeContext as functions"

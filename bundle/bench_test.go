@@ -2,16 +2,13 @@ package bundle
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/evanw/esbuild/pkg/api"
-	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
 
 	"sbdeploy/testdata/genapp"
@@ -140,138 +137,8 @@ func benchBundles(b *testing.B) []benchBundle {
 	return bundles
 }
 
-// BenchmarkOutputExports measures reading the exports from the code, which
-// Build does instead of asking esbuild for a metafile, on the same builds
-// as BenchmarkMetafileExports.
-func BenchmarkOutputExports(b *testing.B) {
-	for name, code := range outputs(b) {
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				if _, ok := outputExports(code); !ok {
-					b.Fatal("no export statement")
-				}
-			}
-		})
-	}
-}
-
-// outputs returns the code of the builds that metafiles describes.
-func outputs(tb testing.TB) map[string][]byte {
-	tb.Helper()
-	dir := tb.TempDir()
-	entry, err := genapp.Write(dir, 300)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for name, o := range map[string]Options{
-		"example":     {Dir: exampleDir(tb), Entry: exampleEntry},
-		"modules=300": {Dir: dir, Entry: entry},
-	} {
-		res := api.Build(options(o))
-		if len(res.Errors) > 0 {
-			tb.Fatal(res.Errors)
-		}
-		out[name] = res.OutputFiles[0].Contents
-	}
-	return out
-}
-
-// metafiles returns esbuild's metafiles for the example (pretty-printed) and
-// for a 300-module app (esbuild minifies the metafile past 256 files).
-func metafiles(tb testing.TB) map[string]string {
-	tb.Helper()
-	dir := tb.TempDir()
-	entry, err := genapp.Write(dir, 300)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out := map[string]string{}
-	for name, o := range map[string]Options{
-		"example":     {Dir: exampleDir(tb), Entry: exampleEntry},
-		"modules=300": {Dir: dir, Entry: entry},
-	} {
-		opts := options(o)
-		opts.Metafile = true
-		res := api.Build(opts)
-		if len(res.Errors) > 0 {
-			tb.Fatal(res.Errors)
-		}
-		out[name] = res.Metafile
-	}
-	return out
-}
-
-// fullMetafileExports decodes the whole metafile, as metafileExports did
-// before it learned to skip the inputs.
-func fullMetafileExports(metafile string) ([]string, error) {
-	var meta struct {
-		Outputs map[string]struct {
-			Exports []string `json:"exports"`
-		} `json:"outputs"`
-	}
-	if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
-		return nil, err
-	}
-	return slices.Sorted(slices.Values(meta.Outputs[outfile].Exports)), nil
-}
-
-// TestMetafileExportsSkipsInputs checks that skipping the inputs finds what
-// decoding the whole metafile finds, on real metafiles of both formats and on
-// input names made to confuse a scanner.
-func TestMetafileExportsSkipsInputs(t *testing.T) {
-	t.Parallel()
-	cases := metafiles(t)
-	cases["tricky names"] = `{"inputs":{"a\\\"}]{[,\"outputs\":{.ts":{"bytes":1},"outputs":{"bytes":2,"imports":[]}},` +
-		`"outputs":{"bundle.js":{"exports":["upgradeState","default"],"inputs":{"outputs":{"bytesInOutput":3}}}}}`
-	cases["no inputs"] = `{"outputs":{"bundle.js":{"exports":["b","a"]}}}`
-	cases["outputs first"] = `{"outputs":{"bundle.js":{"exports":["c"]}},"inputs":{}}`
-	for name, metafile := range cases {
-		want, err := fullMetafileExports(metafile)
-		if err != nil || len(want) == 0 {
-			t.Fatalf("%s: %v %v", name, want, err)
-		}
-		// The skipped form itself, not only metafileExports (which would
-		// hide a wrong skip by decoding the whole metafile again).
-		skipped := withoutInputs(metafile)
-		if hasInputs := name != "no inputs" && name != "outputs first"; hasInputs == (skipped == metafile) {
-			t.Errorf("%s: inputs skipped = %v, want %v", name, !hasInputs, hasInputs)
-		}
-		fromSkipped, err := fullMetafileExports(skipped)
-		if err != nil {
-			t.Errorf("%s: the metafile without inputs is not JSON: %v\n%s", name, err, skipped)
-		}
-		got, err := metafileExports(metafile)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, g := range [][]string{fromSkipped, got} {
-			if diff := cmp.Diff(want, g); diff != "" {
-				t.Errorf("%s: exports (-full decode +skipping inputs):\n%s", name, diff)
-			}
-		}
-	}
-}
-
-// BenchmarkMetafileExports compares reading the exports with the inputs
-// skipped against decoding the whole metafile.
-func BenchmarkMetafileExports(b *testing.B) {
-	for name, metafile := range metafiles(b) {
-		for _, read := range []struct {
-			how string
-			f   func(string) ([]string, error)
-		}{{"skip-inputs", metafileExports}, {"decode-all", fullMetafileExports}} {
-			b.Run(name+"/"+read.how, func(b *testing.B) {
-				b.SetBytes(int64(len(metafile)))
-				for b.Loop() {
-					if _, err := read.f(metafile); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
-	}
-}
+// withMetafile asks esbuild for the metafile, which tests compare with.
+func withMetafile(opts *api.BuildOptions) { opts.Metafile = true }
 
 // BenchmarkConfinement measures what the workspace rule costs: Build's
 // esbuild run with the confining plugin against the same build without it,
@@ -295,7 +162,7 @@ func BenchmarkConfinement(b *testing.B) {
 	o := Options{Dir: dir, Root: os.Getenv("BENCH_ROOT"), Entry: entry, Kind: Migration}
 	b.Run("confined", func(b *testing.B) {
 		for b.Loop() {
-			res, err := confinedBuild(context.Background(), o, false, func(*api.BuildOptions) {})
+			res, err := confinedBuild(context.Background(), o, func(*api.BuildOptions) {})
 			if err != nil || len(res.Errors) > 0 {
 				b.Fatal(err, res.Errors)
 			}

@@ -7,12 +7,12 @@
 // options as the official StateBacked CLI, so that an upload made here
 // behaves exactly like one made with that CLI.
 //
-// The build reads only the workspace: every file esbuild loads, and every
-// package.json and tsconfig.json it consults, must be, after symlinks, a
-// regular file of at most 10,000,000 bytes inside Options.Root. Code under
-// review cannot bundle the runner's secrets (/proc/self/environ, files
-// beside the checkout) or stall the run on a FIFO or /dev/zero. confine.go
-// says how, and what it cannot see ahead.
+// The code it bundles is hostile, so the caller runs it in a confined
+// worker (internal/worker: no secrets in its environment, Landlock on
+// Linux, a deadline and a memory limit). Build itself holds every module
+// esbuild loads to the workspace rule: a regular file of at most
+// 10,000,000 bytes, opened beneath Options.Root and outside .git, as
+// confine.go says, with what each layer covers.
 package bundle
 
 import (
@@ -90,8 +90,8 @@ type Options struct {
 	Entry string
 	// Kind says which exports the bundle must have; 0 checks none.
 	Kind Kind
-	// Root is the absolute directory that every file the build reads must
-	// be in, after symlinks: the workspace. "" means Dir.
+	// Root is the absolute directory that every module the build loads
+	// must be in, after symlinks: the workspace. "" means Dir.
 	Root string
 	// Limits are the largest bundle accepted; zero means the service's,
 	// MaxRawBytes and MaxGzippedBytes.
@@ -103,9 +103,8 @@ type Options struct {
 	// has changed since the last call, and, when esbuild has finished,
 	// once more with the total if that is new; never after Build or
 	// BuildCheck returns. It should return quickly: the next call waits
-	// for it. Each run of esbuild counts from zero, and Build runs it a
-	// second time for an entry point whose exports its output does not
-	// show, so the count may then start again.
+	// for it. Build and BuildCheck each run esbuild once, and count from
+	// zero.
 	Progress func(loaded int)
 }
 
@@ -197,8 +196,7 @@ func (e *SizeError) Error() string {
 }
 
 // options are the official CLI's esbuild options (docs/api.md), plus the
-// in-memory output. The exports are read from the output (exports.go), so
-// no metafile is asked for.
+// in-memory output.
 func options(o Options) api.BuildOptions {
 	return api.BuildOptions{
 		EntryPoints:   []string{filepath.Join(o.Dir, o.Entry)},
@@ -230,32 +228,32 @@ const outfile = "bundle.js"
 // it stay imports, and nothing of it is read or bundled.
 const platformPackage = "xstate"
 
+// ambiguousReexport is the ID of esbuild's message that it left out an
+// export that two "export *" both give. esbuild logs it only when debugging,
+// and its metafile still lists the name, so Build asks for it as a warning
+// to know what the bundle really exports.
+const ambiguousReexport = "ambiguous-reexport"
+
 // Build bundles o.Entry, checks its exports and size, and gzips it. It
 // stops when ctx ends, returning ctx's error.
 //
-// Every file the build reads must be, after symlinks, a regular file of at
-// most 10,000,000 bytes inside the workspace (o.Root, or o.Dir); an import
-// that breaks the rule is a *BuildError located at the import (confine.go).
+// Every module the build loads must be a regular file of at most
+// 10,000,000 bytes inside the workspace (o.Root, or o.Dir) and outside
+// .git; an import that breaks the rule is a *BuildError located at the
+// import (confine.go).
 func Build(ctx context.Context, o Options) (*Bundle, error) {
 	o.Limits = o.Limits.orService()
-	res, err := buildUpload(ctx, o, false)
+	res, err := buildOne(ctx, o, func(opts *api.BuildOptions) {
+		opts.Metafile = true
+		opts.LogOverride = map[string]api.LogLevel{ambiguousReexport: api.LogLevelWarning}
+	})
 	if err != nil {
 		return nil, err
 	}
 	code := res.OutputFiles[0].Contents
-	exports, ok := outputExports(code)
-	if !ok {
-		// The code does not end with an export statement that
-		// outputExports can read (an entry point that exports nothing,
-		// say): the same build again, with the metafile, says what it
-		// exports.
-		if res, err = buildUpload(ctx, o, true); err != nil {
-			return nil, err
-		}
-		code = res.OutputFiles[0].Contents
-		if exports, err = metafileExports(res.Metafile); err != nil {
-			return nil, err
-		}
+	exports, commonJS, warnings, err := exportsOf(res.Metafile, res.Warnings)
+	if err != nil {
+		return nil, err
 	}
 	var missing []string
 	for _, name := range o.Kind.Exports() {
@@ -264,7 +262,7 @@ func Build(ctx context.Context, o Options) (*Bundle, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports, CommonJS: commonJSTail(code)}
+		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports, CommonJS: commonJS}
 	}
 	gz, err := Gzip(code)
 	if err != nil {
@@ -279,19 +277,70 @@ func Build(ctx context.Context, o Options) (*Bundle, error) {
 	if len(code) > o.Limits.Raw || len(gz) > o.Limits.Gzipped {
 		return nil, &SizeError{Raw: len(code), Gzipped: len(gz), Limits: o.Limits}
 	}
-	return &Bundle{Code: code, Gzipped: gz, Exports: exports, Warnings: messages(o.Dir, res.Warnings)}, nil
+	return &Bundle{Code: code, Gzipped: gz, Exports: exports, Warnings: messages(o.Dir, warnings)}, nil
 }
 
-// buildUpload runs the build of the upload, with the metafile if metafile
-// is set.
-func buildUpload(ctx context.Context, o Options, metafile bool) (api.BuildResult, error) {
-	return buildOne(ctx, o, false, func(opts *api.BuildOptions) { opts.Metafile = metafile })
+// exportsOf returns the names the bundle exports, sorted, as esbuild's
+// metafile lists them less those that its warnings say it left out as
+// ambiguous; whether the entry point is CommonJS (esbuild then makes its
+// module.exports the default export); and the other warnings.
+func exportsOf(metafile string, warnings []api.Message) (exports []string, commonJS bool, rest []api.Message, err error) {
+	var meta struct {
+		Inputs map[string]struct {
+			Format string `json:"format"`
+		} `json:"inputs"`
+		Outputs map[string]struct {
+			EntryPoint string   `json:"entryPoint"`
+			Exports    []string `json:"exports"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
+		return nil, false, nil, fmt.Errorf("bundle: read esbuild metafile: %w", err)
+	}
+	out, ok := meta.Outputs[outfile]
+	if !ok {
+		return nil, false, nil, fmt.Errorf("bundle: esbuild metafile has no entry for %s", outfile)
+	}
+	left := map[string]bool{}
+	for _, w := range warnings {
+		if w.ID != ambiguousReexport {
+			rest = append(rest, w)
+		} else if name, in, ok := ambiguousName(w.Text); ok && in == out.EntryPoint {
+			left[name] = true
+		}
+	}
+	exports = []string{}
+	for _, name := range out.Exports {
+		if !left[name] {
+			exports = append(exports, name)
+		}
+	}
+	slices.Sort(exports)
+	return exports, meta.Inputs[out.EntryPoint].Format == "cjs", rest, nil
+}
+
+// ambiguousName reads esbuild's ambiguousReexport message: the name it
+// left out, and the module (as the metafile names it) that lost it.
+//
+//	Re-export of "upgradeState" in "entry.ts" is ambiguous and has been removed
+func ambiguousName(text string) (name, in string, ok bool) {
+	rest, ok := strings.CutPrefix(text, "Re-export of ")
+	if ok {
+		name, rest, ok = cutQuoted(rest)
+	}
+	if ok {
+		rest, ok = strings.CutPrefix(rest, " in ")
+	}
+	if ok {
+		in, _, ok = cutQuoted(rest)
+	}
+	return name, in, ok
 }
 
 // buildOne runs confinedBuild and returns its result if the build made its
 // one output file.
-func buildOne(ctx context.Context, o Options, bundlesPlatform bool, change func(*api.BuildOptions)) (api.BuildResult, error) {
-	res, err := confinedBuild(ctx, o, bundlesPlatform, change)
+func buildOne(ctx context.Context, o Options, change func(*api.BuildOptions)) (api.BuildResult, error) {
+	res, err := confinedBuild(ctx, o, change)
 	if err != nil {
 		return res, err
 	}
@@ -305,24 +354,19 @@ func buildOne(ctx context.Context, o Options, bundlesPlatform bool, change func(
 }
 
 // confinedBuild runs esbuild with o's options, changed by change, under the
-// workspace rule. bundlesPlatform says whether the build bundles xstate from
-// node_modules rather than leaving it to the platform.
-func confinedBuild(ctx context.Context, o Options, bundlesPlatform bool, change func(*api.BuildOptions)) (api.BuildResult, error) {
+// workspace rule.
+func confinedBuild(ctx context.Context, o Options, change func(*api.BuildOptions)) (api.BuildResult, error) {
 	if !filepath.IsAbs(o.Dir) {
 		return api.BuildResult{}, fmt.Errorf("bundle: Dir %q is not absolute", o.Dir)
 	}
-	c, err := newConfiner(ctx, o)
+	opts := options(o)
+	change(&opts)
+	c, err := newConfiner(ctx, o, opts.Sourcemap != api.SourceMapNone)
 	if err != nil {
 		return api.BuildResult{}, err
 	}
-	c.bundlesPlatform = bundlesPlatform
-	if err := c.preflight(); err != nil {
-		return api.BuildResult{}, err
-	}
-	opts := options(o)
+	defer c.close()
 	opts.Plugins = []api.Plugin{c.plugin()}
-	change(&opts)
-	c.readsSourceMaps = opts.Sourcemap != api.SourceMapNone
 	c.progress = startProgress(o.Progress, ProgressInterval)
 	res, err := build(ctx, opts)
 	c.progress.finish(err == nil)
@@ -378,81 +422,4 @@ func relative(dir, file string) string {
 		}
 	}
 	return filepath.ToSlash(file)
-}
-
-// metafileExports returns the exports of outfile that esbuild's metafile
-// lists. The metafile first describes every input, which is nearly all of its
-// bytes; only "outputs" is needed, so the
-// inputs are skipped unread when the metafile starts with them.
-func metafileExports(metafile string) ([]string, error) {
-	type outputs struct {
-		Outputs map[string]struct {
-			Exports []string `json:"exports"`
-		} `json:"outputs"`
-	}
-	var meta outputs
-	if err := json.Unmarshal([]byte(withoutInputs(metafile)), &meta); err != nil {
-		meta = outputs{}
-		if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
-			return nil, fmt.Errorf("bundle: read esbuild metafile: %w", err)
-		}
-	}
-	out, ok := meta.Outputs[outfile]
-	if !ok {
-		return nil, fmt.Errorf("bundle: esbuild metafile has no entry for %s", outfile)
-	}
-	exports := slices.Clone(out.Exports)
-	slices.Sort(exports)
-	return exports, nil
-}
-
-// withoutInputs returns the metafile JSON object without its first member if
-// that is "inputs", or the metafile unchanged if it does not start that way.
-func withoutInputs(metafile string) string {
-	const space = " \t\r\n"
-	rest, ok := strings.CutPrefix(strings.TrimLeft(metafile, space), "{")
-	if ok {
-		rest, ok = strings.CutPrefix(strings.TrimLeft(rest, space), `"inputs"`)
-	}
-	if ok {
-		rest, ok = strings.CutPrefix(strings.TrimLeft(rest, space), ":")
-	}
-	if !ok {
-		return metafile
-	}
-	rest = strings.TrimLeft(rest, space)
-	n := skipComposite(rest)
-	if n < 0 {
-		return metafile
-	}
-	if rest, ok = strings.CutPrefix(strings.TrimLeft(rest[n:], space), ","); !ok {
-		return metafile
-	}
-	return "{" + rest
-}
-
-// skipComposite returns the length of the JSON object or array that s starts
-// with, or -1 if s does not start with a complete one.
-func skipComposite(s string) int {
-	if s == "" || (s[0] != '{' && s[0] != '[') {
-		return -1
-	}
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			for i++; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
 }

@@ -29,73 +29,69 @@ const maxFileBytes = MaxRawBytes
 // could fill the memory.
 const buildBytesPerRawByte = 10
 
-// A confiner enforces, for one build, the workspace rule: every file that
-// esbuild reads must be, after symlinks, a regular file of at most
-// maxFileBytes inside the workspace. A pull request or a compromised
-// dependency could otherwise bundle the runner's secrets ("/proc/self/environ")
-// into deployed code, or stall the run on a FIFO or /dev/zero.
+// A confiner holds one build to the workspace rule. Its plugin (plugin.go)
+// reads every module that esbuild loads, so that nothing of a module reaches
+// the bundle but through these checks, made on the file as opened:
 //
-// Its plugin (plugin.go) sees every import and reads every module itself;
-// configfiles.go covers the files that esbuild's resolver reads by name,
-// which no plugin sees. A build that writes a source map (the check build)
-// would also read the map each module names: the plugin hides those names
-// from esbuild instead (neutralMaps). Yarn PnP manifests, which send
-// resolution to directories no import names, are refused. Its methods run on esbuild's goroutines, so the
-// caches are guarded by mu.
+//   - it is opened beneath the workspace through one handle on it, without
+//     following a symlink or leaving it (openat2 on Linux: open_linux.go),
+//     so that a directory swapped for a symlink after esbuild found the
+//     module is refused rather than followed; elsewhere it is opened by
+//     path, which such a swap can beat (openPath);
+//   - it is a regular file (not a FIFO, which would stall the build, nor a
+//     device) of at most maxFileBytes, and the build reads at most maxBytes;
+//   - it is not the workspace's .git or in it, by identity, nor in any
+//     directory whose name is .git in any case: .git/config holds the token
+//     that actions/checkout keeps, and the worker may read the whole
+//     workspace, .git included.
 //
-// What it cannot check before esbuild reads, because esbuild reads it
-// without asking plugins, and the resolver offers no hook:
+// esbuild also reads files without asking plugins: package.json,
+// tsconfig.json and what their "extends" names, Yarn PnP manifests, and the
+// directory listings it resolves with, up to /. Those are the worker's to
+// confine (internal/worker): Landlock lets it read only the workspace, and
+// its parent kills it at the deadline (a FIFO in the workspace named
+// package.json blocks esbuild until then) and past a memory limit (a huge
+// file). Where there is no Landlock (other systems, older kernels) esbuild
+// may read such files anywhere. What it takes from them is where imports
+// lead (every module is still checked here) and a few compiler settings
+// (jsxFactory, say) that only a file shaped as a tsconfig.json gives; its
+// messages placed in a file that no module check read are hidden (screen),
+// as they may quote it. Two more reads are esbuild's own: the source maps
+// that modules name, which the check build hides from it, and modules that
+// a "browser" map may disable (plugin.go says why, and what that leaves).
 //
-//   - package.json, tsconfig.json and jsconfig.json in a directory that no
-//     import names and no checked package.json or tsconfig.json points to:
-//     one that esbuild reaches only through a glob import
-//     (import(`./dir/${x}.js`), which it expands itself), an "imports" map,
-//     a "browser" map to another package, or an "exports" pattern whose "*"
-//     spans directories. onLoad checks those directories before it reads any
-//     module in them, so the build still fails and nothing of such a file
-//     reaches the bundle, and esbuild's messages placed in a file the
-//     confiner did not check are hidden (screen), as they may quote it; but
-//     a FIFO there blocks esbuild until ctx ends (Build returns then), and
-//     /dev/zero there is read until memory runs out.
-//   - The same files, and the modules that esbuild reads itself (those a
-//     "browser" map may disable, and paths that are not there), are read by
-//     path after they are checked, so a concurrent process that swaps them
-//     in between is not stopped. Every other module is checked as opened.
-//   - Directory listings: esbuild lists the directories it looks in, and
-//     those above them up to /. Names only, never contents.
+// Its methods run on esbuild's goroutines, so its maps are guarded.
 type confiner struct {
-	ctx  context.Context
-	root string // the workspace, symlinks evaluated
-	dir  string // Options.Dir, symlinks evaluated; messages are relative to it
-	// bundlesPlatform is set for a build that bundles xstate from
-	// node_modules (the evaluation variant), so its imports are checked too.
-	bundlesPlatform bool
+	ctx     context.Context
+	root    string      // the workspace, symlinks evaluated
+	rootDir *os.File    // a handle on root, which modules are opened beneath
+	git     fs.FileInfo // the workspace's .git; nil if there is none
+	dir     string      // Options.Dir, symlinks evaluated
+	workDir string      // Options.Dir as given
 	// readsSourceMaps is set for a build that writes a source map, for which
-	// esbuild reads the maps that modules name (plugin.go's checkSourceMaps).
+	// esbuild reads the maps that modules name (plugin.go's neutralMaps).
 	readsSourceMaps bool
 	// progress counts the modules the plugin loads, for Options.Progress;
 	// nil counts nothing.
 	progress *progress
 
-	workDir   string       // Options.Dir as given: esbuild's messages are relative to it
 	maxBytes  int64        // the most the build may read in all
 	bytesRead atomic.Int64 // bytes read so far
+	noOpenat2 atomic.Bool  // the kernel has no openat2 (open_linux.go)
 
-	mu               sync.Mutex
-	listings         map[string]map[string]fs.FileMode // directory -> the type of each entry
-	realDirs         map[string]string                 // directory -> its path with symlinks evaluated
-	dirs             map[string]*dirFacts              // directory -> its files esbuild reads by name, checked
-	tsconfigs        map[string]*tsconfig              // tsconfig.json, by real path -> what matters of it
-	chains           map[string]error                  // directory -> the check of it and the directories above it
-	imports          map[string]error                  // resolve directory + "\x00" + import -> its check
-	disabled         map[string]bool                   // paths a "browser" map may set to false
-	disabledPackages map[string]bool                   // packages a "browser" map may set to false
-	checked          map[string]bool                   // real paths of the files checked as they were opened
+	mu      sync.Mutex
+	checked map[string]bool // modules read through the checks, by esbuild's path
+	gitDirs map[string]bool // directories, relative to root, that are the workspace's .git
+
+	browserMu        sync.Mutex      // held while the "browser" maps are read (plugin.go)
+	browsed          map[string]bool // directories whose package.json's "browser" map is noted
+	disabled         map[string]bool // paths a "browser" map may set to false
+	disabledPackages map[string]bool // packages a "browser" map may set to false
 }
 
-// newConfiner returns the confiner for a build of o, with the workspace and
-// Dir resolved to the real paths that esbuild reports.
-func newConfiner(ctx context.Context, o Options) (*confiner, error) {
+// newConfiner returns the confiner for a build of o, which reads source maps
+// if readsSourceMaps.
+func newConfiner(ctx context.Context, o Options, readsSourceMaps bool) (*confiner, error) {
 	root := o.Root
 	if root == "" {
 		root = o.Dir
@@ -112,91 +108,40 @@ func newConfiner(ctx context.Context, o Options) (*confiner, error) {
 		return nil, fmt.Errorf("bundle: Dir: %w", err)
 	}
 	c := &confiner{
-		ctx: ctx, root: realRoot, dir: dir, workDir: o.Dir, checked: map[string]bool{}, maxBytes: buildBytesPerRawByte * int64(o.Limits.orService().Raw),
-		listings: map[string]map[string]fs.FileMode{}, realDirs: map[string]string{}, dirs: map[string]*dirFacts{}, tsconfigs: map[string]*tsconfig{}, chains: map[string]error{},
-		imports: map[string]error{}, disabled: map[string]bool{}, disabledPackages: map[string]bool{},
+		ctx: ctx, root: realRoot, dir: dir, workDir: o.Dir, readsSourceMaps: readsSourceMaps,
+		maxBytes: buildBytesPerRawByte * int64(o.Limits.orService().Raw),
+		checked:  map[string]bool{}, gitDirs: map[string]bool{},
+		browsed: map[string]bool{}, disabled: map[string]bool{}, disabledPackages: map[string]bool{},
 	}
-	if !c.inside(dir) {
+	if _, ok := c.within(dir); !ok {
 		return nil, fmt.Errorf("bundle: Dir %s is outside the workspace %s", o.Dir, root)
 	}
+	if c.rootDir, err = os.OpenFile(realRoot, os.O_RDONLY|dirFlags, 0); err != nil {
+		return nil, fmt.Errorf("bundle: workspace: %w", err)
+	}
+	c.git, _ = os.Stat(filepath.Join(realRoot, ".git"))
 	return c, nil
 }
 
-// inside reports whether the clean absolute path p is in the workspace. All
-// paths here are clean (from filepath.Join, Dir, Clean, EvalSymlinks, or
-// esbuild), so a prefix test is exact, and cheaper than filepath.Rel.
-func (c *confiner) inside(p string) bool {
-	root := strings.TrimSuffix(c.root, string(filepath.Separator))
-	return p == c.root || strings.HasPrefix(p, root) && len(p) > len(root) && p[len(root)] == filepath.Separator
-}
+// close releases the workspace's handle. A module that esbuild loads after
+// the build has returned (it is not waited for when ctx ends) is refused.
+func (c *confiner) close() { c.rootDir.Close() }
 
-// inGit reports whether the path p, in the workspace, is in a directory
-// named .git: the repository's own files, whose config holds the token that
-// a checkout keeps (actions/checkout does unless persist-credentials is
-// false). No module needs them, and the bundle may not read them.
-func (c *confiner) inGit(p string) bool {
-	rel := strings.TrimPrefix(p, strings.TrimSuffix(c.root, string(filepath.Separator)))
-	return strings.Contains(filepath.ToSlash(rel)+"/", "/.git/")
-}
-
-// gitViolation is the violation of the path what, which is in .git.
-func gitViolation(what string) error {
-	return &violation{what: what, why: "is in a .git directory, which holds the repository's credentials: " +
-		"the bundle may not read it; import a copy kept outside .git"}
-}
-
-// count adds n bytes to what the build has read, and refuses the file what
-// if that is over c.maxBytes.
-func (c *confiner) count(what string, n int) error {
-	if c.bytesRead.Add(int64(n)) > c.maxBytes {
-		return &violation{what: what, why: fmt.Sprintf("takes what the build has read past %d bytes: "+
-			"a bundle may read at most that much in all; import less, or import the parts of a package you use", c.maxBytes)}
+// within returns the clean absolute path p relative to the workspace, if it
+// is in it. All paths here are clean (from filepath.Join, Dir,
+// EvalSymlinks, or esbuild), so a prefix test is exact.
+func (c *confiner) within(p string) (rel string, ok bool) {
+	if p == c.root {
+		return ".", true
 	}
-	return nil
-}
-
-// noteChecked records that the file at real was checked as opened.
-func (c *confiner) noteChecked(real string) {
-	c.mu.Lock()
-	c.checked[real] = true
-	c.mu.Unlock()
-}
-
-// screen hides the text of esbuild's messages that are placed in a file
-// the confiner did not check as it was opened: one that esbuild reached by
-// a way no plugin sees, and that may be outside the workspace (a symlink,
-// say), whose content esbuild quotes ("Unexpected \"...\" in JSON"). The
-// plugin's own messages, and those placed nowhere, are kept.
-func (c *confiner) screen(msgs []api.Message) []api.Message {
-	for i, m := range msgs {
-		l := m.Location
-		if l == nil || l.File == "" || m.PluginName != "" || l.Namespace != "" && l.Namespace != "file" {
-			continue
-		}
-		p := l.File
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(c.workDir, p)
-		}
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			real = filepath.Clean(p)
-		}
-		c.mu.Lock()
-		ok := c.checked[real]
-		c.mu.Unlock()
-		if !ok {
-			msgs[i] = api.Message{ID: m.ID, Location: &api.Location{File: l.File, Namespace: l.Namespace},
-				Text: "esbuild reports a problem in this file, which it reached by a way the workspace rule does not check, " +
-					"so what it says is not shown: check where the imports and package.json files around it lead"}
-		}
-	}
-	return msgs
+	root := strings.TrimSuffix(c.root, string(filepath.Separator)) + string(filepath.Separator)
+	return strings.CutPrefix(p, root)
 }
 
 // show names p for a person: relative to Dir if it is in the workspace, as
-// the messages of esbuild are, else absolute.
+// esbuild's messages do, else absolute.
 func (c *confiner) show(p string) string {
-	if c.inside(p) {
+	if _, ok := c.within(p); ok {
 		if rel, err := filepath.Rel(c.dir, p); err == nil {
 			return filepath.ToSlash(rel)
 		}
@@ -207,22 +152,121 @@ func (c *confiner) show(p string) string {
 // A violation is a file the build may not read. Its text says which and
 // why; esbuild places it at the import that led there.
 type violation struct {
-	what string // the path as the person wrote or knows it
+	what string // the path as shown to a person
 	why  string
-	file string // the file at fault if it is a file in the workspace, for the message's location
 }
 
 func (v *violation) Error() string { return fmt.Sprintf("%q %s", v.what, v.why) }
 
-// outside is the violation of the path what, which is target and leads,
-// after symlinks, to real outside the workspace.
-func (c *confiner) outside(what, target, real string) error {
-	why := fmt.Sprintf("is outside the workspace (%s): the bundle may only read files inside it", c.root)
-	if c.inside(target) {
-		why = fmt.Sprintf("leads to %s, outside the workspace (%s): the bundle may only read files inside it", real, c.root)
-		return &violation{what: what, why: why, file: target}
+// outside is the violation of the path p, outside the workspace.
+func (c *confiner) outside(p string) error {
+	return &violation{what: p, why: fmt.Sprintf("is outside the workspace (%s): the bundle may only read files inside it", c.root)}
+}
+
+// gitViolation is the violation of the path what, which is in .git.
+func gitViolation(what string) error {
+	return &violation{what: what, why: "is in a .git directory, which holds the repository's credentials: " +
+		"the bundle may not read it; import a copy kept outside .git"}
+}
+
+// openModule opens the file at p, an absolute path as esbuild gives it
+// (symlinks evaluated), and checks it as opened: beneath the workspace, a
+// regular file under the cap, not in .git.
+func (c *confiner) openModule(p string) (*os.File, fs.FileInfo, error) {
+	rel, ok := c.within(p)
+	if !ok {
+		return nil, nil, c.outside(p)
 	}
-	return &violation{what: what, why: why}
+	f, rel, err := c.open(rel)
+	what := c.show(filepath.Join(c.root, rel))
+	var v *violation
+	switch {
+	case errors.As(err, &v):
+		return nil, nil, err
+	case errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.EXDEV), errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		// esbuild found the file at p, with no symlink on the way.
+		return nil, nil, &violation{what: what, why: "changed while the build ran (a directory on its path was moved, " +
+			"or became a symlink): the bundle may only read files that stay inside the workspace"}
+	case err != nil:
+		return nil, nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if why := irregular(fi); why != "" {
+			err = &violation{what: what, why: why}
+		} else if c.inGit(rel, fi) {
+			err = gitViolation(what)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// openPath opens the file rel by its path, where openat2 is not there: on
+// other systems, and Linux before 5.6. Its symlinks are evaluated, and the
+// result opened without following a symlink at its end; but a directory
+// above it that a concurrent process swaps for a symlink in between is
+// followed, even out of the workspace. On Linux, Landlock (5.13) still
+// keeps the worker's reads in the workspace.
+func (c *confiner) openPath(rel string) (*os.File, string, error) {
+	real, err := filepath.EvalSymlinks(filepath.Join(c.root, rel))
+	if err != nil {
+		return nil, rel, err
+	}
+	if rel, ok := c.within(real); ok {
+		f, err := os.OpenFile(real, os.O_RDONLY|pathFlags, 0)
+		return f, rel, err
+	}
+	return nil, rel, c.outside(real)
+}
+
+// inGit reports whether the file rel, opened as fi, is the workspace's .git
+// or in it, or in a directory whose name is .git in any case (a nested
+// repository's). The workspace's .git is matched by identity, as a case-
+// insensitive file system (macOS, Windows) also opens it as .GIT, .git. or
+// GIT~1.
+func (c *confiner) inGit(rel string, fi fs.FileInfo) bool {
+	for _, name := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.EqualFold(strings.TrimRight(name, ". "), ".git") {
+			return true
+		}
+	}
+	if c.git == nil {
+		return false
+	}
+	if os.SameFile(fi, c.git) {
+		return true
+	}
+	for d := filepath.Dir(rel); d != "."; d = filepath.Dir(d) {
+		if c.isGit(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// isGit reports whether the directory d, relative to the workspace, is its
+// .git; a directory that is gone since the module in it was opened counts
+// as .git. The answer is kept for the build.
+func (c *confiner) isGit(d string) bool {
+	c.mu.Lock()
+	is, ok := c.gitDirs[d]
+	c.mu.Unlock()
+	if ok {
+		return is
+	}
+	fi, err := os.Lstat(filepath.Join(c.root, d))
+	if err != nil {
+		return true
+	}
+	is = os.SameFile(fi, c.git)
+	c.mu.Lock()
+	c.gitDirs[d] = is
+	c.mu.Unlock()
+	return is
 }
 
 // irregular says why fi is not a file the bundle may read: not a regular
@@ -250,44 +294,18 @@ func kindOf(m fs.FileMode) string {
 		return "a socket"
 	case m.IsDir():
 		return "a directory"
-	case m&fs.ModeSymlink != 0:
-		return "a symlink"
 	}
 	return "an irregular file"
 }
 
-// read returns the contents of the file what, at real (a path with its
-// symlinks evaluated), checked as opened.
-func (c *confiner) read(what, real string) (string, error) {
-	f, fi, err := open(real)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", what, err)
+// count adds n bytes to what the build has read, and refuses the file what
+// if that is over c.maxBytes.
+func (c *confiner) count(what string, n int) error {
+	if c.bytesRead.Add(int64(n)) > c.maxBytes {
+		return &violation{what: what, why: fmt.Sprintf("takes what the build has read past %d bytes: "+
+			"a bundle may read at most that much in all; import less, or import the parts of a package you use", c.maxBytes)}
 	}
-	defer f.Close()
-	if why := irregular(fi); why != "" {
-		return "", &violation{what: what, why: why}
-	}
-	data, err := readAll(f, fi)
-	if err != nil {
-		return "", explain(what, err)
-	}
-	return data, c.count(what, len(data))
-}
-
-// open opens the file at real and returns what it is. The checks are made
-// on the opened file, not on the path: the open neither follows a symlink
-// put there since (ELOOP) nor waits for a FIFO's writer (openFlags).
-func open(real string) (*os.File, fs.FileInfo, error) {
-	f, err := os.OpenFile(real, os.O_RDONLY|openFlags, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, fi, nil
+	return nil
 }
 
 // readAll reads the regular file f, of fi's size, and stops past the cap
@@ -297,8 +315,7 @@ func open(real string) (*os.File, fs.FileInfo, error) {
 // that finds the end needs no more room, and returns that buffer as the
 // string, as strings.Builder does, rather than a copy: esbuild keeps every
 // module's text until the build ends, and a copy of each would cost as much
-// again in memory and time. The buffer
-// is written only here.
+// again in memory and time. The buffer is written only here.
 func readAll(f *os.File, fi fs.FileInfo) (string, error) {
 	buf := make([]byte, 0, min(max(fi.Size(), 0), maxFileBytes)+1)
 	for {
@@ -330,90 +347,37 @@ func explain(what string, err error) error {
 	return fmt.Errorf("read %s: %w", what, err)
 }
 
-// realDir returns the directory d with its symlinks evaluated. Where d does
-// not exist, the rest of it is joined to its nearest existing parent's.
-func (c *confiner) realDir(d string) string {
+// noteChecked records that esbuild's module at p was read through the checks.
+func (c *confiner) noteChecked(p string) {
 	c.mu.Lock()
-	r, ok := c.realDirs[d]
+	c.checked[p] = true
 	c.mu.Unlock()
-	if ok {
-		return r
-	}
-	r, err := filepath.EvalSymlinks(d)
-	if err != nil {
-		if parent := filepath.Dir(d); parent != d {
-			r = filepath.Join(c.realDir(parent), filepath.Base(d))
-		} else {
-			r = d
+}
+
+// screen hides the text of esbuild's messages that are placed in a file no
+// module check read: one that esbuild read itself (a package.json, say, or a
+// tsconfig.json that "extends" a file anywhere), whose content it may quote
+// ("Unexpected \"...\" in JSON"). The plugin's own messages, and those placed
+// nowhere, are kept.
+func (c *confiner) screen(msgs []api.Message) []api.Message {
+	for i, m := range msgs {
+		l := m.Location
+		if l == nil || l.File == "" || m.PluginName != "" || l.Namespace != "" && l.Namespace != "file" {
+			continue
 		}
-	}
-	c.mu.Lock()
-	c.realDirs[d] = r
-	c.mu.Unlock()
-	return r
-}
-
-// realPath returns the clean absolute path p with its symlinks evaluated as
-// far as it exists, and the type of what is there; ok is false if nothing
-// is. It looks p up in its directory's listing, read once per build, so that
-// most imports cost no system call.
-func (c *confiner) realPath(p string) (real string, mode fs.FileMode, ok bool) {
-	dir, base := c.realDir(filepath.Dir(p)), filepath.Base(p)
-	real = filepath.Join(dir, base)
-	if mode, ok = c.lookup(dir, base); !ok || mode&fs.ModeSymlink == 0 {
-		return real, mode, ok
-	}
-	target, err := filepath.EvalSymlinks(real)
-	if err != nil {
-		return real, 0, false // a symlink that leads nowhere, which esbuild skips
-	}
-	fi, err := os.Lstat(target)
-	if err != nil {
-		return target, 0, false
-	}
-	return target, fi.Mode().Type(), true
-}
-
-// lookup returns the type of the entry name in the directory dir, a real
-// path; ok is false if there is none. An unreadable directory has no
-// entries, as it has none for esbuild.
-func (c *confiner) lookup(dir, name string) (mode fs.FileMode, ok bool) {
-	c.mu.Lock()
-	entries, listed := c.listings[dir]
-	c.mu.Unlock()
-	if !listed {
-		entries = map[string]fs.FileMode{}
-		if f, err := os.OpenFile(dir, os.O_RDONLY|dirFlags, 0); err == nil {
-			list, _ := f.ReadDir(-1)
-			f.Close()
-			for _, e := range list {
-				entries[e.Name()] = e.Type()
-			}
+		// esbuild names files relative to Dir with its symlinks evaluated.
+		p, q := l.File, l.File
+		if !filepath.IsAbs(p) {
+			p, q = filepath.Join(c.dir, p), filepath.Join(c.workDir, p)
 		}
 		c.mu.Lock()
-		c.listings[dir] = entries
+		ok := c.checked[p] || c.checked[q]
 		c.mu.Unlock()
+		if !ok {
+			msgs[i] = api.Message{ID: m.ID, Location: &api.Location{File: l.File, Namespace: l.Namespace},
+				Text: "esbuild reports a problem in this file, which it read itself rather than as a module, " +
+					"so what it says is not shown: check where the imports, package.json and tsconfig.json files around it lead"}
+		}
 	}
-	mode, ok = entries[name]
-	return mode, ok
-}
-
-// missing is the error for the file what, which could not be opened: none
-// if it does not exist (esbuild then reports it, or makes it empty if a
-// "browser" map disables it), a violation if its path goes through a file,
-// as a path into a Yarn PnP zip archive does.
-func missing(what string, err error) error {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case errors.Is(err, syscall.ENOTDIR):
-		return &violation{what: what, why: "is inside a file, not a directory (a Yarn PnP zip archive?): " +
-			"the bundle may only read plain files; install packages into node_modules (Yarn: nodeLinker: node-modules)"}
-	}
-	return err
-}
-
-// insideNodeModules reports whether the path p has a node_modules element.
-func insideNodeModules(p string) bool {
-	return strings.Contains(filepath.ToSlash(p)+"/", "/node_modules/")
+	return msgs
 }

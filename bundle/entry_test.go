@@ -49,7 +49,7 @@ func TestEntryExtensions(t *testing.T) {
 			t.Parallel()
 			dir := writeApp(t, map[string]string{tt.entry: tt.src, "same.mts": "export const same = <T,>(x: T): T => x;\n"})
 			o := Options{Dir: dir, Entry: tt.entry, Kind: tt.kind}
-			res, err := buildUpload(context.Background(), o, true)
+			res, err := buildOne(context.Background(), o, withMetafile)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,72 +16,36 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-// plugin is the esbuild plugin that holds every build to c's rule. Its
-// onResolve sees every import of every kind (import, require, import(),
-// "with" attributes, entry points) before esbuild's resolver does; its
-// onLoad reads every module itself, so no file's content reaches the bundle
-// any other way.
+// plugin is the esbuild plugin that holds every build to c's rule: its
+// onLoad reads every module itself (confine.go says what it checks). It
+// resolves nothing: esbuild's own resolution also gives each file its
+// tsconfig.json settings, which a plugin's result would lose.
 func (c *confiner) plugin() api.Plugin {
 	return api.Plugin{Name: "workspace", Setup: func(b api.PluginBuild) {
-		b.OnResolve(api.OnResolveOptions{Filter: everyPath}, c.onResolve)
+		if c.readsSourceMaps {
+			b.OnResolve(api.OnResolveOptions{Filter: "^data:"}, c.onResolveDataURL)
+		}
 		b.OnLoad(api.OnLoadOptions{Filter: everyPath, Namespace: "file"}, c.onLoad)
 	}}
 }
 
-// everyPath is the plugin's filter: esbuild matches it against every import
-// and every module's path, and it matches them all, as ".*" does. Go's
-// regexp matches "^" at once, where ".*" walks the whole path.
+// everyPath is the plugin's filter: esbuild matches it against every
+// module's path, and it matches them all, as ".*" does. Go's regexp matches
+// "^" at once, where ".*" walks the whole path.
 const everyPath = "^"
 
-// onResolve checks, before esbuild resolves the import, where the import can
-// lead and the directories esbuild will read files in to resolve it. It
-// resolves nothing itself: esbuild's own resolution also gives each file its
-// tsconfig.json settings, which a plugin's result would lose.
-func (c *confiner) onResolve(args api.OnResolveArgs) (api.OnResolveResult, error) {
-	if err := c.ctx.Err(); err != nil {
-		return api.OnResolveResult{}, err
-	}
-	var err error
-	switch p := args.Path; {
-	case strings.HasPrefix(p, "data:"):
-		err = c.checkDataURL(p)
-	case args.ResolveDir == "" || c.external(p):
-		// esbuild reads no file for these.
-	default:
-		// esbuild tries an import with a "?" or "#" suffix also without it.
-		for _, q := range withoutSuffix(p) {
-			switch {
-			case isPackagePath(q):
-				err = c.checkPackageImport(args.ResolveDir, q)
-			case filepath.IsAbs(q):
-				// esbuild matches absolute paths, the entry point's among
-				// them, against tsconfig.json "paths" too.
-				err = c.checkOnce(args.ResolveDir, q, func() error { return c.checkAbsoluteImport(args.ResolveDir, q) })
-			default:
-				err = c.checkPathImport(args.ResolveDir, q)
-			}
-			if err != nil {
-				break
-			}
-		}
-	}
-	msgs, err := refusal(err)
-	return api.OnResolveResult{Errors: msgs}, err
-}
-
-// onLoad reads the module at args.Path, after checking it and the files
-// esbuild read by name in its directories.
+// onLoad reads the module at args.Path, after checking it as opened.
 func (c *confiner) onLoad(args api.OnLoadArgs) (api.OnLoadResult, error) {
 	if err := c.ctx.Err(); err != nil {
 		return api.OnLoadResult{}, err
 	}
 	contents, err := c.load(args.Path)
-	if err == nil && contents != nil && c.readsSourceMaps {
-		*contents = neutralMaps(*contents)
-	}
 	if contents == nil || err != nil {
 		msgs, err := refusal(err)
 		return api.OnLoadResult{Errors: msgs}, err
+	}
+	if c.readsSourceMaps {
+		*contents = neutralMaps(*contents)
 	}
 	c.progress.loadedOne()
 	loader, err := loaderFor(args.With)
@@ -98,48 +63,31 @@ func refusal(err error) ([]api.Message, error) {
 	return nil, err
 }
 
-// load returns the contents of the module at path. It returns nil, and no
-// error, where esbuild must load the path itself: a path that is not there
-// (esbuild reports it), a directory, and a file that a "browser" map may
-// disable, which esbuild makes empty without reading, but which a plugin
-// cannot tell apart (evanw/esbuild#3629); that file is checked as opened,
-// then closed.
-func (c *confiner) load(path string) (*string, error) {
-	real, _, _ := c.realPath(path)
-	if !c.inside(real) {
-		return nil, c.outside(c.show(real), path, real)
-	}
-	if c.inGit(real) {
-		return nil, gitViolation(c.show(real))
-	}
-	if err := c.checkChain(filepath.Dir(real)); err != nil {
+// load returns the contents of the module at p, checked as opened. It
+// returns nil, and no error, for a file that a "browser" map may disable,
+// which esbuild must load itself (mayBeDisabled).
+func (c *confiner) load(p string) (*string, error) {
+	f, fi, err := c.openModule(p)
+	if err != nil {
 		return nil, err
 	}
-	f, fi, err := open(real)
-	if err != nil {
-		return nil, missing(c.show(real), err)
-	}
 	defer f.Close()
-	if fi.IsDir() {
-		return nil, nil
-	}
-	if why := irregular(fi); why != "" {
-		return nil, &violation{what: c.show(real), why: why}
-	}
-	c.noteChecked(real)
-	if c.mayBeDisabled(path, real) {
-		if err := c.count(c.show(real), int(fi.Size())); err != nil {
+	what := c.show(p)
+	c.noteBrowser(filepath.Dir(p))
+	if c.mayBeDisabled(p) {
+		if err := c.count(what, int(fi.Size())); err != nil {
 			return nil, err
 		}
-		return nil, c.checkSelfLoaded(f, fi, real)
+		return nil, c.checkSelfLoaded(f, fi, what)
 	}
 	s, err := readAll(f, fi)
 	if err != nil {
-		return nil, explain(c.show(real), err)
+		return nil, explain(what, err)
 	}
-	if err := c.count(c.show(real), len(s)); err != nil {
+	if err := c.count(what, len(s)); err != nil {
 		return nil, err
 	}
+	c.noteChecked(p)
 	return &s, nil
 }
 
@@ -169,231 +117,78 @@ func loaderFor(with map[string]string) (api.Loader, error) {
 	return loader, nil
 }
 
-// mayBeDisabled reports whether a "browser" map that the build has read may
-// set the file at path (real after symlinks) to false.
-func (c *confiner) mayBeDisabled(path, real string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.disabled[path] || c.disabled[real] {
+// A "browser" map in a package.json may set a file or a package to false:
+// esbuild then makes the module empty without reading it. A plugin that
+// returned the file's contents would put them in the bundle instead, and it
+// cannot tell such a module from any other (evanw/esbuild#3629), so the
+// plugin leaves to esbuild every file that a map it has seen may set to
+// false: checked as opened here, but read again by path by esbuild if it
+// is not disabled after all (the same file imported from elsewhere, say).
+// A directory on its path swapped in between is then followed, within
+// what the worker may read (the workspace, .git included); every other
+// module is read through the handle that was checked.
+
+// noteBrowser notes what the "browser" maps of the package.json files in
+// dir and above it in the workspace set to false, once per directory. Each
+// module is loaded after the one that imports it, whose directories were
+// noted then, so the map that disables a package for its importer is known
+// before the package is loaded.
+func (c *confiner) noteBrowser(dir string) {
+	c.browserMu.Lock()
+	defer c.browserMu.Unlock()
+	for d := dir; !c.browsed[d]; d = filepath.Dir(d) {
+		c.browsed[d] = true
+		if _, ok := c.within(d); !ok {
+			return
+		}
+		c.noteBrowserIn(d)
+	}
+}
+
+// noteBrowserIn notes what the "browser" map of the package.json in dir
+// sets to false: a path, which esbuild may name with or without its
+// extension or as its directory, or a package. A package.json that cannot
+// be read here is left to esbuild.
+func (c *confiner) noteBrowserIn(dir string) {
+	f, fi, err := c.openModule(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	data, err := readAll(f, fi)
+	var pkg struct {
+		Browser map[string]any `json:"browser"`
+	}
+	if err != nil || json.Unmarshal([]byte(strings.TrimPrefix(data, "\ufeff")), &pkg) != nil {
+		return
+	}
+	for key, v := range pkg.Browser {
+		if v != false {
+			continue
+		}
+		if isPackagePath(key) {
+			name, _ := splitPackage(key)
+			c.disabledPackages[name] = true
+		}
+		c.disabled[filepath.Join(dir, key)] = true
+	}
+}
+
+// mayBeDisabled reports whether a "browser" map that the build has noted may
+// set the file at p to false.
+func (c *confiner) mayBeDisabled(p string) bool {
+	c.browserMu.Lock()
+	defer c.browserMu.Unlock()
+	noExt := strings.TrimSuffix(p, filepath.Ext(p))
+	if c.disabled[p] || c.disabled[noExt] || filepath.Base(noExt) == "index" && c.disabled[filepath.Dir(p)] {
 		return true
 	}
-	if len(c.disabledPackages) == 0 {
-		return false
-	}
-	name, ok := packageOf(real)
+	name, ok := packageOf(p)
 	return ok && c.disabledPackages[name]
 }
 
-// checkImport checks target, where the import what leads (what itself for a
-// path import): inside the workspace after symlinks, and the files esbuild
-// reads by name in its directory, or in it and where its package.json leads
-// if it is a directory. A target outside the workspace is refused if strict
-// or if it exists (esbuild would read the files by name in it), else left
-// (a candidate that esbuild finds nothing at).
-func (c *confiner) checkImport(what, target string, strict bool) error {
-	real, mode, ok := c.realPath(target)
-	if !c.inside(real) {
-		if strict {
-			return c.outside(what, target, real)
-		}
-		return c.outsideTarget(what, real, ok)
-	}
-	if lexical := filepath.Dir(target); c.inside(lexical) {
-		// esbuild walks the directories as the import names them, and again
-		// once symlinks are evaluated.
-		if err := c.checkChain(lexical); err != nil {
-			return err
-		}
-	}
-	if err := c.checkChain(filepath.Dir(real)); err != nil {
-		return err
-	}
-	if !ok || !mode.IsDir() {
-		return nil
-	}
-	if err := c.checkChain(real); err != nil {
-		return err
-	}
-	if target != real && c.inside(target) {
-		// esbuild reads the directory's files as the import names it too:
-		// a tsconfig.json there counts, even if the real directory is in
-		// node_modules.
-		if err := c.checkChain(target); err != nil {
-			return err
-		}
-	}
-	return c.checkRedirects(what, real, ".")
-}
-
-// checkRedirects checks where the package.json in dir sends an import of
-// its subpath sub ("." or "./x"): "exports", "main", "module", "browser".
-// esbuild reads the files by name in those directories while it resolves,
-// before any plugin sees them.
-func (c *confiner) checkRedirects(what, dir, sub string) error {
-	f := c.dirFacts(dir)
-	if f.pkg == nil {
-		return nil
-	}
-	for _, t := range f.pkg.targets(sub) {
-		real, mode, ok := c.realPath(absJoin(dir, t))
-		if !c.inside(real) {
-			if err := c.outsideTarget(what, real, ok); err != nil {
-				return err
-			}
-			continue // esbuild reads nothing there
-		}
-		if ok && mode.IsDir() {
-			real = filepath.Join(real, "index") // esbuild looks in it too
-		}
-		if err := c.checkChain(filepath.Dir(real)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkPathImport checks the import of the path p from dir (checkImport).
-// The check is kept, as the modules of a directory import the same files
-// many times over (lodash-es's modules import each of its files about
-// four times).
-func (c *confiner) checkPathImport(dir, p string) error {
-	return c.checkOnce(dir, p, func() error { return c.checkImport(p, absJoin(dir, p), true) })
-}
-
-// checkAbsoluteImport checks the import of the absolute path p from dir:
-// the path, and where tsconfig.json "paths" may send it.
-func (c *confiner) checkAbsoluteImport(dir, p string) error {
-	if err := c.checkImport(p, p, true); err != nil {
-		return err
-	}
-	for _, t := range c.pathsTargets(dir, p) {
-		if err := c.checkImport(p, t, false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkPackageImport checks what an import of the package path p from dir
-// can lead to: the node_modules/<name> directories esbuild tries, in dir and
-// each directory above it in the workspace, and the targets of tsconfig.json
-// "paths" and "baseUrl". The check is kept, as many files import the same
-// packages.
-func (c *confiner) checkPackageImport(dir, p string) error {
-	return c.checkOnce(dir, p, func() error { return c.checkPackageImportUncached(dir, p) })
-}
-
-// checkOnce returns the check of the import p from dir: check's result,
-// kept for the next import of p from dir. The result depends on nothing
-// else (what checkImport reads is kept too), and an error names p.
-func (c *confiner) checkOnce(dir, p string, check func() error) error {
-	key := dir + "\x00" + p
-	c.mu.Lock()
-	err, ok := c.imports[key]
-	c.mu.Unlock()
-	if ok {
-		return err
-	}
-	err = check()
-	c.mu.Lock()
-	c.imports[key] = err
-	c.mu.Unlock()
-	return err
-}
-
-// checkPackageImportUncached is checkPackageImport without the cache.
-func (c *confiner) checkPackageImportUncached(dir, p string) error {
-	name, sub := splitPackage(p)
-	found := false
-	for d := dir; c.inside(d); d = filepath.Dir(d) {
-		if filepath.Base(d) != "node_modules" {
-			here, err := c.checkPackageIn(filepath.Join(d, "node_modules"), name, sub, p)
-			if err != nil {
-				return err
-			}
-			found = found || here
-		}
-		if d == c.root {
-			break
-		}
-	}
-	// Where the workspace has no such package, esbuild looks in the
-	// node_modules above it too.
-	for d := filepath.Dir(c.root); !found; d = filepath.Dir(d) {
-		pkg := filepath.Join(d, "node_modules", name)
-		if real, _, ok := c.realPath(pkg); ok {
-			return c.outside(p, pkg, real)
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	for _, t := range c.pathsTargets(dir, p) {
-		if err := c.checkImport(p, t, false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkPackageIn checks the package name in the node_modules directory nm,
-// if it is there (found), for the import p of its subpath sub. A package that leads
-// outside the workspace is refused even if an earlier one would serve: the
-// layout is then not one the rule can vouch for.
-func (c *confiner) checkPackageIn(nm, name, sub, p string) (found bool, err error) {
-	pkg := filepath.Join(nm, name)
-	real, _, ok := c.realPath(pkg)
-	if !ok {
-		return false, nil
-	}
-	if err := c.checkImport(p, pkg, true); err != nil {
-		return true, err
-	}
-	if err := c.checkImport(p, absJoin(nm, p), true); err != nil {
-		return true, err
-	}
-	if sub == "." {
-		return true, nil // checkImport followed the package's redirects
-	}
-	return true, c.checkRedirects(p, real, sub)
-}
-
-// withoutSuffix returns the import path p, and, if it has a query or a
-// fragment ("./x?raw", "pkg#a"), p without it, which esbuild tries when p
-// is not found.
-func withoutSuffix(p string) []string {
-	if i := strings.IndexAny(p, "?#"); i > 0 {
-		return []string{p, p[:i]}
-	}
-	return []string{p}
-}
-
-// isPackagePath reports whether esbuild resolves the import path p as a
-// package (through node_modules, "paths", "browser" or "imports") rather than
-// as a path (resolver.IsPackagePath).
-func isPackagePath(p string) bool {
-	return !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "./") &&
-		!strings.HasPrefix(p, "../") && p != "." && p != ".."
-}
-
-// external reports whether esbuild reads no file for the import path p: the
-// platform's xstate, which the alias makes the external npm:xstate (unless
-// this build bundles it), and the URLs and data URLs esbuild keeps as they
-// are or decodes.
-func (c *confiner) external(p string) bool {
-	return isXstate(p) && !c.bundlesPlatform || isURL(p)
-}
-
-// absJoin is p if it is absolute, else p in dir; clean either way.
-func absJoin(dir, p string) string {
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
-	return filepath.Join(dir, p)
-}
-
-// splitPackage splits the package path p into the package's name and the
-// subpath esbuild looks up in its "exports": "@a/b/c" is "@a/b" and "./c".
+// splitPackage splits the package path p into the package's name and its
+// subpath: "@a/b/c" is "@a/b" and "./c".
 func splitPackage(p string) (name, sub string) {
 	parts := strings.SplitN(p, "/", 3)
 	n := 1
@@ -423,11 +218,11 @@ func packageOf(path string) (string, bool) {
 // JavaScript and CSS alike. A build that writes a source map reads the map
 // that a module's last such comment names, itself, without asking plugins
 // (evanw/esbuild's extractSourceMapFromComment): a path anywhere, a FIFO,
-// /dev/zero, whose content may then show in the map or in an error. The
-// check build needs no module's own map, so it never lets esbuild see the
-// pragma: neutralMaps rewrites it in every module the plugin loads, and
-// the modules esbuild loads itself (data: URLs, files a "browser" map may
-// disable) are refused if they hold it.
+// /dev/zero, .git/config, whose content may then show in the map or in an
+// error. The check build needs no module's own map, so it never lets
+// esbuild see the pragma: neutralMaps rewrites it in every module the plugin
+// loads, and the modules esbuild loads itself (data: URLs, files a
+// "browser" map may disable) are refused if they hold it.
 const sourceMapPragma = "sourceMappingURL="
 
 // neutralMaps returns s with every sourceMapPragma rewritten to text of
@@ -441,15 +236,12 @@ func neutralMaps(s string) string {
 	return strings.ReplaceAll(s, sourceMapPragma, "sourceMappingOFF=")
 }
 
-// checkDataURL refuses, in a build that reads source maps, a data: URL
+// onResolveDataURL refuses, in a build that reads source maps, a data: URL
 // import whose content, decoded as esbuild decodes it, names a source map.
-func (c *confiner) checkDataURL(p string) error {
-	if !c.readsSourceMaps {
-		return nil
-	}
-	mime, data, ok := strings.Cut(strings.TrimPrefix(p, "data:"), ",")
+func (c *confiner) onResolveDataURL(args api.OnResolveArgs) (api.OnResolveResult, error) {
+	mime, data, ok := strings.Cut(strings.TrimPrefix(args.Path, "data:"), ",")
 	if !ok {
-		return nil // esbuild reads nothing of it
+		return api.OnResolveResult{}, nil // esbuild reads nothing of it
 	}
 	text, err := url.PathUnescape(data)
 	if strings.HasSuffix(mime, ";base64") {
@@ -458,33 +250,30 @@ func (c *confiner) checkDataURL(p string) error {
 		text = string(b)
 	}
 	if err != nil || !strings.Contains(text, sourceMapPragma) {
-		return nil // esbuild cannot decode it either, or it names no map
+		return api.OnResolveResult{}, nil // esbuild cannot decode it either, or it names no map
 	}
-	return &violation{what: shorten(p), why: "names a source map (" + sourceMapPragma + "), which validation's build would read: " +
-		"import the module from a file instead"}
+	what := args.Path
+	if len(what) > 60 {
+		what = what[:60] + "..."
+	}
+	msgs, err := refusal(&violation{what: what, why: "names a source map (" + sourceMapPragma +
+		"), which validation's build would read: import the module from a file instead"})
+	return api.OnResolveResult{Errors: msgs}, err
 }
 
-// checkSelfLoaded checks the module f, at real, which esbuild will read
-// itself, in a build that reads source maps: it must not name one.
-func (c *confiner) checkSelfLoaded(f *os.File, fi fs.FileInfo, real string) error {
+// checkSelfLoaded checks the module f, which esbuild will read itself, in a
+// build that reads source maps: it must not name one.
+func (c *confiner) checkSelfLoaded(f *os.File, fi fs.FileInfo, what string) error {
 	if !c.readsSourceMaps {
 		return nil
 	}
 	s, err := readAll(f, fi)
 	if err != nil {
-		return explain(c.show(real), err)
+		return explain(what, err)
 	}
 	if strings.Contains(s, sourceMapPragma) {
-		return &violation{what: c.show(real), why: "names a source map (" + sourceMapPragma + ") and may be disabled by a " +
+		return &violation{what: what, why: "names a source map (" + sourceMapPragma + ") and may be disabled by a " +
 			`"browser" map, so esbuild reads it itself, and validation's build would read the map: remove the comment or the mapping`}
 	}
 	return nil
-}
-
-// shorten cuts a long import path for a message.
-func shorten(p string) string {
-	if len(p) > 60 {
-		return p[:60] + "..."
-	}
-	return p
 }

@@ -35,7 +35,7 @@ func TestProgressReachesTheModulesLoaded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := buildUpload(context.Background(), tt.o, true)
+			res, err := buildOne(context.Background(), tt.o, withMetafile)
 			if err != nil {
 				t.Fatal(err)
 			}

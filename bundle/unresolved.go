@@ -65,6 +65,14 @@ func isXstate(p string) bool {
 	return p == platformPackage || strings.HasPrefix(p, platformPackage+"/")
 }
 
+// isPackagePath reports whether esbuild resolves the import path p as a
+// package (through node_modules, "paths", "browser" or "imports") rather than
+// as a path (resolver.IsPackagePath).
+func isPackagePath(p string) bool {
+	return !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "./") &&
+		!strings.HasPrefix(p, "../") && p != "." && p != ".."
+}
+
 // isURL reports whether p is a URL that esbuild keeps or decodes rather
 // than looks for on disk.
 func isURL(p string) bool {

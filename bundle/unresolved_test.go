@@ -182,7 +182,7 @@ func TestNodeBuiltinsAsEsbuildKnowsThem(t *testing.T) {
 	}
 	dir := writeApp(t, map[string]string{"entry.js": src.String()})
 	o := Options{Dir: dir, Entry: "entry.js"}
-	res, err := confinedBuild(context.Background(), o, true, func(*api.BuildOptions) {})
+	res, err := confinedBuild(context.Background(), o, func(*api.BuildOptions) {})
 	if err != nil {
 		t.Fatal(err)
 	}

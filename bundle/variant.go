@@ -29,12 +29,11 @@ func BuildCheck(ctx context.Context, o Options, v Check) ([]byte, error) {
 	if v.GlobalName == "" || v.Outfile == "" {
 		return nil, fmt.Errorf("bundle: a check needs a GlobalName and an Outfile")
 	}
-	res, err := buildOne(ctx, o, true, func(opts *api.BuildOptions) {
+	res, err := buildOne(ctx, o, func(opts *api.BuildOptions) {
 		opts.Format = api.FormatIIFE
 		opts.GlobalName = v.GlobalName
 		opts.Alias, opts.External = nil, nil
 		opts.Outfile = v.Outfile
-		opts.Metafile = false
 		opts.Sourcemap = api.SourceMapInline
 		opts.SourcesContent = api.SourcesContentExclude
 		opts.Supported = map[string]bool{}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -33,10 +34,21 @@ var slugPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 // ValidSlug reports whether s is a valid machine or instance name.
 func ValidSlug(s string) bool { return len(s) <= 128 && slugPattern.MatchString(s) }
 
-// idPattern is what an ID from the server must look like before it is used
-// in a path or returned: no spaces, newlines or other controls, and
-// (checkID) at most 512 bytes.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~:+/=-]+$`)
+// idPattern is what a version or migration ID must look like before it is
+// put in a path, returned, printed or written as an output: one path
+// segment of characters that need no escaping there, so no slash, percent
+// sign, space, newline or other control (the emulator's IDs are mvm_<hex>,
+// signed ones mvm_<hex>.<hex>). validID checks the rest: at most 512 bytes,
+// and not the path segments . and .., which would name another path.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~:+=-]+$`)
+
+// idRule says what validID accepts, for the errors that refuse an ID.
+const idRule = "an ID is 1 to 512 of A-Z a-z 0-9 . _ ~ : + = -, and not . or .."
+
+// validID reports whether id may be used in a path and shown.
+func validID(id string) bool {
+	return len(id) <= 512 && id != "." && id != ".." && idPattern.MatchString(id)
+}
 
 // Client talks to one StateBacked API with one token. Make it with New.
 type Client struct {
@@ -52,6 +64,9 @@ type Client struct {
 	sleep            func(context.Context, time.Duration) error
 	onRetry          func(RetryEvent)
 	onSecret         func(string)
+	// secrets are the token and what provision answers carry that grants
+	// access: hidden in server text before it is cleaned (see text).
+	secrets secretSet
 }
 
 // Option configures a Client.
@@ -112,6 +127,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{base: base, token: token, userAgent: "sbdeploy", http: newHTTPClient(),
 		attempts: DefaultAttempts, minWait: defaultMinWait, maxWait: defaultMaxWait, requestTimeout: DefaultRequestTimeout, sleep: sleep}
+	c.secrets.add(token)
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
@@ -170,6 +186,55 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// localAPI reports whether the API is on this machine (tests, a local
+// emulator): only then may uploads go to this machine or its network.
+func (c *Client) localAPI() bool { return isLoopback(c.base.Hostname()) }
+
+// internalHost says what a URL's host is when it is internal: "localhost"
+// (also for a name below it), or what internalAddr says of an IP literal;
+// "" for any other name or address.
+func internalHost(host string) string {
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return "localhost"
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return internalAddr(a)
+	}
+	return ""
+}
+
+var (
+	thisNetwork  = netip.MustParsePrefix("0.0.0.0/8")
+	sharedNAT    = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT; some clouds' metadata services
+	broadcastAll = netip.MustParseAddr("255.255.255.255")
+)
+
+// internalAddr says what kind of address a is ("a private address") when
+// an upload must not go there, "" when it may: loopback, private (10/8,
+// 172.16/12, 192.168/16, fc00::/7), link-local (169.254/16, where cloud
+// metadata services answer, and fe80::/10), unspecified, this network
+// (0/8), multicast, broadcast, or shared (100.64/10). An IPv4 address
+// written as IPv6 is judged as IPv4.
+func internalAddr(a netip.Addr) string {
+	a = a.Unmap()
+	switch {
+	case a.IsLoopback():
+		return "a loopback address"
+	case a.IsPrivate():
+		return "a private address"
+	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast():
+		return "a link-local address"
+	case a.IsUnspecified(), thisNetwork.Contains(a):
+		return "an unspecified address"
+	case a.IsMulticast(), a.IsInterfaceLocalMulticast(), a == broadcastAll:
+		return "a multicast or broadcast address"
+	case sharedNAT.Contains(a):
+		return "a shared (carrier-grade NAT) address"
+	}
+	return ""
+}
+
 // machinePath is the API path of machine followed by rest, once machine is
 // known to be a valid name: every request that names a machine goes through
 // it, so none can put another path into a URL.
@@ -180,12 +245,23 @@ func machinePath(machine string, rest ...string) (string, error) {
 	return "/machines/" + machine + strings.Join(rest, ""), nil
 }
 
-// checkID checks an ID from the server. Its error quotes the ID whole:
-// whoever prints it redacts secrets first and shortens after, so a cut can
-// never leave part of a secret behind.
-func checkID(step Step, name, id string) error {
-	if len(id) > 512 || !idPattern.MatchString(id) {
-		return fmt.Errorf("%s response has an invalid %s %q", step, name, id)
+// checkID checks an ID the caller gave.
+func checkID(name, id string) error {
+	if !validID(id) {
+		return fmt.Errorf("invalid %s %q: %s", name, id, idRule)
+	}
+	return nil
+}
+
+// checkServerID checks an ID from the server's answer at step before it is
+// used: every ID the client returns or puts in a path comes through here.
+// Its error quotes the ID whole, with the client's secrets hidden and
+// controls cleaned (see text): whoever prints it redacts its own secrets
+// first and shortens after, so a cut can never leave part of a secret
+// behind.
+func (c *Client) checkServerID(step Step, name, id string) error {
+	if !validID(id) {
+		return fmt.Errorf("%s response refused: invalid %s %q: %s", step, name, c.text(id), idRule)
 	}
 	return nil
 }

@@ -127,12 +127,16 @@ func (c *Client) Provision(ctx context.Context, code Code) (*Provisioned, error)
 // multipart/form-data: the presigned fields in the server's order, then
 // content-type, then content-encoding when gzipped, then the file part last
 // (S3 ignores fields after the file). It sends no Authorization header: the
-// upload host is not the API.
+// upload host is not the API. Unless the API is on this machine, it connects
+// to public addresses only (see publicOnly).
 func (c *Client) Upload(ctx context.Context, code Code, p *Provisioned) error {
 	e := code.endpoints()
 	body, contentType, err := uploadForm(p.fields, code.Filename(), e.code, e.gzipped)
 	if err != nil {
 		return err
+	}
+	if !c.localAPI() {
+		ctx = publicOnly(ctx)
 	}
 	return c.do(ctx, request{step: StepUpload, method: http.MethodPost, url: p.url, body: body, contentType: contentType}, nil)
 }
@@ -157,7 +161,7 @@ func (c *Client) Finalize(ctx context.Context, code Code, p *Provisioned) (strin
 	if id == "" && e.altName != "" {
 		id = ids[e.altName]
 	}
-	return id, checkID(e.finalizeStep, e.idName, id)
+	return id, c.checkServerID(e.finalizeStep, e.idName, id)
 }
 
 // Migration is a machine version migration to deploy.
@@ -239,20 +243,54 @@ type provisioned struct {
 }
 
 // checkUpload checks a provision answer; decodeJSON has reported its
-// secrets. The upload URL must be https, or plain http only when the API is
-// plain http on a loopback address too (a local emulator): a hostile API
-// must not turn the runner's upload into a request to a service on its own
-// machine.
+// secrets. A hostile or broken API must not turn the runner's upload into a
+// request to a service on the runner's own machine or network (a cloud
+// metadata service at 169.254.169.254, say), nor change what the client
+// itself says of the file. So:
+//   - the signed ID is an ID (validID): it goes into finalize's path;
+//   - the upload URL is https, or plain http only when the API is plain http
+//     on a loopback address too (a local emulator);
+//   - its host is not localhost nor an IP literal that is loopback, private,
+//     link-local, unspecified, multicast or otherwise internal (see
+//     internalAddr), unless the API is on this machine (tests, the
+//     emulator). A name that resolves to such an address is refused when
+//     the upload connects (see publicOnly);
+//   - no field sets what the client sets itself (file, content-type,
+//     content-encoding), and no field comes twice, in any case: S3 takes
+//     field names without regard to case, and which of two values it would
+//     use is not the client's to guess.
+//
+// Its errors name the field or the host, never a field's value: policy and
+// signature are secrets.
 func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) (*Provisioned, error) {
-	if err := checkID(step, idName, signedID); err != nil {
+	if err := c.checkServerID(step, idName, signedID); err != nil {
 		return nil, err
 	}
 	u, err := ParseBaseURL(p.URL)
 	if err != nil {
-		return nil, fmt.Errorf("%s response has an unusable codeUploadUrl: %w", step, err)
+		return nil, fmt.Errorf("%s response refused: unusable codeUploadUrl: %w", step, err)
 	}
 	if u.Scheme == "http" && c.base.Scheme != "http" {
-		return nil, fmt.Errorf("%s response has a plain http codeUploadUrl (%s) for an https API: refusing to upload there", step, Printable(u))
+		return nil, fmt.Errorf("%s response refused: plain http codeUploadUrl (%s) for an https API: refusing to upload there", step, c.text(Printable(u)))
+	}
+	if !c.localAPI() {
+		if kind := internalHost(u.Hostname()); kind != "" {
+			return nil, fmt.Errorf("%s response refused: codeUploadUrl %s points at %s; uploads go to public hosts only (to this machine or its network only when the API is on this machine)",
+				step, c.text(Printable(u)), kind)
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range p.Fields {
+		name := strings.ToLower(f.Name)
+		switch {
+		case name == "" || strings.ContainsFunc(f.Name, Folds):
+			return nil, fmt.Errorf("%s response refused: codeUploadFields has a field name that is empty or holds control characters (%q)", step, c.text(f.Name))
+		case name == "file" || name == "content-type" || name == "content-encoding":
+			return nil, fmt.Errorf("%s response refused: codeUploadFields sets %q, which the client sets itself", step, c.text(f.Name))
+		case seen[name]:
+			return nil, fmt.Errorf("%s response refused: codeUploadFields has the field %q more than once (names differ in case at most)", step, c.text(f.Name))
+		}
+		seen[name] = true
 	}
 	up, _ := url.Parse(p.URL) // as given: ParseBaseURL trims a trailing slash
 	return &Provisioned{signedID: signedID, url: up, fields: p.Fields}, nil
@@ -317,6 +355,15 @@ func uploadForm(fields Fields, filename string, code []byte, gzipped bool) ([]by
 	return buf.Bytes(), w.FormDataContentType(), nil
 }
 
+// notStringError is a field of codeUploadFields whose value is not a
+// string. It carries the raw name: decodeJSON shows it with the client's
+// secrets hidden first.
+type notStringError struct{ name string }
+
+func (e *notStringError) Error() string {
+	return fmt.Sprintf("codeUploadFields[%q] is not a string", clean(e.name))
+}
+
 // Field is one form field of a presigned POST.
 type Field struct{ Name, Value string }
 
@@ -337,7 +384,7 @@ func (f *Fields) UnmarshalJSON(data []byte) error {
 		}
 		var value string
 		if err := dec.Decode(&value); err != nil {
-			return fmt.Errorf("codeUploadFields[%q] is not a string", key)
+			return &notStringError{name: key.(string)}
 		}
 		*f = append(*f, Field{Name: key.(string), Value: value})
 	}

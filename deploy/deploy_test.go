@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"mime"
@@ -14,6 +16,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,6 +301,19 @@ func TestDeployBadResponses(t *testing.T) {
 		{"ID under both spellings", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_1","machineversionmigrationid":"mvm_2"}`, "where"},
 		{"no ID at all", emulator.StepFinalize, `{}`, "invalid machineVersionMigrationId"},
 		{"body over 1 MiB", emulator.StepFinalize, `{"machineVersionMigrationId":"` + strings.Repeat("a", 2<<20) + `"}`, "larger than"},
+		{"ID that climbs out of the path", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_x/../../y"}`, "finalize response refused: invalid machineVersionMigrationId"},
+		{"ID that is a dot-dot segment", emulator.StepFinalize, `{"machineVersionMigrationId":".."}`, "finalize response refused: invalid machineVersionMigrationId"},
+		{"ID that is a dot segment", emulator.StepFinalize, `{"machineVersionMigrationId":"."}`, "finalize response refused: invalid machineVersionMigrationId"},
+		{"ID with a percent escape", emulator.StepFinalize, `{"machineVersionMigrationId":"mvm_%2e%2e%2fy"}`, "finalize response refused: invalid machineVersionMigrationId"},
+		{"signed ID that climbs out of the path", emulator.StepProvision,
+			`{"machineVersionMigrationId":"mvm_1/../../../machines/other","codeUploadUrl":"https://example.com/u","codeUploadFields":{}}`,
+			"provision response refused: invalid machineVersionMigrationId"},
+		{"upload field that sets the file", emulator.StepProvision,
+			`{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"https://example.com/u","codeUploadFields":{"file":"evil code"}}`,
+			`provision response refused: codeUploadFields sets "file"`},
+		{"upload field given twice", emulator.StepProvision,
+			`{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"https://example.com/u","codeUploadFields":{"key":"a","key":"b"}}`,
+			`provision response refused: codeUploadFields has the field "key" more than once`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,6 +328,91 @@ func TestDeployBadResponses(t *testing.T) {
 				t.Errorf("id = %q on failure, want none", id)
 			}
 		})
+	}
+}
+
+// TestServerTextHidesSplitSecrets checks that the client's secrets (its
+// token, and what a provision answer carried that grants access) are hidden
+// in server text before it is cleaned: a secret that the server split with a
+// line break, another control or a zero-width character, which cleaning
+// would turn into a space or drop, shows neither piece. The token given is
+// the emulator's, so the flow reaches each step.
+func TestServerTextHidesSplitSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "sbtest_Zq9Wv7Ku5Ts3Rp1Yn"
+	half1, half2 := secret[:11], secret[11:]
+	// The token inside a base64 blob, one byte in, wrapped as MIME wraps.
+	blob := base64.StdEncoding.EncodeToString([]byte("{" + secret + "}"))
+	tests := []struct {
+		name   string
+		step   emulator.Step
+		status int
+		body   string
+		forbid []string // besides the halves of the token
+	}{
+		{name: "JSON error, line feed", step: emulator.StepProvision, status: 401, body: `{"error":"token ` + half1 + `\n` + half2 + ` rejected","code":"unauthorized"}`},
+		{name: "JSON error, CR LF", step: emulator.StepProvision, status: 401, body: `{"error":"token ` + half1 + `\r\n` + half2 + ` rejected"}`},
+		{name: "JSON error, zero-width space", step: emulator.StepProvision, status: 401, body: `{"error":"token ` + half1 + `\u200b` + half2 + ` rejected"}`},
+		{name: "JSON error, line separator", step: emulator.StepProvision, status: 401, body: `{"error":"token ` + half1 + `\u2028` + half2 + ` rejected"}`},
+		{name: "code and parameter", step: emulator.StepFinalize, status: 400, body: `{"error":"x","code":"` + half1 + `\n` + half2 + `","parameter":"` + half1 + `\t` + half2 + `"}`},
+		{name: "plain text from a proxy", step: emulator.StepFinalize, status: 400, body: "bad token " + half1 + "\r\n" + half2 + "\n"},
+		{name: "S3 XML at the upload", step: emulator.StepUpload, status: 400, body: "<Error><Code>InvalidToken</Code><Message>" + half1 + "\n" + half2 + "</Message></Error>"},
+		{name: "a 2xx that carries an error", step: emulator.StepFinalize, status: 200, body: `{"error":"` + half1 + `\n` + half2 + `"}`},
+		{name: "the finalized ID", step: emulator.StepFinalize, status: 200, body: `{"machineVersionMigrationId":"` + half1 + `\n` + half2 + `"}`},
+		{name: "base64 of the token, wrapped", step: emulator.StepFinalize, status: 400, body: `{"error":"request ` + blob[:16] + `\r\n` + blob[16:] + `"}`,
+			forbid: []string{blob[2:16], blob[16 : len(blob)-4]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			em, url := newEmulator(t, emulator.Config{Token: secret})
+			em.FailNext(tt.step, 10, tt.status, tt.body)
+			c, err := deploy.New(url, secret, fastRetries)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Deploy(context.Background(), migration, nil)
+			if err == nil || !strings.Contains(err.Error(), "***") {
+				t.Fatalf("err = %v, want one with the secret hidden as ***", err)
+			}
+			for _, piece := range append([]string{half1, half2}, tt.forbid...) {
+				if strings.Contains(err.Error(), piece) {
+					t.Errorf("error %q shows %q, a piece of the token", err, piece)
+				}
+			}
+		})
+	}
+}
+
+// TestServerTextHidesSplitUploadSecrets checks the same for a secret the
+// client learned from the provision answer: an upload host that echoes the
+// presigned policy split by a line break shows neither piece.
+func TestServerTextHidesSplitUploadSecrets(t *testing.T) {
+	t.Parallel()
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	var seen atomic.Value // the policy the upload host got
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/upload/") {
+			em.ServeHTTP(w, r)
+			return
+		}
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		policy := r.FormValue("Policy")
+		seen.Store(policy)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "<Error><Code>InvalidPolicyDocument</Code><Message>policy %s\n%s</Message></Error>", policy[:len(policy)/2], policy[len(policy)/2:])
+	}))
+	t.Cleanup(srv.Close)
+	_, err := newClient(t, srv.URL).Deploy(context.Background(), migration, nil)
+	policy, _ := seen.Load().(string)
+	if err == nil || len(policy) < 40 {
+		t.Fatalf("err = %v with policy %q, want the upload refused, echoing a policy", err, policy)
+	}
+	if h1, h2 := policy[:len(policy)/2], policy[len(policy)/2:]; strings.Contains(err.Error(), h1) || strings.Contains(err.Error(), h2) {
+		t.Errorf("error %q shows a piece of the policy", err)
 	}
 }
 

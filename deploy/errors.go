@@ -91,18 +91,21 @@ func StepScope(step Step) string {
 // checkResponse turns an answer outside 2xx into an *APIError, reading at
 // most 64 KiB of the body. The body may be JSON (the API), XML (S3), or
 // anything else a proxy sends.
-func checkResponse(step Step, resp *http.Response) error {
+func (c *Client) checkResponse(step Step, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	e := &APIError{Step: step, Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	decodeErrorBody(e, data)
+	decodeErrorBody(e, data, c.text)
 	return e
 }
 
-// decodeErrorBody fills e's code, parameter and message from an error body.
-func decodeErrorBody(e *APIError, data []byte) {
+// decodeErrorBody fills e's code, parameter and message from an error body,
+// each made fit to print by show (Client.text: secrets hidden in the decoded
+// text, then cleaned). Decoded, not raw: JSON and XML escapes could
+// otherwise spell a secret that no match of the raw bytes finds.
+func decodeErrorBody(e *APIError, data []byte, show func(string) string) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return
@@ -113,7 +116,7 @@ func decodeErrorBody(e *APIError, data []byte) {
 		Parameter string `json:"parameter"`
 	}
 	if json.Unmarshal(data, &j) == nil {
-		e.Code, e.Parameter, e.Message = clean(j.Code), clean(j.Parameter), clean(j.Error)
+		e.Code, e.Parameter, e.Message = show(j.Code), show(j.Parameter), show(j.Error)
 		return
 	}
 	var x struct {
@@ -122,7 +125,7 @@ func decodeErrorBody(e *APIError, data []byte) {
 	}
 	if bytes.HasPrefix(data, []byte("<?xml")) || bytes.HasPrefix(data, []byte("<Error")) {
 		if xml.Unmarshal(data, &x) == nil && x.Code != "" {
-			e.Code, e.Message = clean(x.Code), clean(x.Message)
+			e.Code, e.Message = show(x.Code), show(x.Message)
 			return
 		}
 	}
@@ -131,7 +134,7 @@ func decodeErrorBody(e *APIError, data []byte) {
 		e.HTML = true
 		return
 	}
-	e.Message = clean(string(data))
+	e.Message = show(string(data))
 }
 
 // clean makes server text safe for a log line: C0 and C1 controls (which
@@ -139,8 +142,9 @@ func decodeErrorBody(e *APIError, data []byte) {
 // format characters (bidirectional overrides and isolates, zero-width
 // characters, which could make a line read as something else or hide a
 // secret from the runner's mask) and line or paragraph separators are
-// dropped. Nothing is cut: whoever prints the text redacts it first and
-// shortens it after.
+// dropped: every character that Folds. Nothing is cut: whoever prints the
+// text redacts it first and shortens it after. Server text reaches clean
+// only through Client.text, which hides the client's secrets first.
 func clean(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {

@@ -18,7 +18,7 @@ func FuzzDecodeErrorBody(f *testing.F) {
 	f.Add([]byte("plain\ntext\x1b[31m"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e := &APIError{Step: StepProvision, Status: 400}
-		decodeErrorBody(e, body)
+		decodeErrorBody(e, body, clean)
 		for name, v := range map[string]string{"code": e.Code, "parameter": e.Parameter, "message": e.Message} {
 			if strings.ContainsFunc(v, unsafeRune) {
 				t.Errorf("%s %q has a control, bidi or separator character", name, v)

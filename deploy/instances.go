@@ -31,7 +31,7 @@ func (c *Client) Instances(ctx context.Context, machine string, visit func([]Ins
 	if err != nil {
 		return err
 	}
-	return paginate(ctx, StepListInstances, func(ctx context.Context, cursor string) ([]Instance, string, error) {
+	return paginate(ctx, StepListInstances, c.text, func(ctx context.Context, cursor string) ([]Instance, string, error) {
 		var out struct {
 			Instances []Instance `json:"instances"`
 			Cursor    string     `json:"cursor"`
@@ -41,10 +41,10 @@ func (c *Client) Instances(ctx context.Context, machine string, visit func([]Ins
 		}
 		for _, in := range out.Instances {
 			if !ValidSlug(in.Slug) {
-				return nil, "", fmt.Errorf("%s response has an invalid instance name %q", StepListInstances, in.Slug)
+				return nil, "", fmt.Errorf("%s response refused: invalid instance name %q", StepListInstances, c.text(in.Slug))
 			}
 			if in.Version.ID != "" {
-				if err := in.Version.check(StepListInstances); err != nil {
+				if err := c.checkVersion(StepListInstances, in.Version); err != nil {
 					return nil, "", err
 				}
 			}
@@ -111,7 +111,7 @@ func (c *Client) SetInstanceVersion(ctx context.Context, machine, instance, vers
 	if err != nil {
 		return err
 	}
-	if err := checkID(StepSetInstanceVersion, "target version", version); err != nil {
+	if err := checkID("target version", version); err != nil {
 		return err
 	}
 	body := struct {

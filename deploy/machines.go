@@ -16,9 +16,9 @@ type VersionInfo struct {
 	ClientInfo string `json:"clientInfo"`
 }
 
-// check checks the ID of a version the server described.
-func (v VersionInfo) check(step Step) error {
-	return checkID(step, "version id", v.ID)
+// checkVersion checks the ID of a version the server described.
+func (c *Client) checkVersion(step Step, v VersionInfo) error {
+	return c.checkServerID(step, "version id", v.ID)
 }
 
 // Machine is what the API says of a machine.
@@ -45,7 +45,7 @@ func (c *Client) GetMachine(ctx context.Context, machine string) (*Machine, erro
 	}
 	m := &Machine{}
 	if out.Machine != nil && out.Machine.CurrentVersion != nil {
-		if err := out.Machine.CurrentVersion.check(StepGetMachine); err != nil {
+		if err := c.checkVersion(StepGetMachine, *out.Machine.CurrentVersion); err != nil {
 			return nil, err
 		}
 		m.CurrentVersion = out.Machine.CurrentVersion
@@ -90,7 +90,7 @@ func (c *Client) Versions(ctx context.Context, machine string, visit func([]Vers
 	if err != nil {
 		return err
 	}
-	return paginate(ctx, StepListVersions, func(ctx context.Context, cursor string) ([]VersionInfo, string, error) {
+	return paginate(ctx, StepListVersions, c.text, func(ctx context.Context, cursor string) ([]VersionInfo, string, error) {
 		var out struct {
 			Versions []VersionInfo `json:"versions"`
 			Cursor   string        `json:"cursor"`
@@ -99,7 +99,7 @@ func (c *Client) Versions(ctx context.Context, machine string, visit func([]Vers
 			return nil, "", err
 		}
 		for _, v := range out.Versions {
-			if err := v.check(StepListVersions); err != nil {
+			if err := c.checkVersion(StepListVersions, v); err != nil {
 				return nil, "", err
 			}
 		}

@@ -18,10 +18,10 @@ const maxPages = 100_000
 // cursor ("" for the first), and hands each page to visit before the next is
 // asked for, until the last page or an error. Only one page is held at a
 // time, whatever the listing's length. A cursor sent twice would loop
-// forever, so it ends the listing before its page is visited; cursors are
-// remembered by their hash, so what is held stays small whatever the server
-// sends.
-func paginate[T any](ctx context.Context, step Step, fetch func(ctx context.Context, cursor string) ([]T, string, error), visit func([]T) error) error {
+// forever, so it ends the listing before its page is visited, shown as show
+// makes server text fit to print; cursors are remembered by their hash, so
+// what is held stays small whatever the server sends.
+func paginate[T any](ctx context.Context, step Step, show func(string) string, fetch func(ctx context.Context, cursor string) ([]T, string, error), visit func([]T) error) error {
 	seen := map[[sha256.Size]byte]bool{}
 	cursor := ""
 	for range maxPages {
@@ -31,7 +31,7 @@ func paginate[T any](ctx context.Context, step Step, fetch func(ctx context.Cont
 		}
 		sum := sha256.Sum256([]byte(next))
 		if next != "" && seen[sum] {
-			return fmt.Errorf("%s: the API sent cursor %q twice; stopping instead of looping", step, next)
+			return fmt.Errorf("%s: the API sent cursor %q twice; stopping instead of looping", step, show(next))
 		}
 		if err := visit(items); err != nil || next == "" {
 			return err

@@ -91,7 +91,7 @@ func (c *Client) attempt(ctx context.Context, r request, out any) error {
 			err: fmt.Errorf("%s failed: %s %s: %w", r.step, r.method, Printable(r.url), unwrapURLError(err))}
 	}
 	defer drain(resp.Body)
-	if err := checkResponse(r.step, resp); err != nil {
+	if err := c.checkResponse(r.step, resp); err != nil {
 		return err
 	}
 	if out == nil && !r.api {
@@ -163,33 +163,40 @@ func (c *Client) decodeJSON(step Step, resp *http.Response, out any) error {
 		if json.Unmarshal(msg, &text) != nil {
 			text = string(msg)
 		}
-		return bad("carries an error: %s", clean(text))
+		return bad("carries an error: %s", c.text(text))
 	}
 	if out == nil {
 		return nil
 	}
 	if name, want, ok := caseMismatch(members, out); ok {
-		return bad("has %q where %q was expected", name, want)
+		return bad("has %q where %q was expected", c.text(name), want)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
+		if f := (*notStringError)(nil); errors.As(err, &f) {
+			return bad("refused: codeUploadFields[%q] is not a string", c.text(f.name))
+		}
 		return bad("is not the expected JSON: %v", err)
 	}
 	return nil
 }
 
-// learnSecrets reports the secrets of a provision answer to onSecret: the
-// fields of its presigned POST that grant access, and the credentials and
-// query of its upload URL. It runs before the answer is checked, so that an
-// answer refused for another reason cannot print them.
+// learnSecrets keeps the secrets of a provision answer, to hide them in
+// server text, and reports them to onSecret: the fields of its presigned
+// POST that grant access, and the credentials and query of its upload URL.
+// It runs before the answer is checked, so that an answer refused for
+// another reason cannot print them.
 func (c *Client) learnSecrets(members map[string]json.RawMessage) {
-	if c.onSecret == nil {
-		return
+	learn := func(v string) {
+		c.secrets.add(v)
+		if c.onSecret != nil {
+			c.onSecret(v)
+		}
 	}
 	var fields Fields
 	if raw, ok := members["codeUploadFields"]; ok && json.Unmarshal(raw, &fields) == nil {
 		for _, f := range fields {
 			if isSecretField(f.Name) {
-				c.onSecret(f.Value)
+				learn(f.Value)
 			}
 		}
 	}
@@ -200,11 +207,11 @@ func (c *Client) learnSecrets(members map[string]json.RawMessage) {
 	if u, err := url.Parse(raw); err == nil {
 		for _, vs := range u.Query() {
 			for _, v := range vs {
-				c.onSecret(v)
+				learn(v)
 			}
 		}
 		if pw, ok := u.User.Password(); ok {
-			c.onSecret(pw)
+			learn(pw)
 		}
 	}
 }

@@ -117,7 +117,8 @@ func retryable(err error) bool {
 			apiErr.Status >= 500 && apiErr.Status != http.StatusNotImplemented
 	}
 	var te *transportError
-	return errors.As(err, &te) && !isCertError(err)
+	var internal *internalAddressError
+	return errors.As(err, &te) && !isCertError(err) && !errors.As(err, &internal)
 }
 
 func isCertError(err error) bool {

@@ -64,7 +64,7 @@ type RolloutResult struct {
 // the answer is the same.
 func (c *Client) Rollout(ctx context.Context, r Rollout) (RolloutResult, error) {
 	res := RolloutResult{Before: map[string]int{}, After: map[string]int{}}
-	if err := checkID(StepSetInstanceVersion, "target version", r.To); err != nil {
+	if err := checkID("target version", r.To); err != nil {
 		return res, err
 	}
 	workers := r.Workers

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -43,7 +45,7 @@ type transport struct {
 
 func newTransport() *transport {
 	t := &transport{
-		dialer: &net.Dialer{Timeout: dialTimeout, KeepAlive: keepAlive},
+		dialer: &net.Dialer{Timeout: dialTimeout, KeepAlive: keepAlive, ControlContext: refuseInternal},
 		// TLS 1.2 stays allowed: refusing it would buy nothing against a
 		// server that has 1.3, which Go then chooses, and would fail
 		// against one (a corporate proxy, say) that has only 1.2.
@@ -108,6 +110,49 @@ func (t *transport) connect(ctx context.Context, network, addr string, useTLS bo
 		return nil, err
 	}
 	return conn, nil
+}
+
+// publicOnlyKey marks a context whose connections must reach public
+// addresses only.
+type publicOnlyKey struct{}
+
+// publicOnly marks ctx so that the client's transport refuses to connect,
+// for a request made with it, to an address that internalAddr refuses. The
+// check is made on the address dialed, after name resolution: an upload
+// URL whose name resolves (or is rebound) to 169.254.169.254 or 10.0.0.1 is
+// refused there, where no check of the URL can see it. Through a proxy the
+// address dialed is the proxy's, which the runner chose: it is not checked,
+// and the proxy resolves the name. A client made WithHTTPClient uses its own
+// transport, which does not check.
+func publicOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, publicOnlyKey{}, true)
+}
+
+// internalAddressError is a connection refused before it was made: to an
+// internal address, for a request that may reach public addresses only. It
+// is not retried: the answer that named the host is what is wrong.
+type internalAddressError struct {
+	address string // ip:port
+	kind    string // what internalAddr says of it
+}
+
+func (e *internalAddressError) Error() string {
+	return fmt.Sprintf("refused to connect to %s, %s: the upload URL the API gave must lead to a public host", e.address, e.kind)
+}
+
+// refuseInternal is the dialer's check of each address it connects to.
+func refuseInternal(ctx context.Context, network, address string, _ syscall.RawConn) error {
+	if only, _ := ctx.Value(publicOnlyKey{}).(bool); !only {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("refused to connect to %q: not an IP address and port", address)
+	}
+	if kind := internalAddr(ap.Addr()); kind != "" {
+		return &internalAddressError{address: address, kind: kind}
+	}
+	return nil
 }
 
 // CloseIdleConnections closes the connections kept alive between requests,

@@ -1,0 +1,146 @@
+// Package worker runs the untrusted part of a deploy, bundling the code and
+// evaluating it, in a process of its own: the same executable, started
+// with the hidden argument Arg, an empty environment and no file but its
+// standard streams. That process holds no secret, confines itself before it
+// reads anything (Landlock on Linux: the workspace read-only, directory
+// names elsewhere, no network), and is bounded from outside: the parent
+// kills it at the run's deadline and past a memory limit, and a crash
+// becomes a *CrashError that says why.
+//
+// The two talk over the worker's standard input and output, in frames: a
+// 4-byte big-endian length, then that many bytes of JSON. The parent sends
+// one request at a time; the worker answers with progress frames, then one
+// reply.
+package worker
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"sbdeploy/bundle"
+	"sbdeploy/validate"
+)
+
+// Arg is the hidden command-line argument that makes the executable serve
+// as a worker (see Serve).
+const Arg = "__sbdeploy_worker"
+
+// maxFrame bounds one frame: a bundle of at most 10,000,000 bytes and its
+// gzipped form, base64-encoded, with room to spare.
+const maxFrame = 64 << 20
+
+// request is one job for the worker; exactly one field is set.
+type request struct {
+	Confine  *confineRequest  `json:",omitempty"`
+	Build    *buildRequest    `json:",omitempty"`
+	Evaluate *evaluateRequest `json:",omitempty"`
+}
+
+// confineRequest names the only directory the worker may read files in.
+type confineRequest struct{ Workspace string }
+
+// buildRequest is a bundle.Build, or with Check a bundle.BuildCheck.
+type buildRequest struct {
+	Dir, Entry string
+	Kind       bundle.Kind
+	Limits     bundle.Limits
+	Check      *bundle.Check `json:",omitempty"`
+}
+
+// evaluateRequest is a validate.Check of a script that BuildCheck made.
+type evaluateRequest struct {
+	Script  []byte
+	Kind    bundle.Kind
+	Timeout time.Duration
+	MaxHeap uint64
+}
+
+// reply is what the worker answers: progress frames (Progress set, not
+// Done), then one frame with Done set.
+type reply struct {
+	Done       bool           `json:",omitempty"`
+	Progress   int            `json:",omitempty"`
+	Confined   string         `json:",omitempty"` // to a confine request: what confines the worker
+	Bundle     *bundle.Bundle `json:",omitempty"` // to a build
+	Script     []byte         `json:",omitempty"` // to a build with Check
+	Err        *wireError     `json:",omitempty"`
+	Evaluating bool           `json:",omitempty"` // the evaluation starts: the parent's memory limit drops
+}
+
+// wireError carries an error across the pipe with its type: the action
+// layer tells them apart to place and explain them.
+type wireError struct {
+	Build    *bundle.BuildError   `json:",omitempty"`
+	Exports  *bundle.ExportsError `json:",omitempty"`
+	Size     *bundle.SizeError    `json:",omitempty"`
+	Validate *validate.Error      `json:",omitempty"`
+	Text     string               `json:",omitempty"`
+}
+
+func toWire(err error) *wireError {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *bundle.BuildError:
+		return &wireError{Build: e}
+	case *bundle.ExportsError:
+		return &wireError{Exports: e}
+	case *bundle.SizeError:
+		return &wireError{Size: e}
+	case *validate.Error:
+		return &wireError{Validate: e}
+	}
+	return &wireError{Text: err.Error()}
+}
+
+func (w *wireError) err() error {
+	switch {
+	case w == nil:
+		return nil
+	case w.Build != nil:
+		return w.Build
+	case w.Exports != nil:
+		return w.Exports
+	case w.Size != nil:
+		return w.Size
+	case w.Validate != nil:
+		return w.Validate
+	}
+	return fmt.Errorf("%s", w.Text)
+}
+
+// writeFrame writes v as one frame.
+func writeFrame(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(data) > maxFrame {
+		return fmt.Errorf("worker: a frame of %d bytes is over the limit of %d", len(data), maxFrame)
+	}
+	frame := make([]byte, 4+len(data))
+	binary.BigEndian.PutUint32(frame, uint32(len(data)))
+	copy(frame[4:], data)
+	_, err = w.Write(frame)
+	return err
+}
+
+// readFrame reads one frame into v.
+func readFrame(r io.Reader, v any) error {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(size[:])
+	if n > maxFrame {
+		return fmt.Errorf("worker: a frame of %d bytes is over the limit of %d", n, maxFrame)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}

@@ -1,0 +1,275 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"sbdeploy/bundle"
+	"sbdeploy/validate"
+)
+
+// The memory limits the parent enforces on the worker's resident memory.
+const (
+	// BuildMemory bounds a build: far above what bundling a large app
+	// takes, far below a CI runner's memory.
+	BuildMemory = 1 << 30
+	// EvaluateMemory bounds an evaluation: ordinary work at the top level
+	// (a table of 100,000 rows) fits with room; code that allocates without
+	// bound is stopped well before the runner runs short.
+	EvaluateMemory = 256 << 20
+	// evaluateHeap is the heap bound the evaluation itself keeps, below
+	// EvaluateMemory, so that code that grows in small steps gets the
+	// evaluation's own message.
+	evaluateHeap = 192 << 20
+)
+
+// maxStderr is how much of the worker's standard error is kept: enough to
+// tell why it died, never shown.
+const maxStderr = 64 << 10
+
+// Worker is a started worker process. Its methods must not be called
+// concurrently; a method whose ctx ends kills the worker, and every call
+// after that fails.
+type Worker struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr *limitedBuffer
+	exited chan struct{} // closed once Wait returned
+	err    error         // what Wait returned
+
+	closing sync.Once
+	mu      sync.Mutex
+	killed  string // why the parent killed it, if it did
+}
+
+// Start starts the executable at path as a worker: with Arg, an empty
+// environment, and only its standard streams. It returns at once; the
+// worker starts up while the caller goes on.
+func Start(path string) (*Worker, error) {
+	cmd := exec.Command(path, Arg)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{})}
+	cmd.Stderr = w.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the worker %s: %w", path, err)
+	}
+	go func() {
+		w.err = cmd.Wait()
+		close(w.exited)
+	}()
+	return w, nil
+}
+
+// Close ends the worker: it closes its input, which makes it exit, and
+// kills it if it has not within a second. A second Close does nothing.
+func (w *Worker) Close() {
+	w.closing.Do(func() {
+		_ = w.in.Close()
+		select {
+		case <-w.exited:
+		case <-time.After(time.Second):
+			w.kill("closed")
+			<-w.exited
+		}
+	})
+}
+
+// Confine makes the worker restrict itself to reading files in workspace,
+// and returns what confines it ("Landlock ABI 7", or why nothing does).
+func (w *Worker) Confine(ctx context.Context, workspace string) (string, error) {
+	var r reply
+	err := w.call(ctx, request{Confine: &confineRequest{Workspace: workspace}}, "", nil, &r)
+	return r.Confined, err
+}
+
+// Build runs bundle.Build in the worker. o.Root is the workspace the worker
+// was confined to; o.Progress is called from this goroutine.
+func (w *Worker) Build(ctx context.Context, o bundle.Options) (*bundle.Bundle, error) {
+	var r reply
+	err := w.call(ctx, request{Build: &buildRequest{Dir: o.Dir, Entry: o.Entry, Kind: o.Kind, Limits: o.Limits}}, o.Entry, o.Progress, &r)
+	if err == nil && r.Bundle == nil {
+		err = errors.New("worker: a build answered no bundle")
+	}
+	return r.Bundle, err
+}
+
+// BuildCheck runs bundle.BuildCheck in the worker.
+func (w *Worker) BuildCheck(ctx context.Context, o bundle.Options, v bundle.Check) ([]byte, error) {
+	var r reply
+	err := w.call(ctx, request{Build: &buildRequest{Dir: o.Dir, Entry: o.Entry, Kind: o.Kind, Limits: o.Limits, Check: &v}}, o.Entry, o.Progress, &r)
+	return r.Script, err
+}
+
+// Evaluate runs validate.Check of script, built from entry, in the worker,
+// within o (zero fields: validate's time limit, and a heap bound below
+// EvaluateMemory) and EvaluateMemory.
+func (w *Worker) Evaluate(ctx context.Context, entry string, script []byte, kind bundle.Kind, o validate.Options) error {
+	if o.MaxHeapBytes == 0 {
+		o.MaxHeapBytes = evaluateHeap
+	}
+	var r reply
+	return w.call(ctx, request{Evaluate: &evaluateRequest{Script: script, Kind: kind, Timeout: o.Timeout, MaxHeap: o.MaxHeapBytes}}, entry, nil, &r)
+}
+
+// call sends req and reads the replies, handing progress to progress,
+// until the last, which it leaves in r. The worker's memory is watched
+// meanwhile: past limit (EvaluateMemory once an evaluation starts) it is
+// killed (BuildMemory before). ctx ending kills it too.
+func (w *Worker) call(ctx context.Context, req request, entry string, progress func(int), r *reply) error {
+	select {
+	case <-w.exited:
+		return w.crash(ctx, entry)
+	default:
+	}
+	done := make(chan struct{})
+	defer close(done)
+	var evaluating sync.Once
+	lower := make(chan struct{})
+	go w.watch(ctx, BuildMemory, lower, done)
+	if err := writeFrame(w.in, req); err != nil {
+		return w.crash(ctx, entry)
+	}
+	for {
+		*r = reply{}
+		if err := readFrame(w.out, r); err != nil {
+			<-w.exited
+			return w.crash(ctx, entry)
+		}
+		switch {
+		case r.Evaluating:
+			evaluating.Do(func() { close(lower) })
+		case r.Done:
+			return r.Err.err()
+		case progress != nil:
+			progress(r.Progress)
+		}
+	}
+}
+
+// watch kills the worker when ctx ends, or when its resident memory passes
+// limit (EvaluateMemory once lower is closed), until done is closed.
+func (w *Worker) watch(ctx context.Context, limit int64, lower, done <-chan struct{}) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-w.exited:
+			return
+		case <-ctx.Done():
+			w.kill("ctx")
+			return
+		case <-lower:
+			limit, lower = EvaluateMemory, nil
+		case <-tick.C:
+			if rss := residentBytes(w.cmd.Process.Pid); rss > limit {
+				w.kill(fmt.Sprintf("used more than %d MB of memory", limit>>20))
+				return
+			}
+		}
+	}
+}
+
+func (w *Worker) kill(why string) {
+	w.mu.Lock()
+	if w.killed == "" {
+		w.killed = why
+	}
+	w.mu.Unlock()
+	_ = w.cmd.Process.Kill()
+}
+
+// CrashError is a worker that stopped before it answered: the code it was
+// bundling or evaluating nests too deeply, used too much memory or time,
+// or broke the worker some other way.
+type CrashError struct {
+	Entry  string // the entry point it was working on; "" if none
+	Reason string // why, for a person: "nests too deeply", ...
+}
+
+func (e *CrashError) Error() string {
+	if e.Entry == "" {
+		return "the worker that bundles and evaluates the code stopped: " + e.Reason
+	}
+	return fmt.Sprintf("the worker that bundles and evaluates the code stopped while working on %s: %s", e.Entry, e.Reason)
+}
+
+// crash says why the worker stopped, once it has: ctx's error if ctx
+// ended, else a *CrashError read from how it died. Its standard error is
+// read for the cause, never shown: it could quote the code.
+func (w *Worker) crash(ctx context.Context, entry string) error {
+	<-w.exited
+	w.mu.Lock()
+	killed := w.killed
+	w.mu.Unlock()
+	if killed == "ctx" || ctx.Err() != nil {
+		return fmt.Errorf("worker stopped: %w", context.Cause(ctx))
+	}
+	reason := killed
+	stderr := w.stderr.Bytes()
+	switch {
+	case reason != "":
+	case bytes.Contains(stderr, []byte("stack overflow")) || bytes.Contains(stderr, []byte("stack exceeds")):
+		reason = "the code nests too deeply (its parse or evaluation overflowed the stack)"
+	case bytes.Contains(stderr, []byte("out of memory")):
+		reason = "it ran out of memory"
+	default:
+		reason = "it exited unexpectedly (" + exitText(w.err) + ")"
+	}
+	return &CrashError{Entry: entry, Reason: reason}
+}
+
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "killed by signal " + ws.Signal().String()
+		}
+		return fmt.Sprintf("exit status %d", ee.ExitCode())
+	}
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
