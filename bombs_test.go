@@ -1,3 +1,5 @@
+//go:build !noemulator
+
 package main
 
 import (
@@ -8,9 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"sbdeploy/internal/procrun"
 )
 
 // TestBombsEndInExit1 runs the program on code that nests too deeply or
@@ -49,7 +52,7 @@ func TestBombsEndInExit1(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			peak := watchTree(cmd.Process.Pid)
+			peak := procrun.TreePeak(cmd.Process.Pid)
 			err := cmd.Wait()
 			took := time.Since(began)
 			var exit *exec.ExitError
@@ -59,7 +62,7 @@ func TestBombsEndInExit1(t *testing.T) {
 			if took > 10*time.Second {
 				t.Errorf("took %s, want at most 10 s", took)
 			}
-			mb := peak() >> 20
+			mb := int(peak()) >> 10
 			t.Logf("exit 1 after %s; the process tree peaked at %d MB", took.Round(time.Millisecond), mb)
 			if mb > 300 {
 				t.Errorf("the process tree peaked at %d MB, want at most 300", mb)
@@ -75,56 +78,4 @@ func TestBombsEndInExit1(t *testing.T) {
 			}
 		})
 	}
-}
-
-// watchTree samples, every 5 ms until pid exits, the resident memory of
-// pid and of every process below it, and returns a func that reports the
-// largest sum seen.
-func watchTree(pid int) (peak func() int64) {
-	var max atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			total, alive := treeResident(pid)
-			if !alive {
-				return
-			}
-			if total > max.Load() {
-				max.Store(total)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	return func() int64 {
-		<-done
-		return max.Load()
-	}
-}
-
-// treeResident is the resident memory of pid and its descendants, and
-// whether pid still runs.
-func treeResident(pid int) (int64, bool) {
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil || bytes.Contains(status, []byte("State:\tZ")) {
-		return 0, false
-	}
-	var total int64
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			total += kb << 10
-		}
-	}
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	for _, f := range tasks {
-		children, _ := os.ReadFile(f)
-		for _, c := range strings.Fields(string(children)) {
-			if child, err := strconv.Atoi(c); err == nil {
-				n, _ := treeResident(child)
-				total += n
-			}
-		}
-	}
-	return total, true
 }

@@ -66,6 +66,8 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 		e := &validationError{kind: kind, entry: p.relative(entry), err: ve, skip: d.cfg.names.setting("validate", "false")}
 		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
 			d.log.annotate("error", p.relative(ve.Pos.File), ve.Pos.Line, ve.Pos.Column, e.detail())
+		} else { // no place in the code: the entry point is where it starts
+			d.log.annotate("error", p.relative(entry), 1, 1, e.detail())
 		}
 		return "", e
 	case err != nil:

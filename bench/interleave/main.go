@@ -23,7 +23,7 @@ import (
 	"os"
 	"slices"
 
-	"sbdeploy/bench/internal/procrun"
+	"sbdeploy/internal/procrun"
 )
 
 func main() {

@@ -16,7 +16,8 @@
 //	runs=20 first_request_ms=… first_request_min_ms=… wall_ms=… wall_min_ms=… cpu_ms=… peak_rss_kb=… page_faults=… requests=3 connections=1
 //
 // cpu_ms (user and system time) and page_faults (minor faults) vary less
-// than wall times on a busy machine.
+// than wall times on a busy machine. peak_rss_kb is the whole process
+// tree's: sbdeploy and its worker, added up.
 package main
 
 import (
@@ -31,8 +32,8 @@ import (
 	"sync"
 	"time"
 
-	"sbdeploy/bench/internal/procrun"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/procrun"
 )
 
 func main() {
@@ -80,7 +81,7 @@ func run() error {
 	var m samples
 	for i := range *warmup + *runs {
 		c.reset()
-		r, err := procrun.Run(args)
+		r, err := procrun.RunTree(args)
 		if err != nil {
 			return fmt.Errorf("run %d: %w", i+1, err)
 		}

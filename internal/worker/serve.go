@@ -100,6 +100,9 @@ func (s *server) evaluate(e *evaluateRequest) error {
 	if err := s.send(reply{Evaluating: true}); err != nil {
 		return err
 	}
+	// The collector works harder near the evaluation's heap bound, so that
+	// garbage does not take the worker to the parent's limit.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(e.MaxHeap)))
 	err := validate.Check(context.Background(), e.Script, e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
 	return s.send(reply{Done: true, Err: toWire(err)})
 }

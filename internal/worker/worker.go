@@ -45,16 +45,25 @@ type Worker struct {
 	stderr *limitedBuffer
 	exited chan struct{} // closed once Wait returned
 	err    error         // what Wait returned
+	limits Limits
 
 	closing sync.Once
 	mu      sync.Mutex
 	killed  string // why the parent killed it, if it did
 }
 
+// Limits are the resident memory a worker may use: building, and
+// evaluating. Zero fields mean BuildMemory and EvaluateMemory.
+type Limits struct{ Build, Evaluate int64 }
+
 // Start starts the executable at path as a worker: with Arg, an empty
 // environment, and only its standard streams. It returns at once; the
 // worker starts up while the caller goes on.
-func Start(path string) (*Worker, error) {
+func Start(path string) (*Worker, error) { return StartWith(path, Limits{}) }
+
+// StartWith is Start with other memory limits: a worker built with the
+// race detector needs several times the memory.
+func StartWith(path string, limits Limits) (*Worker, error) {
 	cmd := exec.Command(path, Arg)
 	cmd.Env = []string{}
 	cmd.Dir = "/"
@@ -66,7 +75,13 @@ func Start(path string) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{})}
+	if limits.Build == 0 {
+		limits.Build = BuildMemory
+	}
+	if limits.Evaluate == 0 {
+		limits.Evaluate = EvaluateMemory
+	}
+	w := &Worker{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{}), limits: limits}
 	cmd.Stderr = w.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the worker %s: %w", path, err)
@@ -131,8 +146,7 @@ func (w *Worker) Evaluate(ctx context.Context, entry string, script []byte, kind
 
 // call sends req and reads the replies, handing progress to progress,
 // until the last, which it leaves in r. The worker's memory is watched
-// meanwhile: past limit (EvaluateMemory once an evaluation starts) it is
-// killed (BuildMemory before). ctx ending kills it too.
+// meanwhile: past its limits it is killed. ctx ending kills it too.
 func (w *Worker) call(ctx context.Context, req request, entry string, progress func(int), r *reply) error {
 	select {
 	case <-w.exited:
@@ -143,7 +157,7 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	defer close(done)
 	var evaluating sync.Once
 	lower := make(chan struct{})
-	go w.watch(ctx, BuildMemory, lower, done)
+	go w.watch(ctx, lower, done)
 	if err := writeFrame(w.in, req); err != nil {
 		return w.crash(ctx, entry)
 	}
@@ -165,9 +179,11 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 }
 
 // watch kills the worker when ctx ends, or when its resident memory passes
-// limit (EvaluateMemory once lower is closed), until done is closed.
-func (w *Worker) watch(ctx context.Context, limit int64, lower, done <-chan struct{}) {
-	tick := time.NewTicker(10 * time.Millisecond)
+// its build limit (its evaluation limit once lower is closed), until done
+// is closed.
+func (w *Worker) watch(ctx context.Context, lower, done <-chan struct{}) {
+	limit := w.limits.Build
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
@@ -179,7 +195,7 @@ func (w *Worker) watch(ctx context.Context, limit int64, lower, done <-chan stru
 			w.kill("ctx")
 			return
 		case <-lower:
-			limit, lower = EvaluateMemory, nil
+			limit, lower = w.limits.Evaluate, nil
 		case <-tick.C:
 			if rss := residentBytes(w.cmd.Process.Pid); rss > limit {
 				w.kill(fmt.Sprintf("used more than %d MB of memory", limit>>20))

@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 // start starts this test binary as a worker, confined to a new workspace
 // that holds files (name -> content), and returns both.
 func start(t *testing.T, files map[string]string) (*Worker, string) {
+	return startWith(t, files, Limits{})
+}
+
+// startWith is start with limits.
+func startWith(t *testing.T, files map[string]string, limits Limits) (*Worker, string) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -48,7 +53,7 @@ func start(t *testing.T, files map[string]string) (*Worker, string) {
 	if err := os.MkdirAll(ws, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := Start(exe)
+	w, err := StartWith(exe, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +144,23 @@ func TestGitIsOutOfReach(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "LEAKED_FROM_GIT") {
 		t.Errorf("the error quotes a file in .git: %v", err)
+	}
+}
+
+// TestStartupWorkFits checks that ordinary work at the top level, a table
+// of 100,000 rows, passes validation in the worker within its limits
+// (scaled for a worker built with the race detector).
+func TestStartupWorkFits(t *testing.T) {
+	t.Parallel()
+	limits := Limits{Build: BuildMemory * raceScale, Evaluate: EvaluateMemory * raceScale}
+	w, ws := startWith(t, map[string]string{"m.ts": "export const rows = Array.from({length: 100000}, (_, i) => ({id: i, name: 'row' + i, tags: ['a', 'b']}));\n" + migration}, limits)
+	variant := bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
+	script, err := w.BuildCheck(context.Background(), bundle.Options{Dir: ws, Entry: "m.ts"}, variant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Evaluate(context.Background(), "m.ts", script, bundle.Migration, validate.Options{}); err != nil {
+		t.Fatalf("a table of 100,000 rows failed: %v", err)
 	}
 }
 
