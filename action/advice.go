@@ -125,10 +125,10 @@ func (c *config) rerunHint(p *partialReleaseError, permanent bool) string {
 		then = "the API refused the migration, so a rerun as it is would fail the same way: fix what the error names first, then run the job again"
 	}
 	switch {
-	case c.reuseVersion && c.clientInfo != "":
+	case c.version.reuseVersion && c.version.clientInfo != "":
 		return fmt.Sprintf("%s: with %s it finds version %s by its client info %q and deploys only the migration",
-			then, c.names.input("reuse-version"), p.versionID, c.clientInfo)
-	case c.reuseVersion:
+			then, c.names.input("reuse-version"), p.versionID, c.version.clientInfo)
+	case c.version.reuseVersion:
 		return fmt.Sprintf("%s, with %s set to name the code: %s matches no version by an empty client info, so the rerun would deploy a second version",
 			then, c.names.input("client-info"), c.names.input("reuse-version"))
 	}
@@ -210,7 +210,7 @@ func (c *config) scopeHint(e *deploy.APIError) string {
 	scope := e.MissingScope()
 	switch e.Step {
 	case deploy.StepListInstances, deploy.StepSetInstanceVersion:
-		if c.mode == modeUpgrade || c.upgrade {
+		if c.upgrade {
 			return fmt.Sprintf("the token lacks the %s scope: a rollout needs instances.read (to list instances) and "+
 				"instances.write (to ask them to move), which keys made with `smply keys create --use ci` do not have: "+
 				"use a key with both, for instance in a step of its own (mode upgrade)", scope)

@@ -53,7 +53,7 @@ func TestBundleProgress(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	h := newHarness(t)
-	h.opts = append(h.opts[:len(h.opts):len(h.opts)], WithClock(func() time.Time {
+	h.opts = append(h.opts[:len(h.opts):len(h.opts)], withClock(func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		now = now.Add(3 * time.Second)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,31 +12,48 @@ import (
 	"sbdeploy/deploy"
 )
 
-// config is every input, parsed and checked. It is made once, by
-// loadConfig, and never changed after.
+// config is every input, parsed and checked: the fields every mode has,
+// and a struct for each group of modes. It is made once, by loadConfig, and
+// never changed after.
 type config struct {
-	mode            string
-	machine         string
-	from, to        string
-	paths           paths // code modes: the workspace, working directory and entry points
-	gzip            bool
-	validate        bool // code modes: evaluate the code first
-	auth            auth
-	tokenLifetime   time.Duration
-	orgID           string
-	apiURL          string
-	dryRun          bool
-	timeout         time.Duration
-	attempts        int // per request, from the retries input
+	mode          *mode
+	machine       string
+	from, to      string // the versions the inputs name, where the mode takes them
+	upgrade       bool   // upgrade; migration and release with upgrade-instances
+	auth          auth
+	tokenLifetime time.Duration
+	orgID         string
+	apiURL        string
+	dryRun        bool
+	timeout       time.Duration
+	attempts      int   // per request, from the retries input
+	names         namer // how messages name inputs
+	code          codeConfig
+	version       versionConfig
+	teardown      teardownConfig
+}
+
+// codeConfig is what the modes that deploy code (mode.code) take.
+type codeConfig struct {
+	paths    paths // the workspace, working directory and entry points
+	gzip     bool
+	validate bool // evaluate the code first
+}
+
+// versionConfig is what the modes that deploy a machine version
+// (mode.version) take.
+type versionConfig struct {
+	clientInfo     string
+	makeCurrent    bool
+	indexSelectors json.RawMessage // nil if not given
+	createMachine  bool
+	indexes        []string // with createMachine
+	reuseVersion   bool
+}
+
+// teardownConfig is what mode teardown takes.
+type teardownConfig struct {
 	deleteInstances bool
-	clientInfo      string          // version, release
-	makeCurrent     bool            // version, release
-	indexSelectors  json.RawMessage // version, release; nil if not given
-	createMachine   bool            // version, release
-	indexes         []string        // with createMachine
-	reuseVersion    bool            // version, release
-	upgrade         bool            // upgrade; migration and release with upgrade-instances
-	names           namer           // how messages name inputs
 }
 
 // tokenSource says where the run's token comes from, so that advice about
@@ -59,15 +75,15 @@ type auth struct {
 }
 
 // deploysVersion reports whether the mode deploys a machine version.
-func (c *config) deploysVersion() bool { return c.mode == modeVersion || c.mode == modeRelease }
+func (c *config) deploysVersion() bool { return c.mode.version }
 
 // deploysMigration reports whether the mode deploys a migration.
 func (c *config) deploysMigration() bool {
-	return c.mode == modeMigration || c.mode == modeRelease && c.from != ""
+	return c.mode.migration == alwaysMigration || c.mode.migration == migrationWithFrom && c.from != ""
 }
 
 // deploysCode reports whether the mode bundles and deploys code.
-func (c *config) deploysCode() bool { return slices.Contains(codeModes, c.mode) }
+func (c *config) deploysCode() bool { return c.mode.code }
 
 // problems collects what is wrong with the inputs, each naming its input as
 // the caller gave it.
@@ -80,12 +96,19 @@ func (p *problems) add(input, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%s: %s", p.names.input(input), fmt.Sprintf(format, args...)))
 }
 
+// loading is what a mode's load reads: the inputs, where problems go, and
+// how to find the workspace.
+type loading struct {
+	src       source
+	errs      *problems
+	workspace func() (string, error)
+}
+
 // loadConfig checks every input and reports every problem at once, as a
 // *usageError. It sends nothing; it reads the file system only to resolve
 // paths inside workspace.
 func loadConfig(src source, names namer, workspace func() (string, error)) (*config, error) {
 	c := &config{
-		mode:     src.get("mode"),
 		machine:  src.get("machine"),
 		from:     src.get("from-version"),
 		to:       src.get("to-version"),
@@ -95,27 +118,18 @@ func loadConfig(src source, names namer, workspace func() (string, error)) (*con
 		attempts: 1,
 	}
 	errs := &problems{names: names}
-	if !slices.Contains(allModes, c.mode) {
-		errs.add("mode", "%s is not a mode: use %s", quote(c.mode), strings.Join(allModes, ", "))
-	}
 	checkUnknownInputs(src.environ, names, errs)
-	checkModeInputs(src, c.mode, errs)
-	c.loadMachine(src, errs)
-	c.loadRun(src, errs)
-	c.loadVersions(errs)
-	c.loadVersionInputs(src, errs)
-	switch c.mode {
-	case modeUpgrade:
-		c.upgrade = true
-	case modeMigration, modeRelease:
-		c.upgrade = c.bool(src, "upgrade-instances", errs)
+	name := src.get("mode")
+	if c.mode = modeNamed(name); c.mode == nil {
+		errs.add("mode", "%s is not a mode: use %s", quote(name), modeNames())
+	} else {
+		checkModeInputs(src, c.mode, errs)
 	}
-	c.loadAuth(src, errs)
-	if c.deploysCode() {
-		var err error
-		if c.paths, err = loadPaths(src, c, workspace); err != nil {
-			errs.errs = append(errs.errs, err)
-		}
+	c.loadMachine(errs)
+	c.loadRun(src, errs)
+	if c.mode != nil {
+		c.mode.load(c, loading{src: src, errs: errs, workspace: workspace})
+		c.loadAuth(src, errs)
 	}
 	if len(errs.errs) > 0 {
 		return nil, &usageError{errors.Join(errs.errs...)}
@@ -123,49 +137,18 @@ func loadConfig(src source, names namer, workspace func() (string, error)) (*con
 	return c, nil
 }
 
-// checkModeInputs applies one rule to every input: one given to a mode that
-// does not use it is an error, since a run that ignored it would not do
-// what the workflow says.
-func checkModeInputs(src source, mode string, errs *problems) {
-	if !slices.Contains(allModes, mode) {
-		return
-	}
-	for _, in := range inputs {
-		if in.modes != nil && !slices.Contains(in.modes, mode) && src.given(in.name) {
-			errs.add(in.name, "not used by mode %s (only by %s): remove it, or choose one of those modes",
-				mode, strings.Join(in.modes, ", "))
-		}
-	}
-}
-
-// loadMachine checks the machine name, and in a teardown the confirmation.
-func (c *config) loadMachine(src source, errs *problems) {
+// loadMachine checks the machine name.
+func (c *config) loadMachine(errs *problems) {
 	switch {
 	case c.machine == "":
 		errs.add("machine", "required: the name of the machine")
-		return
 	case !deploy.ValidSlug(c.machine):
 		errs.add("machine", "%s is not a machine name: use 1-128 letters, digits, _ or -", quote(c.machine))
-		return
 	}
-	if c.mode != modeTeardown {
-		return
-	}
-	fix := fmt.Sprintf("set %s (exactly the machine name) to delete the machine %q "+
-		"with all its versions, migrations and instances, for good", c.names.setting("confirm-delete", c.machine), c.machine)
-	switch confirm := src.raw("confirm-delete"); {
-	case confirm == "":
-		errs.add("confirm-delete", "required for a teardown: %s", fix)
-	case confirm != c.machine:
-		errs.add("confirm-delete", "%s is not the machine name %q, to the letter: %s", quote(confirm), c.machine, fix)
-	}
-	c.deleteInstances = c.bool(src, "delete-instances", errs)
 }
 
 // loadRun checks the inputs every mode shares: how to run and where to.
 func (c *config) loadRun(src source, errs *problems) {
-	c.gzip = c.bool(src, "gzip", errs)
-	c.validate = c.bool(src, "validate", errs)
 	c.dryRun = c.bool(src, "dry-run", errs)
 	var err error
 	if c.timeout, err = time.ParseDuration(src.get("timeout")); err != nil || c.timeout <= 0 {
@@ -201,70 +184,14 @@ var versionPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+-]+$`)
 
 func validVersionID(s string) bool { return len(s) <= 512 && versionPattern.MatchString(s) }
 
-// loadVersions checks from-version and to-version where the mode needs
-// them; checkModeInputs has refused them where it does not.
-func (c *config) loadVersions(errs *problems) {
-	var required []string
+// requireVersion checks that the version input name gives, v, is a
+// machine version ID; why says what the mode needs it for.
+func requireVersion(errs *problems, name, v, why string) {
 	switch {
-	case c.mode == modeMigration:
-		required = []string{"from-version", "to-version"}
-	case c.mode == modeRelease && c.from != "":
-		required = []string{"from-version"}
-	case c.mode == modeUpgrade:
-		required = []string{"to-version"}
-	}
-	for _, name := range required {
-		v := map[string]string{"from-version": c.from, "to-version": c.to}[name]
-		switch {
-		case v == "" && c.mode == modeUpgrade:
-			errs.add(name, "required for an upgrade: the machine version ID (ver_...) to move instances to")
-		case v == "":
-			errs.add(name, "required for a migration: a machine version ID (ver_...)")
-		case !validVersionID(v):
-			errs.add(name, "%s is not a machine version ID", quote(v))
-		}
-	}
-	if c.mode == modeMigration && c.from != "" && c.from == c.to {
-		errs.add("to-version", "%s is from-version too: a migration goes from one version to another, so check both", quote(c.to))
-	}
-}
-
-// loadVersionInputs checks the inputs of a machine version deploy.
-func (c *config) loadVersionInputs(src source, errs *problems) {
-	if !c.deploysVersion() {
-		return
-	}
-	c.makeCurrent = c.bool(src, "make-current", errs)
-	c.createMachine = c.bool(src, "create-machine", errs)
-	c.reuseVersion = c.bool(src, "reuse-version", errs)
-	if raw := src.get("index-selectors"); raw != "" {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal([]byte(raw), &obj) != nil || obj == nil {
-			errs.add("index-selectors", "%s is not a JSON object, such as {\"email\": \"$.user.email\"}", quote(raw))
-		} else {
-			c.indexSelectors = json.RawMessage(raw)
-		}
-	}
-	for _, name := range strings.Split(src.get("indexes"), ",") {
-		switch name = strings.TrimSpace(name); {
-		case name == "":
-		case !deploy.ValidSlug(name):
-			errs.add("indexes", "%s is not an index name: use 1-128 letters, digits, _ or -", quote(name))
-		default:
-			c.indexes = append(c.indexes, name)
-		}
-	}
-	if len(c.indexes) > 0 && !c.createMachine {
-		errs.add("indexes", "used only when create-machine is true")
-	}
-	if c.clientInfo = src.get("client-info"); c.clientInfo == "" {
-		c.clientInfo = src.getenv("GITHUB_SHA")
-	}
-	if c.clientInfo == "" && src.gitHead != nil {
-		c.clientInfo = src.gitHead()
-	}
-	if strings.ContainsAny(c.clientInfo, "\r\n") {
-		errs.add("client-info", "must be one line")
+	case v == "":
+		errs.add(name, "required %s: a machine version ID (ver_...)", why)
+	case !validVersionID(v):
+		errs.add(name, "%s is not a machine version ID", quote(v))
 	}
 }
 
@@ -294,7 +221,7 @@ func (c *config) loadAuth(src source, errs *problems) {
 		c.auth = auth{token: token, source: tokenInput}
 	case strings.TrimSpace(src.getenv("STATEBACKED_TOKEN")) != "":
 		c.auth = auth{token: strings.TrimSpace(src.getenv("STATEBACKED_TOKEN")), source: tokenEnv}
-	case !c.dryRun || c.mode == modeTeardown || c.mode == modeUpgrade:
+	case !c.dryRun || c.mode.dryRunNeedsToken:
 		errs.errs = append(errs.errs, c.emptyTokenError(src.getenv))
 	}
 	if c.auth.token != "" && len(c.auth.token) < minSecretLen {
@@ -313,8 +240,8 @@ func (c *config) emptyTokenError(getenv func(string) string) error {
 	if c.names.flags {
 		set = "pass --token, or --key-id and --secret-key, or set the STATEBACKED_TOKEN environment variable"
 	}
-	if c.dryRun { // only the dry runs of teardown and upgrade need a token
-		set += fmt.Sprintf(" (the dry run of %s lists the machine's instances, so it needs a token too)", c.mode)
+	if c.dryRun { // only the dry runs that list instances need a token
+		set += fmt.Sprintf(" (the dry run of %s lists the machine's instances, so it needs a token too)", c.mode.name)
 	}
 	switch getenv("GITHUB_EVENT_NAME") {
 	case "pull_request", "pull_request_review", "pull_request_review_comment":

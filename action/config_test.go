@@ -52,7 +52,7 @@ func FuzzLoadConfig(f *testing.F) {
 		switch {
 		case !onlyChars(cfg.machine, slugChars) || len(cfg.machine) > 128:
 			t.Errorf("accepted machine %q", cfg.machine)
-		case cfg.mode == modeMigration && (!onlyChars(cfg.from, versionChars) || !onlyChars(cfg.to, versionChars)):
+		case cfg.mode.name == "migration" && (!onlyChars(cfg.from, versionChars) || !onlyChars(cfg.to, versionChars)):
 			t.Errorf("accepted versions %q, %q", cfg.from, cfg.to)
 		case cfg.timeout <= 0:
 			t.Errorf("accepted timeout %v", cfg.timeout)
@@ -62,12 +62,12 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Errorf("accepted api-url %q", cfg.apiURL)
 		}
 		if cfg.deploysCode() {
-			real, err := filepath.EvalSymlinks(filepath.Join(cfg.paths.dir, cfg.paths.entry))
+			real, err := filepath.EvalSymlinks(filepath.Join(cfg.code.paths.dir, cfg.code.paths.entry))
 			if err != nil || !strings.HasPrefix(real, workspace+string(filepath.Separator)) {
-				t.Errorf("accepted entry %q that resolves to %q (%v), outside %s", cfg.paths.entry, real, err, workspace)
+				t.Errorf("accepted entry %q that resolves to %q (%v), outside %s", cfg.code.paths.entry, real, err, workspace)
 			}
 			if ext := filepath.Ext(real); ext != ".ts" && ext != ".tsx" && ext != ".js" && ext != ".mjs" {
-				t.Errorf("accepted entry %q", cfg.paths.entry)
+				t.Errorf("accepted entry %q", cfg.code.paths.entry)
 			}
 		}
 	})

@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"sbdeploy/bundle"
@@ -29,33 +30,33 @@ func defaultTuning() tuning {
 	}
 }
 
-// Option changes how Run works; tests use them to run fast.
-type Option func(*tuning)
+// option changes how Run works; tests use them to run fast.
+type option func(*tuning)
 
-// WithRequestTimeout bounds each attempt of each request.
-func WithRequestTimeout(d time.Duration) Option {
+// withRequestTimeout bounds each attempt of each request.
+func withRequestTimeout(d time.Duration) option {
 	return func(t *tuning) { t.requestTimeout = d }
 }
 
-// WithBundleLimits replaces the service's size limits.
-func WithBundleLimits(l bundle.Limits) Option {
+// withBundleLimits replaces the service's size limits.
+func withBundleLimits(l bundle.Limits) option {
 	return func(t *tuning) { t.limits = l }
 }
 
-// WithValidation bounds the evaluation of the code (zero fields: the
+// withValidation bounds the evaluation of the code (zero fields: the
 // validate package's defaults).
-func WithValidation(o validate.Options) Option {
+func withValidation(o validate.Options) option {
 	return func(t *tuning) { t.validate = o }
 }
 
-// WithSleep replaces how the client waits between attempts (see
+// withSleep replaces how the client waits between attempts (see
 // deploy.WithSleep).
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+func withSleep(sleep func(ctx context.Context, d time.Duration) error) option {
 	return func(t *tuning) { t.sleep = sleep }
 }
 
-// WithClock replaces time.Now.
-func WithClock(now func() time.Time) Option {
+// withClock replaces time.Now.
+func withClock(now func() time.Time) option {
 	return func(t *tuning) { t.now = now }
 }
 
@@ -75,15 +76,7 @@ type deployer struct {
 }
 
 // run does what the mode says.
-func (d *deployer) run(ctx context.Context) error {
-	switch d.cfg.mode {
-	case modeTeardown:
-		return d.teardown(ctx)
-	case modeUpgrade:
-		return d.upgrade(ctx)
-	}
-	return d.deployCode(ctx)
-}
+func (d *deployer) run(ctx context.Context) error { return d.cfg.mode.run(d, ctx) }
 
 // connect returns a client for the API. With a key it first mints the
 // run's token, hidden before anything could print it; the client hides every
@@ -124,4 +117,15 @@ func (d *deployer) logRetry(e deploy.RetryEvent) {
 		return
 	}
 	d.log.infof("%s: attempt %d of %d failed (%s); retrying in %s", e.Step, e.Attempt, e.Attempts, firstLine(e.Err.Error()), ms(e.Wait))
+}
+
+// writeOutputs writes step outputs, each of which must be one the mode's
+// table lists: --help and action.yml say what the table says.
+func (d *deployer) writeOutputs(outputs []output) error {
+	for _, o := range outputs {
+		if !slices.Contains(d.cfg.mode.outputs, o.name) {
+			return fmt.Errorf("mode %s wrote output %s, which its table does not list", d.cfg.mode.name, o.name) // a mistake in this package
+		}
+	}
+	return d.log.writeOutputs(d.getenv, outputs)
 }

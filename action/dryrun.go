@@ -18,7 +18,7 @@ import (
 func (d *deployer) checkDryRun(ctx context.Context, client *deploy.Client) error {
 	m, err := client.GetMachine(ctx, d.cfg.machine)
 	switch {
-	case deploy.IsNotFound(err) && d.cfg.createMachine && d.cfg.from == "":
+	case deploy.IsNotFound(err) && d.cfg.version.createMachine && d.cfg.from == "":
 		d.rep.checks = append(d.rep.checks, "the token is accepted", fmt.Sprintf("machine %s does not exist: it would be created", d.cfg.machine))
 		return nil
 	case deploy.IsNotFound(err):
@@ -34,15 +34,15 @@ func (d *deployer) checkDryRun(ctx context.Context, client *deploy.Client) error
 	if err := d.checkVersionsExist(ctx, client, m); err != nil {
 		return err
 	}
-	if d.cfg.deploysVersion() && d.cfg.reuseVersion {
-		v, err := client.FindVersion(ctx, d.cfg.machine, d.cfg.clientInfo, d.cfg.makeCurrent)
+	if d.cfg.deploysVersion() && d.cfg.version.reuseVersion {
+		v, err := client.FindVersion(ctx, d.cfg.machine, d.cfg.version.clientInfo, d.cfg.version.makeCurrent)
 		switch {
 		case err != nil:
 			return fmt.Errorf("dry run: %w", err)
 		case v != nil:
-			d.rep.checks = append(d.rep.checks, fmt.Sprintf("version %s has client info %q: it would be reused, and nothing uploaded", v.ID, d.cfg.clientInfo))
+			d.rep.checks = append(d.rep.checks, fmt.Sprintf("version %s has client info %q: it would be reused, and nothing uploaded", v.ID, d.cfg.version.clientInfo))
 		default:
-			d.rep.checks = append(d.rep.checks, fmt.Sprintf("no version to reuse has client info %q: a new version would be deployed", d.cfg.clientInfo))
+			d.rep.checks = append(d.rep.checks, fmt.Sprintf("no version to reuse has client info %q: a new version would be deployed", d.cfg.version.clientInfo))
 		}
 	}
 	return nil
@@ -55,7 +55,7 @@ func (d *deployer) checkVersionsExist(ctx context.Context, client *deploy.Client
 	named := map[string]string{} // version ID -> the input that names it
 	if d.cfg.deploysMigration() {
 		named[d.cfg.from] = "from-version"
-		if d.cfg.mode == modeMigration {
+		if !d.cfg.deploysVersion() { // the migration ends at to-version, not at the version this run deploys
 			named[d.cfg.to] = "to-version"
 		}
 	}

@@ -13,42 +13,26 @@ import (
 	"sbdeploy/deploy"
 )
 
-// The modes.
-const (
-	modeMigration = "migration"
-	modeVersion   = "version"
-	modeRelease   = "release"
-	modeUpgrade   = "upgrade"
-	modeTeardown  = "teardown"
-)
-
-// allModes are the modes, in the order help lists them.
-var allModes = []string{modeMigration, modeVersion, modeRelease, modeUpgrade, modeTeardown}
-
-// input is one action input; each is also a command-line flag.
+// input is one action input; each is also a command-line flag. Which
+// modes take it is the modes' to say (modeTable): an input no mode lists is
+// every mode's.
 type input struct {
 	name, def, usage string
-	boolean          bool     // true or false; a bare flag means true
-	modes            []string // the modes that use it; nil: every mode
+	boolean          bool // true or false; a bare flag means true
 }
-
-var (
-	codeModes    = []string{modeMigration, modeVersion, modeRelease}
-	versionModes = []string{modeVersion, modeRelease}
-)
 
 // inputs are the action's inputs, in the order --help and action.yml list
 // them. A test checks that action.yml agrees.
 var inputs = []input{
-	{name: "mode", def: modeMigration, usage: "what to do: migration, version, release (a version and the migration to it), upgrade (move instances to a version), or teardown"},
+	{name: "mode", def: "migration", usage: "what to do: one of the modes below"},
 	{name: "machine", usage: "machine name (slug): 1-128 letters, digits, _ or -"},
-	{name: "from-version", usage: "machine version ID the migration starts from", modes: []string{modeMigration, modeRelease}},
-	{name: "to-version", usage: "machine version ID the migration ends at; upgrade: the version to move instances to", modes: []string{modeMigration, modeUpgrade}},
-	{name: "file", usage: "entry point (.ts, .tsx, .mts, .cts, .js, .mjs or .cjs), relative to working-directory: the migration, or the machine for version and release", modes: codeModes},
-	{name: "migration-file", usage: "release: the migration's entry point, when from-version is given", modes: []string{modeRelease}},
-	{name: "working-directory", def: ".", usage: "directory to bundle from, relative to the workspace (outside GitHub: to the current directory)", modes: codeModes},
-	{name: "gzip", def: "true", usage: "upload the code gzipped", boolean: true, modes: codeModes},
-	{name: "validate", def: "true", usage: "evaluate the code and check it as the official CLI does, before deploying it", boolean: true, modes: codeModes},
+	{name: "from-version", usage: "machine version ID the migration starts from"},
+	{name: "to-version", usage: "machine version ID the migration ends at; upgrade: the version to move instances to"},
+	{name: "file", usage: "entry point (.ts, .tsx, .mts, .cts, .js, .mjs or .cjs), relative to working-directory: the migration, or the machine for version and release"},
+	{name: "migration-file", usage: "release: the migration's entry point, when from-version is given"},
+	{name: "working-directory", def: ".", usage: "directory to bundle from, relative to the workspace (outside GitHub: to the current directory)"},
+	{name: "gzip", def: "true", usage: "upload the code gzipped", boolean: true},
+	{name: "validate", def: "true", usage: "evaluate the code and check it as the official CLI does, before deploying it", boolean: true},
 	{name: "token", usage: "StateBacked API token (default: the STATEBACKED_TOKEN environment variable)"},
 	{name: "key-id", usage: "API key ID (sbk_...), with secret-key: instead of a token"},
 	{name: "secret-key", usage: "API key secret (sbsec_...), with key-id"},
@@ -58,15 +42,15 @@ var inputs = []input{
 	{name: "dry-run", def: "false", usage: "check and report; change nothing", boolean: true},
 	{name: "timeout", def: "5m", usage: "time limit for the whole run, as a Go duration (90s, 5m)"},
 	{name: "retries", def: "4", usage: "attempts in all for each request, 1 to 10 (1: no retries)"},
-	{name: "confirm-delete", usage: "teardown: must equal machine exactly to delete it", modes: []string{modeTeardown}},
-	{name: "delete-instances", def: "false", usage: "teardown: delete every instance first", boolean: true, modes: []string{modeTeardown}},
-	{name: "client-info", usage: "version and release: what the version is, such as a commit (default: $GITHUB_SHA, or outside GitHub the git HEAD commit)", modes: versionModes},
-	{name: "make-current", def: "true", usage: "version and release: make the new version current", boolean: true, modes: versionModes},
-	{name: "index-selectors", usage: "version and release: a JSON object of index selectors", modes: versionModes},
-	{name: "create-machine", def: "false", usage: "version and release: create the machine first if it does not exist", boolean: true, modes: versionModes},
-	{name: "indexes", usage: "with create-machine: the machine's indexes, comma-separated", modes: versionModes},
-	{name: "upgrade-instances", def: "false", usage: "migration and release: then ask every instance to move to the new version", boolean: true, modes: []string{modeMigration, modeRelease}},
-	{name: "reuse-version", def: "false", usage: "version and release: reuse a version deployed before with this client-info, instead of deploying it again", boolean: true, modes: versionModes},
+	{name: "confirm-delete", usage: "teardown: must equal machine exactly to delete it"},
+	{name: "delete-instances", def: "false", usage: "teardown: delete every instance first", boolean: true},
+	{name: "client-info", usage: "version and release: what the version is, such as a commit (default: $GITHUB_SHA, or outside GitHub the git HEAD commit)"},
+	{name: "make-current", def: "true", usage: "version and release: make the new version current", boolean: true},
+	{name: "index-selectors", usage: "version and release: a JSON object of index selectors"},
+	{name: "create-machine", def: "false", usage: "version and release: create the machine first if it does not exist", boolean: true},
+	{name: "indexes", usage: "with create-machine: the machine's indexes, comma-separated"},
+	{name: "upgrade-instances", def: "false", usage: "migration and release: then ask every instance to move to the new version", boolean: true},
+	{name: "reuse-version", def: "false", usage: "version and release: reuse a version deployed before with this client-info, instead of deploying it again", boolean: true},
 }
 
 // lookupInput returns the input called name.
@@ -244,13 +228,10 @@ Flags:
 	}
 	fmt.Fprint(w, `  --version                  print the version and exit
 
+Modes:
+`+modesUsage()+`
 Outputs (to $GITHUB_OUTPUT, or printed as name=value):
-  migration: migration-id, bundle-bytes, upload-bytes, bundle-sha256
-  version:   version-id, version-reused, bundle-bytes, upload-bytes, bundle-sha256
-  release:   version-id, version-reused, migration-id (with from-version), and the version's bundle-*
-  upgrade:   upgraded-instances, stranded-instances (also after a migration or release with upgrade-instances)
-  teardown:  deleted, deleted-instances
-
+`+modesHelp()+`
 Exit codes:
   0  done
   1  the run failed (the API refused, the network failed, the code did not build)

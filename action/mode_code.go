@@ -16,6 +16,24 @@ import (
 	"sbdeploy/internal/worker"
 )
 
+// codeInputs are the inputs of every mode that deploys code.
+var codeInputs = []string{"file", "working-directory", "gzip", "validate"}
+
+// bundleOutputs describe the bundle a code mode deployed (in a release,
+// the version's).
+var bundleOutputs = []string{"bundle-bytes", "upload-bytes", "bundle-sha256"}
+
+// loadCode checks the inputs every code mode takes: how to bundle and
+// check, and where from.
+func (c *config) loadCode(l loading) {
+	c.code.gzip = c.bool(l.src, "gzip", l.errs)
+	c.code.validate = c.bool(l.src, "validate", l.errs)
+	var err error
+	if c.code.paths, err = loadPaths(l.src, c, l.workspace); err != nil {
+		l.errs.errs = append(l.errs.errs, err)
+	}
+}
+
 // built is one bundle, ready to upload.
 type built struct {
 	kind    bundle.Kind
@@ -52,9 +70,9 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		defer client.CloseIdleConnections()
 		client.Preconnect(ctx)
 	}
-	if d.cfg.deploysVersion() && d.cfg.clientInfo == "" {
+	if d.cfg.deploysVersion() && d.cfg.version.clientInfo == "" {
 		reuse := ""
-		if d.cfg.reuseVersion {
+		if d.cfg.version.reuseVersion {
 			reuse = "; " + d.cfg.names.input("reuse-version") + " matches no version by an empty client info, so a new version is deployed"
 		}
 		d.log.noticef("the version's client info is empty (no %s, GITHUB_SHA or git commit): set %s to name the code, such as a commit or a release tag%s",
@@ -86,9 +104,9 @@ func (d *deployer) deployCode(ctx context.Context) error {
 			d.log.group("dry run checks", d.rep.checks...)
 		}
 		d.noteDryRun(client != nil)
-		return d.log.writeOutputs(d.getenv, outputs)
+		return d.writeOutputs(outputs)
 	}
-	if d.cfg.createMachine {
+	if d.cfg.version.createMachine {
 		if err := d.ensureMachine(ctx, client); err != nil {
 			return err
 		}
@@ -98,31 +116,31 @@ func (d *deployer) deployCode(ctx context.Context) error {
 	}
 	// What was deployed is written before a rollout: a rollout that then
 	// fails does not undo it.
-	if err := d.log.writeOutputs(d.getenv, outputs); err != nil || !d.cfg.upgrade {
+	if err := d.writeOutputs(outputs); err != nil || !d.cfg.upgrade {
 		return err
 	}
 	to := d.cfg.to
-	if d.cfg.mode == modeRelease {
+	if d.cfg.deploysVersion() { // to the version this run deployed
 		to = d.rep.versionID
 	}
 	rolled, err := d.rollout(ctx, client, to)
 	if err != nil {
 		return err
 	}
-	return d.log.writeOutputs(d.getenv, rolled)
+	return d.writeOutputs(rolled)
 }
 
 // buildAll bundles and checks everything the mode deploys.
 func (d *deployer) buildAll(ctx context.Context) (version, migration *built, err error) {
 	if d.cfg.deploysVersion() {
-		if version, err = d.build(ctx, bundle.MachineVersion, d.cfg.paths.entry); err != nil {
+		if version, err = d.build(ctx, bundle.MachineVersion, d.cfg.code.paths.entry); err != nil {
 			return nil, nil, err
 		}
 	}
 	if d.cfg.deploysMigration() {
-		entry := d.cfg.paths.entry
-		if d.cfg.mode == modeRelease {
-			entry = d.cfg.paths.migrationEntry
+		entry := d.cfg.code.paths.entry
+		if d.cfg.deploysVersion() { // the version is at entry
+			entry = d.cfg.code.paths.migrationEntry
 		}
 		if migration, err = d.build(ctx, bundle.Migration, entry); err != nil {
 			return nil, nil, err
@@ -135,7 +153,7 @@ func (d *deployer) buildAll(ctx context.Context) (version, migration *built, err
 // and warnings at their place in the source.
 func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*built, error) {
 	start := d.tune.now()
-	p := d.cfg.paths
+	p := d.cfg.code.paths
 	b, err := d.worker.Build(ctx, bundle.Options{Dir: p.dir, Entry: entry, Kind: kind, Root: p.workspace, Limits: d.tune.limits,
 		Progress: d.progress("bundling "+p.relative(entry), start)})
 	if err != nil {
@@ -147,17 +165,17 @@ func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*
 	sum := sha256.Sum256(b.Code)
 	out := &built{kind: kind, entry: entry, raw: len(b.Code), gzipped: len(b.Gzipped), upload: b.Code,
 		sha256: hex.EncodeToString(sum[:]), took: ms(d.tune.now().Sub(start))}
-	if d.cfg.gzip {
+	if d.cfg.code.gzip {
 		out.upload = b.Gzipped
 	}
 	d.rep.bundles = append(d.rep.bundles, out)
-	if d.cfg.validate {
+	if d.cfg.code.validate {
 		if out.checked, err = d.check(ctx, kind, entry); err != nil {
 			return nil, err
 		}
 	}
 	title := "bundle"
-	if d.cfg.mode == modeRelease {
+	if d.cfg.deploysVersion() && d.cfg.deploysMigration() {
 		title = "bundle " + kind.String()
 	}
 	limits := d.tune.limits
@@ -184,7 +202,7 @@ func (d *deployer) confine(ctx context.Context) error {
 		return err
 	}
 	d.worker = w
-	how, err := w.Confine(ctx, d.cfg.paths.workspace)
+	how, err := w.Confine(ctx, d.cfg.code.paths.workspace)
 	if err != nil {
 		w.Close()
 		return err
@@ -220,9 +238,9 @@ func (d *deployer) buildFailed(kind bundle.Kind, entry string, err error) error 
 			unplaced = append(unplaced, m.Text)
 			continue
 		}
-		d.log.annotate("error", d.cfg.paths.relative(m.File), m.Line, m.Column, m.Text)
+		d.log.annotate("error", d.cfg.code.paths.relative(m.File), m.Line, m.Column, m.Text)
 	}
-	msg := fmt.Sprintf("bundle of the %s %s failed with %d error(s)", kind, d.cfg.paths.relative(entry), len(be.Messages))
+	msg := fmt.Sprintf("bundle of the %s %s failed with %d error(s)", kind, d.cfg.code.paths.relative(entry), len(be.Messages))
 	if len(unplaced) < len(be.Messages) {
 		msg += " (annotated at their place above)"
 	}
@@ -237,7 +255,7 @@ func (d *deployer) buildFailed(kind bundle.Kind, entry string, err error) error 
 func (d *deployer) crashed(entry string, err error) error {
 	var crash *worker.CrashError
 	if errors.As(err, &crash) {
-		crash.Entry = d.cfg.paths.relative(entry)
+		crash.Entry = d.cfg.code.paths.relative(entry)
 		d.log.annotate("error", crash.Entry, 1, 1, crash.Reason)
 	}
 	return err
@@ -256,14 +274,14 @@ func (e *reportedBuildError) Unwrap() error { return e.err }
 // ensureMachine creates the machine unless it exists.
 func (d *deployer) ensureMachine(ctx context.Context, client *deploy.Client) error {
 	start := d.tune.now()
-	created, err := client.EnsureMachine(ctx, d.cfg.machine, d.cfg.indexes)
+	created, err := client.EnsureMachine(ctx, d.cfg.machine, d.cfg.version.indexes)
 	if err != nil {
 		return err
 	}
 	d.rep.machineCreated = created
 	what := fmt.Sprintf("machine %s exists", d.cfg.machine)
 	if created {
-		what = fmt.Sprintf("created machine %s with indexes [%s]", d.cfg.machine, strings.Join(d.cfg.indexes, ", "))
+		what = fmt.Sprintf("created machine %s with indexes [%s]", d.cfg.machine, strings.Join(d.cfg.version.indexes, ", "))
 	}
 	d.log.group("machine", what, "took "+ms(d.tune.now().Sub(start)))
 	return nil
@@ -279,14 +297,14 @@ func (d *deployer) ship(ctx context.Context, client *deploy.Client, version, mig
 			return err
 		}
 		d.rep.versionID = id
-		if err := d.log.writeOutputs(d.getenv, []output{{"version-id", id}, {"version-reused", strconv.FormatBool(d.rep.versionReused)}}); err != nil {
+		if err := d.writeOutputs([]output{{"version-id", id}, {"version-reused", strconv.FormatBool(d.rep.versionReused)}}); err != nil {
 			return err
 		}
 	}
 	if migration == nil {
 		return nil
 	}
-	m := deploy.Migration{Machine: d.cfg.machine, From: d.cfg.from, To: d.cfg.to, Code: migration.upload, Gzipped: d.cfg.gzip}
+	m := deploy.Migration{Machine: d.cfg.machine, From: d.cfg.from, To: d.cfg.to, Code: migration.upload, Gzipped: d.cfg.code.gzip}
 	if version != nil {
 		m.To = d.rep.versionID
 	}
@@ -299,36 +317,36 @@ func (d *deployer) ship(ctx context.Context, client *deploy.Client, version, mig
 	}
 	d.rep.migrationID = id
 	d.log.infof("deployed migration %s of machine %s (%s -> %s)", id, d.cfg.machine, m.From, m.To)
-	return d.log.writeOutputs(d.getenv, []output{{"migration-id", id}})
+	return d.writeOutputs([]output{{"migration-id", id}})
 }
 
 // shipVersion deploys the machine version, or, with reuse-version, finds
 // the one a run with the same client info deployed before and deploys
 // nothing: a rerun of a job does not make a second version of its code.
 func (d *deployer) shipVersion(ctx context.Context, client *deploy.Client, version *built) (string, error) {
-	if d.cfg.reuseVersion {
-		v, err := client.FindVersion(ctx, d.cfg.machine, d.cfg.clientInfo, d.cfg.makeCurrent)
+	if d.cfg.version.reuseVersion {
+		v, err := client.FindVersion(ctx, d.cfg.machine, d.cfg.version.clientInfo, d.cfg.version.makeCurrent)
 		if err != nil {
 			return "", err
 		}
 		if v != nil {
 			d.rep.versionReused = true
 			which := "a version"
-			if d.cfg.makeCurrent {
+			if d.cfg.version.makeCurrent {
 				which = "the current version"
 			}
 			d.log.noticef("reusing version %s of machine %s: it is %s, deployed before with client info %q; nothing was uploaded",
-				v.ID, d.cfg.machine, which, d.cfg.clientInfo)
+				v.ID, d.cfg.machine, which, d.cfg.version.clientInfo)
 			return v.ID, nil
 		}
 	}
-	v := deploy.Version{Machine: d.cfg.machine, Code: version.upload, Gzipped: d.cfg.gzip,
-		ClientInfo: d.cfg.clientInfo, MakeCurrent: d.cfg.makeCurrent, IndexSelectors: d.cfg.indexSelectors}
+	v := deploy.Version{Machine: d.cfg.machine, Code: version.upload, Gzipped: d.cfg.code.gzip,
+		ClientInfo: d.cfg.version.clientInfo, MakeCurrent: d.cfg.version.makeCurrent, IndexSelectors: d.cfg.version.indexSelectors}
 	id, err := client.Deploy(ctx, v, d.logStep(version, v.Filename()))
 	if err != nil {
 		return "", err
 	}
-	d.log.infof("deployed version %s of machine %s (client info %q, current: %t)", id, d.cfg.machine, d.cfg.clientInfo, d.cfg.makeCurrent)
+	d.log.infof("deployed version %s of machine %s (client info %q, current: %t)", id, d.cfg.machine, d.cfg.version.clientInfo, d.cfg.version.makeCurrent)
 	return id, nil
 }
 

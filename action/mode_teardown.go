@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -10,6 +11,34 @@ import (
 
 // progressEvery is how often a long deletion logs its progress.
 const progressEvery = 2 * time.Second
+
+// teardownMode deletes the machine, on exact confirmation.
+func modeTeardown() *mode {
+	return &mode{
+		name:             "teardown",
+		usage:            "delete the machine (confirm-delete)",
+		inputs:           []string{"confirm-delete", "delete-instances"},
+		dryRunNeedsToken: true,
+		load:             (*config).loadTeardown,
+		run:              (*deployer).teardown,
+		titles:           titles{done: "Teardown", dryRun: "Teardown dry run: nothing was deleted", failed: "Teardown failed"},
+		rows:             (*report).teardownRows,
+		outputs:          []string{"deleted", "deleted-instances"},
+	}
+}
+
+// loadTeardown checks the confirmation: exactly the machine's name.
+func (c *config) loadTeardown(l loading) {
+	fix := fmt.Sprintf("set %s (exactly the machine name) to delete the machine %q "+
+		"with all its versions, migrations and instances, for good", c.names.setting("confirm-delete", c.machine), c.machine)
+	switch confirm := l.src.raw("confirm-delete"); {
+	case confirm == "":
+		l.errs.add("confirm-delete", "required for a teardown: %s", fix)
+	case confirm != c.machine:
+		l.errs.add("confirm-delete", "%s is not the machine name %q, to the letter: %s", quote(confirm), c.machine, fix)
+	}
+	c.teardown.deleteInstances = c.bool(l.src, "delete-instances", l.errs)
+}
 
 // teardown deletes the machine (and, when asked, its instances first), or on
 // a dry run lists what would be deleted. The deleted and deleted-instances
@@ -22,7 +51,7 @@ func (d *deployer) teardown(ctx context.Context) error {
 	last := d.tune.now()
 	res, err := client.Teardown(ctx, deploy.Teardown{
 		Machine:         d.cfg.machine,
-		DeleteInstances: d.cfg.deleteInstances,
+		DeleteInstances: d.cfg.teardown.deleteInstances,
 		DryRun:          d.cfg.dryRun,
 		Progress: func(deleted int) {
 			// Pages come one at a time, so the total is not known: progress
@@ -44,7 +73,7 @@ func (d *deployer) teardown(ctx context.Context) error {
 		// name does not pass unseen.
 		d.log.warnf("machine %s does not exist, so nothing was deleted: if a run deleted it before, all is well; otherwise check %s",
 			name, d.cfg.names.input("machine"))
-	case d.cfg.dryRun && d.cfg.deleteInstances:
+	case d.cfg.dryRun && d.cfg.teardown.deleteInstances:
 		d.log.noticef("dry run: would delete %d instances, then machine %s; nothing was deleted", res.Instances, name)
 	case d.cfg.dryRun && res.Instances > 0:
 		d.log.noticef("dry run: machine %s has %d instances, so deleting it would fail: set %s to delete them first; nothing was deleted",
@@ -56,7 +85,7 @@ func (d *deployer) teardown(ctx context.Context) error {
 	default:
 		d.log.infof("deleted machine %s with its versions and migrations, after deleting %d instances", name, res.DeletedInstances)
 	}
-	return d.log.writeOutputs(d.getenv, []output{
+	return d.writeOutputs([]output{
 		{"deleted", strconv.FormatBool(res.Deleted)},
 		{"deleted-instances", strconv.Itoa(res.DeletedInstances)},
 	})

@@ -11,6 +11,29 @@ import (
 	"sbdeploy/deploy"
 )
 
+// rolloutOutputs are what a rollout writes.
+var rolloutOutputs = []string{"upgraded-instances", "stranded-instances"}
+
+// upgradeMode asks every instance of the machine to move to to-version.
+func modeUpgrade() *mode {
+	return &mode{
+		name:             "upgrade",
+		usage:            "ask every instance to move to a version (to-version)",
+		inputs:           []string{"to-version"},
+		dryRunNeedsToken: true,
+		load: func(c *config, l loading) {
+			requireVersion(l.errs, "to-version", c.to, "for an upgrade: the version to move instances to,")
+			c.upgrade = true
+		},
+		run:    (*deployer).upgrade,
+		titles: titles{done: "Upgraded instances", dryRun: "Upgrade dry run: no instance was asked to move", failed: "Upgrade failed"},
+		rows: func(r *report, redact func(string) string) []row {
+			return append([]row{{"Machine", code(redact, r.cfg.machine)}}, r.rolloutRows(redact)...)
+		},
+		outputs: rolloutOutputs,
+	}
+}
+
 // upgrade moves every instance of the machine to to-version: mode upgrade.
 func (d *deployer) upgrade(ctx context.Context) error {
 	client, err := d.connect()
@@ -21,7 +44,7 @@ func (d *deployer) upgrade(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return d.log.writeOutputs(d.getenv, outputs)
+	return d.writeOutputs(outputs)
 }
 
 // rollout asks every instance that does not run version to move to it, and

@@ -269,7 +269,7 @@ func checkWorkflow(t *testing.T, declared map[string]string, wf readmeWorkflow) 
 				for _, e := range err {
 					stepFail("%v", e)
 				}
-				if !slices.Contains(codeModes, mode) {
+				if m := modeNamed(mode); m == nil || !m.code {
 					continue
 				}
 				if !checkedOut {
@@ -311,7 +311,7 @@ func checkActionStep(t *testing.T, declared map[string]string, with map[string]s
 		}
 		e["INPUT_"+strings.ToUpper(name)] = v
 	}
-	mode = cmp.Or(e["INPUT_MODE"], modeMigration)
+	mode = cmp.Or(e["INPUT_MODE"], modeTable[0].name)
 	wd = path.Clean(cmp.Or(e["INPUT_WORKING-DIRECTORY"], "."))
 
 	// A workspace with the files the step names, so that loadConfig checks

@@ -61,14 +61,14 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				h.em.Inject(step, 1, f.fault)
 				var slept []time.Duration
-				h.opts = append(slices.Clone(h.opts), WithSleep(func(ctx context.Context, d time.Duration) error {
+				h.opts = append(slices.Clone(h.opts), withSleep(func(ctx context.Context, d time.Duration) error {
 					slept = append(slept, d)
 					return ctx.Err()
 				}))
 				if f.fault.Hang {
 					// The attempt's time limit is what ends a hang: short,
 					// and still far above what an answer takes.
-					h.opts = append(slices.Clone(h.opts), WithRequestTimeout(300*time.Millisecond))
+					h.opts = append(slices.Clone(h.opts), withRequestTimeout(300*time.Millisecond))
 				}
 				stdout, _, err := h.run(t)
 

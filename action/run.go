@@ -38,14 +38,14 @@ type Process struct {
 var secretInputs = []string{"INPUT_TOKEN", "INPUT_SECRET-KEY", "STATEBACKED_TOKEN"}
 
 // Main runs the action and returns the process's exit code.
-func Main(ctx context.Context, p Process, opts ...Option) int {
+func Main(ctx context.Context, p Process, opts ...option) int {
 	return ExitCode(Run(ctx, p, opts...))
 }
 
 // Run is the whole action: it checks the inputs, runs the mode, and reports.
 // It prints its own errors; the error it returns decides the exit code (see
 // ExitCode).
-func Run(ctx context.Context, p Process, opts ...Option) error {
+func Run(ctx context.Context, p Process, opts ...option) error {
 	tune := defaultTuning()
 	for _, opt := range opts {
 		opt(&tune)

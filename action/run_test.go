@@ -51,7 +51,7 @@ const (
 // testOptions make the waits between attempts instant (the waits asked
 // for are still logged) and bound an attempt to 2 s: the retry policy under
 // test is the same.
-var testOptions = []Option{WithSleep(noSleep), WithRequestTimeout(2 * time.Second)}
+var testOptions = []option{withSleep(noSleep), withRequestTimeout(2 * time.Second)}
 
 // noSleep returns at once, unless ctx has ended.
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
@@ -107,7 +107,7 @@ type harness struct {
 	env       env
 	output    string // GITHUB_OUTPUT
 	summary   string // GITHUB_STEP_SUMMARY
-	opts      []Option
+	opts      []option
 }
 
 func newHarness(t *testing.T) *harness {
@@ -391,7 +391,7 @@ var badInputs = []struct {
 	}, []string{"half.ts does not export upgradeContext"}},
 	{"oversize bundle", func(t *testing.T, h *harness) {
 		// Small limits: what is tested is that the limits hold, not their size.
-		h.opts = append(h.opts, WithBundleLimits(bundle.Limits{Raw: 1000, Gzipped: 500}))
+		h.opts = append(h.opts, withBundleLimits(bundle.Limits{Raw: 1000, Gzipped: 500}))
 		h.write(t, "app/big.js", "export const upgradeState = (s) => s, upgradeContext = (c) => c;\nexport const a = \""+
 			randomText(2000)+"\";\n")
 		h.env["INPUT_FILE"] = "big.js"

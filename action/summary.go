@@ -70,16 +70,8 @@ type row [2]string
 // Every text from a server or an input goes through text or code, which
 // redact it and then escape it for Markdown.
 func (r *report) markdown(redact func(string) string) string {
-	var rows []row
-	switch r.cfg.mode {
-	case modeTeardown:
-		rows = append(r.teardownRows(redact), row{"Time", ms(r.now().Sub(r.started))})
-	case modeUpgrade:
-		rows = append([]row{{"Machine", code(redact, r.cfg.machine)}}, r.rolloutRows(redact)...)
-		rows = append(rows, row{"Time", ms(r.now().Sub(r.started))})
-	default:
-		rows = append(r.codeRows(redact), r.rolloutRows(redact)...)
-	}
+	rows := r.cfg.mode.rows(r, redact)
+	rows = append(rows, row{"Total time", ms(r.now().Sub(r.started))})
 	if r.commit != "" {
 		rows = append(rows, row{"Commit", code(redact, r.commit)})
 	}
@@ -95,47 +87,41 @@ func (r *report) markdown(redact func(string) string) string {
 	return b.String()
 }
 
+// title is what the summary calls the run: the mode's title for how it
+// ended; a dry run that failed changed nothing, in any mode.
 func (r *report) title() string {
-	teardown := r.cfg.mode == modeTeardown
+	t := r.cfg.mode.titles
 	switch {
-	case r.err != nil && teardown:
-		return "Teardown failed"
 	case r.err != nil && r.cfg.dryRun:
 		return "Dry run failed: nothing was changed"
 	case r.err != nil:
-		return "Deploy failed"
-	case r.cfg.dryRun && teardown:
-		return "Teardown dry run: nothing was deleted"
-	case r.cfg.dryRun && r.cfg.mode == modeUpgrade:
-		return "Upgrade dry run: no instance was asked to move"
+		return t.failed
 	case r.cfg.dryRun:
-		return "Dry run: nothing was changed"
-	case r.cfg.mode == modeUpgrade:
-		return "Upgraded instances"
-	case teardown:
-		return "Teardown"
-	case r.cfg.mode == modeVersion:
-		return "Deployed machine version"
-	case r.cfg.mode == modeRelease:
-		return "Released"
+		return t.dryRun
 	}
-	return "Deployed migration"
+	return t.done
 }
 
-func (r *report) codeRows(redact func(string) string) []row {
+// codeRows are the summary's rows of the modes that deploy code: what was
+// deployed, and the rollout after it.
+func codeRows(r *report, redact func(string) string) []row {
+	return append(r.deployRows(redact), r.rolloutRows(redact)...)
+}
+
+func (r *report) deployRows(redact func(string) string) []row {
 	rows := []row{{"Machine", code(redact, r.cfg.machine)}}
 	if r.machineCreated {
-		rows = append(rows, row{"Machine created", "yes, with indexes " + code(redact, strings.Join(r.cfg.indexes, ","))})
+		rows = append(rows, row{"Machine created", "yes, with indexes " + code(redact, strings.Join(r.cfg.version.indexes, ","))})
 	}
 	if r.versionID != "" {
 		cell := code(redact, r.versionID)
 		if r.versionReused {
-			cell += " (reused: deployed before with client info " + code(redact, r.cfg.clientInfo) + "; nothing was uploaded)"
+			cell += " (reused: deployed before with client info " + code(redact, r.cfg.version.clientInfo) + "; nothing was uploaded)"
 		}
 		rows = append(rows, row{"Version ID", cell})
 	}
 	if r.cfg.deploysVersion() {
-		info := code(redact, r.cfg.clientInfo)
+		info := code(redact, r.cfg.version.clientInfo)
 		if info == "" {
 			info = "(empty)"
 		}
@@ -143,7 +129,7 @@ func (r *report) codeRows(redact func(string) string) []row {
 	}
 	if r.cfg.deploysMigration() {
 		to := code(redact, r.cfg.to)
-		if r.cfg.mode == modeRelease {
+		if r.cfg.deploysVersion() { // to the version this run deploys
 			to = code(redact, r.versionID)
 			if r.versionID == "" {
 				to = "the new version"
@@ -157,7 +143,7 @@ func (r *report) codeRows(redact func(string) string) []row {
 	for _, b := range r.bundles {
 		kind := " (" + b.kind.String() + ")"
 		rows = append(rows, row{"Bundle" + kind, fmt.Sprintf("%s: %s minified, %s gzipped, %s; SHA-256 %s",
-			code(redact, r.cfg.paths.relative(b.entry)), bytesText(b.raw), bytesText(b.gzipped), r.uploadText(b), code(redact, b.sha256))})
+			code(redact, r.cfg.code.paths.relative(b.entry)), bytesText(b.raw), bytesText(b.gzipped), r.uploadText(b), code(redact, b.sha256))})
 		if b.checked != "" {
 			rows = append(rows, row{"Validation" + kind, text(redact, b.checked)})
 		}
@@ -173,7 +159,7 @@ func (r *report) codeRows(redact func(string) string) []row {
 	if len(r.checks) > 0 {
 		rows = append(rows, row{"Checked (read-only)", text(redact, strings.Join(r.checks, "; "))})
 	}
-	return append(rows, row{"Total time", ms(r.now().Sub(r.started))})
+	return rows
 }
 
 // uploadText says whether b was uploaded, and if not, why.
@@ -208,7 +194,7 @@ func (r *report) errorRows(redact func(string) string) []row {
 			}
 			place := ""
 			if m.File != "" {
-				place = fmt.Sprintf("%s:%d:%d: ", r.cfg.paths.relative(m.File), m.Line, m.Column)
+				place = fmt.Sprintf("%s:%d:%d: ", r.cfg.code.paths.relative(m.File), m.Line, m.Column)
 			}
 			rows = append(rows, row{"", code(redact, place+m.Text)})
 		}

@@ -44,7 +44,7 @@ func (e *validationError) Unwrap() error { return e.err }
 // returns what the job summary says of it.
 func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (string, error) {
 	start := d.tune.now()
-	p := d.cfg.paths
+	p := d.cfg.code.paths
 	script, err := d.worker.BuildCheck(ctx, bundle.Options{Dir: p.dir, Entry: entry, Root: p.workspace}, variant)
 	switch {
 	case xstateMissing(err) && kind == bundle.Migration:

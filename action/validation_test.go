@@ -78,7 +78,7 @@ export const upgradeContext = (c: unknown) => ({ ...(c as object), api: api.href
 					h.installXstate(t)
 				}
 				if tt.timeout != 0 {
-					h.opts = append(slices.Clone(h.opts), WithValidation(validate.Options{Timeout: tt.timeout}))
+					h.opts = append(slices.Clone(h.opts), withValidation(validate.Options{Timeout: tt.timeout}))
 				}
 				start := time.Now()
 				stdout, _, err := h.run(t)

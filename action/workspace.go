@@ -83,7 +83,7 @@ func loadPaths(src source, c *config, workspace func() (string, error)) (paths, 
 	}
 	migrationFile := src.get("migration-file")
 	switch {
-	case c.mode != modeRelease:
+	case !slices.Contains(c.mode.inputs, "migration-file"):
 	case c.from != "":
 		p.migrationEntry, err = p.resolveEntry(c.names, "migration-file", migrationFile, "the migration from from-version")
 	case migrationFile != "":
