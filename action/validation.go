@@ -10,10 +10,6 @@ import (
 	"sbdeploy/validate"
 )
 
-// variant is how package bundle builds the evaluation variant that package
-// validate runs.
-var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
-
 // validationError is a check of the code that failed: it was logged where
 // the engine placed it.
 type validationError struct {
@@ -45,7 +41,8 @@ func (e *validationError) Unwrap() error { return e.err }
 func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (string, error) {
 	start := d.tune.now()
 	p := d.cfg.code.paths
-	script, err := d.worker.BuildCheck(ctx, bundle.Options{Dir: p.dir, Entry: entry, Root: p.workspace}, variant)
+	err := d.worker.Validate(ctx, bundle.Options{Dir: p.dir, Entry: entry, Root: p.workspace}, kind, d.tune.validate)
+	var ve *validate.Error
 	switch {
 	case xstateMissing(err) && kind == bundle.Migration:
 		// Migrations rarely need xstate at run time: say so, and go on.
@@ -55,13 +52,9 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 	case xstateMissing(err):
 		return "", fmt.Errorf("validate the machine version %s: evaluating it needs xstate installed: install the app's packages "+
 			"before this step (`npm ci`, or your package manager's install), or set %s", p.relative(entry), d.cfg.names.setting("validate", "false"))
-	case err != nil:
+	case isBuildError(err):
 		return "", fmt.Errorf("validate the %s %s: its evaluation variant does not build (set %s to skip validation): %w",
 			kind, p.relative(entry), d.cfg.names.setting("validate", "false"), d.buildFailed(kind, entry, err))
-	}
-	err = d.worker.Evaluate(ctx, p.relative(entry), script, kind, d.tune.validate)
-	var ve *validate.Error
-	switch {
 	case errors.As(err, &ve):
 		e := &validationError{kind: kind, entry: p.relative(entry), err: ve, skip: d.cfg.names.setting("validate", "false")}
 		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
@@ -92,4 +85,9 @@ func xstateMissing(err error) bool {
 	return slices.ContainsFunc(be.Messages, func(m bundle.Message) bool {
 		return m.Unresolved != "" && bundle.KindOfImport(m.Unresolved) == bundle.XstateImport
 	})
+}
+
+func isBuildError(err error) bool {
+	var be *bundle.BuildError
+	return errors.As(err, &be)
 }

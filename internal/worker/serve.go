@@ -83,26 +83,29 @@ func (s *server) build(b *buildRequest) error {
 	defer debug.SetGCPercent(old)
 	o := bundle.Options{Dir: b.Dir, Entry: b.Entry, Kind: b.Kind, Root: s.workspace, Limits: b.Limits,
 		Progress: func(n int) { _ = s.send(reply{Progress: n}) }}
-	if b.Check != nil {
-		script, err := bundle.BuildCheck(context.Background(), o, *b.Check)
-		return s.send(reply{Done: true, Script: script, Err: toWire(err)})
-	}
 	res, err := bundle.Build(context.Background(), o)
 	return s.send(reply{Done: true, Bundle: res, Err: toWire(err)})
 }
 
-// evaluate runs the check of a script, after giving the memory of the
-// builds back to the system: the parent's memory limit for an evaluation
-// is lower than for a build.
+// variant is the evaluation variant that validate.Check runs, as bundle
+// builds it.
+var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
+
+// evaluate builds the evaluation variant of the entry point and checks it,
+// after giving the memory of the build back to the system: the parent's
+// memory limit for an evaluation is lower than for a build.
 func (s *server) evaluate(e *evaluateRequest) error {
+	old := debug.SetGCPercent(-1)
+	script, err := bundle.BuildCheck(context.Background(), bundle.Options{Dir: e.Dir, Entry: e.Entry, Root: s.workspace}, variant)
+	debug.SetGCPercent(old)
+	if err != nil {
+		return s.send(reply{Done: true, Err: toWire(err)})
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	if err := s.send(reply{Evaluating: true}); err != nil {
 		return err
 	}
-	// The collector works harder near the evaluation's heap bound, so that
-	// garbage does not take the worker to the parent's limit.
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(e.MaxHeap)))
-	err := validate.Check(context.Background(), e.Script, e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
+	err = validate.Check(context.Background(), script, e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
 	return s.send(reply{Done: true, Err: toWire(err)})
 }

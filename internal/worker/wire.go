@@ -42,20 +42,20 @@ type request struct {
 // confineRequest names the only directory the worker may read files in.
 type confineRequest struct{ Workspace string }
 
-// buildRequest is a bundle.Build, or with Check a bundle.BuildCheck.
+// buildRequest is a bundle.Build.
 type buildRequest struct {
 	Dir, Entry string
 	Kind       bundle.Kind
 	Limits     bundle.Limits
-	Check      *bundle.Check `json:",omitempty"`
 }
 
-// evaluateRequest is a validate.Check of a script that BuildCheck made.
+// evaluateRequest is a validation: bundle.BuildCheck of the entry point,
+// then validate.Check of what it built.
 type evaluateRequest struct {
-	Script  []byte
-	Kind    bundle.Kind
-	Timeout time.Duration
-	MaxHeap uint64
+	Dir, Entry string
+	Kind       bundle.Kind
+	Timeout    time.Duration
+	MaxHeap    uint64
 }
 
 // reply is what the worker answers: progress frames (Progress set, not
@@ -65,7 +65,6 @@ type reply struct {
 	Progress   int            `json:",omitempty"`
 	Confined   string         `json:",omitempty"` // to a confine request: what confines the worker
 	Bundle     *bundle.Bundle `json:",omitempty"` // to a build
-	Script     []byte         `json:",omitempty"` // to a build with Check
 	Err        *wireError     `json:",omitempty"`
 	Evaluating bool           `json:",omitempty"` // the evaluation starts: the parent's memory limit drops
 }

@@ -24,7 +24,7 @@ const (
 	// EvaluateMemory bounds an evaluation: ordinary work at the top level
 	// (a table of 100,000 rows) fits with room; code that allocates without
 	// bound is stopped well before the runner runs short.
-	EvaluateMemory = 256 << 20
+	EvaluateMemory = 224 << 20
 	// evaluateHeap is the heap bound the evaluation itself keeps, below
 	// EvaluateMemory, so that code that grows in small steps gets the
 	// evaluation's own message.
@@ -126,22 +126,18 @@ func (w *Worker) Build(ctx context.Context, o bundle.Options) (*bundle.Bundle, e
 	return r.Bundle, err
 }
 
-// BuildCheck runs bundle.BuildCheck in the worker.
-func (w *Worker) BuildCheck(ctx context.Context, o bundle.Options, v bundle.Check) ([]byte, error) {
-	var r reply
-	err := w.call(ctx, request{Build: &buildRequest{Dir: o.Dir, Entry: o.Entry, Kind: o.Kind, Limits: o.Limits, Check: &v}}, o.Entry, o.Progress, &r)
-	return r.Script, err
-}
-
-// Evaluate runs validate.Check of script, built from entry, in the worker,
-// within o (zero fields: validate's time limit, and a heap bound below
-// EvaluateMemory) and EvaluateMemory.
-func (w *Worker) Evaluate(ctx context.Context, entry string, script []byte, kind bundle.Kind, o validate.Options) error {
-	if o.MaxHeapBytes == 0 {
-		o.MaxHeapBytes = evaluateHeap
+// Validate builds the evaluation variant of o's entry point in the worker
+// and checks it with validate.Check, within vo (zero fields: validate's
+// time limit, and a heap bound below the evaluation's memory limit). A
+// variant that does not build is a *bundle.BuildError; code that fails the
+// check, a *validate.Error.
+func (w *Worker) Validate(ctx context.Context, o bundle.Options, kind bundle.Kind, vo validate.Options) error {
+	if vo.MaxHeapBytes == 0 {
+		vo.MaxHeapBytes = evaluateHeap
 	}
 	var r reply
-	return w.call(ctx, request{Evaluate: &evaluateRequest{Script: script, Kind: kind, Timeout: o.Timeout, MaxHeap: o.MaxHeapBytes}}, entry, nil, &r)
+	req := evaluateRequest{Dir: o.Dir, Entry: o.Entry, Kind: kind, Timeout: vo.Timeout, MaxHeap: vo.MaxHeapBytes}
+	return w.call(ctx, request{Evaluate: &req}, o.Entry, nil, &r)
 }
 
 // call sends req and reads the replies, handing progress to progress,

@@ -154,12 +154,7 @@ func TestStartupWorkFits(t *testing.T) {
 	t.Parallel()
 	limits := Limits{Build: BuildMemory * raceScale, Evaluate: EvaluateMemory * raceScale}
 	w, ws := startWith(t, map[string]string{"m.ts": "export const rows = Array.from({length: 100000}, (_, i) => ({id: i, name: 'row' + i, tags: ['a', 'b']}));\n" + migration}, limits)
-	variant := bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
-	script, err := w.BuildCheck(context.Background(), bundle.Options{Dir: ws, Entry: "m.ts"}, variant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Evaluate(context.Background(), "m.ts", script, bundle.Migration, validate.Options{}); err != nil {
+	if err := w.Validate(context.Background(), bundle.Options{Dir: ws, Entry: "m.ts"}, bundle.Migration, validate.Options{}); err != nil {
 		t.Fatalf("a table of 100,000 rows failed: %v", err)
 	}
 }
@@ -179,18 +174,18 @@ func TestBombsAreStopped(t *testing.T) {
 	}{
 		{"nesting", `Function("!".repeat(4e6) + "1")`, validate.Options{}, time.Minute, "nests too deeply"},
 		{"one large allocation", `new Array(2**32-1).fill(1)`, validate.Options{MaxHeapBytes: 1 << 40, Timeout: time.Minute}, time.Minute,
-			"used more than 256 MB of memory"},
+			"used more than 224 MB of memory"},
 		{"growing", `const a = []; for (;;) a.push("x".repeat(1000) + a.length)`, validate.Options{MaxHeapBytes: 1 << 40, Timeout: time.Minute}, time.Minute,
-			"used more than 256 MB of memory"},
+			"used more than 224 MB of memory"},
 		{"endless", `for (;;) {}`, validate.Options{Timeout: time.Hour}, 300 * time.Millisecond, "context deadline exceeded"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w, _ := start(t, nil)
+			w, ws := start(t, map[string]string{"m.ts": tt.script + ";\n" + migration})
 			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
 			began := time.Now()
-			err := w.Evaluate(ctx, "m.ts", []byte(tt.script), bundle.Migration, tt.opts)
+			err := w.Validate(ctx, bundle.Options{Dir: ws, Entry: "m.ts"}, bundle.Migration, tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
