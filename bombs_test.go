@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,8 +33,10 @@ func TestBombsEndInExit1(t *testing.T) {
 			"nests too deeply"},
 		{"nesting, parsed", strings.Repeat("!", 4<<20) + "1;\nexport const upgradeState = (s) => s, upgradeContext = (o, n, c) => c;\n", false,
 			"nests too deeply"},
+		// Stopped by the memory limit, or on a slow machine by the
+		// evaluation's time limit first: both within the bounds.
 		{"one large allocation", "new Array(2**32-1).fill(1);\nexport const upgradeState = (s) => s, upgradeContext = (o, n, c) => c;\n", true,
-			"used more than"},
+			"used more than|did not finish within"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -67,10 +70,11 @@ func TestBombsEndInExit1(t *testing.T) {
 			if mb > 300 {
 				t.Errorf("the process tree peaked at %d MB, want at most 300", mb)
 			}
-			if want := "::error col=1,file=app/bomb.js,line=1::"; !strings.Contains(out.String(), want) || !strings.Contains(out.String(), tt.want) {
+			why := regexp.MustCompile(tt.want)
+			if want := "::error col=1,file=app/bomb.js,line=1::"; !strings.Contains(out.String(), want) || !why.MatchString(out.String()) {
 				t.Errorf("log lacks %q with %q:\n%.3000s", want, tt.want, out.String())
 			}
-			if s := readFile(t, summary); !strings.Contains(s, "Deploy failed") || !strings.Contains(s, tt.want) {
+			if s := readFile(t, summary); !strings.Contains(s, "Deploy failed") || !why.MatchString(s) {
 				t.Errorf("summary:\n%s", s)
 			}
 			if n := len(p.em.Requests()); n != 0 {
