@@ -100,8 +100,11 @@ for n in $sizes; do
 done
 
 say "emulator on 127.0.0.1 (lenient: the official client sends extra provision keys)"
-export STATEBACKED_TOKEN="bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-"$work/emulator" emulator --listen 127.0.0.1:0 --lenient >"$work/emulator.log" 2>&1 &
+# The token goes only to the emulator and to the runs that deploy: a dry run
+# with credentials would ask the API (by default api.statebacked.dev) about
+# the machine, and the bundling runs must stay offline.
+token="bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+STATEBACKED_TOKEN=$token "$work/emulator" emulator --listen 127.0.0.1:0 --lenient >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT
 api=""
@@ -114,7 +117,7 @@ done
 
 # A plain CLI run: nothing may reach a real workflow's outputs or summary.
 # The workspace is $work, the working directory: it holds node_modules.
-unset GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITHUB_WORKSPACE GOGC GOMEMLIMIT
+unset GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITHUB_WORKSPACE GOGC GOMEMLIMIT STATEBACKED_TOKEN
 cd "$work"
 esbuild_opts=(--bundle --platform=browser --format=esm --target=es2022 --minify --keep-names --legal-comments=none
   '--define:process.env.NODE_ENV="production"' --drop:debugger --alias:xstate=npm:xstate
@@ -184,14 +187,14 @@ if [ "${BENCH_GC:-}" = 1 ]; then
 fi
 
 say "whole deploy of the small app: official toolchain vs sbdeploy"
-il deploy -- official "${official[@]}" --dir small --file migrations/toggle-v1-to-v2.ts --api-url "$api" \
+STATEBACKED_TOKEN=$token il deploy -- official "${official[@]}" --dir small --file migrations/toggle-v1-to-v2.ts --api-url "$api" \
   --- sbdeploy ./sbdeploy "${migration[@]}" --working-directory small --file migrations/toggle-v1-to-v2.ts --api-url "$api"
 il bundle-jsapi -- jsapi node official.mjs --dir app --file migrations/orders-v1-to-v2.ts --bundle-only
 
 say "start-up to first request, connections and peak RSS (probe, in-process emulator)"
-probe_sb=$(./probe -runs "$((runs * 2))" -- ./sbdeploy "${migration[@]}" --working-directory small --file migrations/toggle-v1-to-v2.ts --api-url '{api}')
-probe_official=$(./probe -runs 3 -warmup 1 -- "${official[@]}" --dir small --file migrations/toggle-v1-to-v2.ts --api-url '{api}')
-probe_esbuild=$(./probe -runs "$((runs * 2))" -requests 0 -- "$esbuild" small/migrations/toggle-v1-to-v2.ts "${esbuild_opts[@]}" --outfile="$work/small-out.js")
+probe_sb=$(STATEBACKED_TOKEN=$token ./probe -runs "$((runs * 2))" -- ./sbdeploy "${migration[@]}" --working-directory small --file migrations/toggle-v1-to-v2.ts --api-url '{api}')
+probe_official=$(STATEBACKED_TOKEN=$token ./probe -runs 3 -warmup 1 -- "${official[@]}" --dir small --file migrations/toggle-v1-to-v2.ts --api-url '{api}')
+probe_esbuild=$(STATEBACKED_TOKEN=$token ./probe -runs "$((runs * 2))" -requests 0 -- "$esbuild" small/migrations/toggle-v1-to-v2.ts "${esbuild_opts[@]}" --outfile="$work/small-out.js")
 field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'; }
 
 # The same bytes: sbdeploy's bundle is the native CLI's.

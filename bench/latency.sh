@@ -99,7 +99,9 @@ cmd() { # cmd TOOL APP RTT|bundle: one deploy (or, for "bundle", sbdeploy's dry 
   fi
   local run=("./sbdeploy-$tool" --machine toggle --from-version ver_toggle_1 --to-version ver_toggle_2 --working-directory "$app" --file "${entry[$app]}")
   if [ "$rtt" = bundle ]; then
-    q "${run[@]}" --dry-run=true
+    # Offline: with the token, a dry run would ask the default API about
+    # the machine.
+    q env -u STATEBACKED_TOKEN "${run[@]}" --dry-run=true
   else
     q "${run[@]}" --api-url "${api[$rtt]}"
   fi
