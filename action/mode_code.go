@@ -81,8 +81,8 @@ func (d *deployer) deployCode(ctx context.Context) error {
 	if err := d.confine(ctx); err != nil {
 		return err
 	}
-	defer d.worker.Close()
 	version, migration, err := d.buildAll(ctx)
+	d.worker.Close() // the code is built: nothing untrusted runs from here on
 	if err != nil {
 		return err
 	}

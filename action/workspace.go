@@ -33,7 +33,7 @@ func findWorkspace(getenv func(string) string, workdir string) (ws, note string,
 	ws = getenv("GITHUB_WORKSPACE")
 	if ws == "" {
 		ws, note = workdir, fmt.Sprintf("workspace %s: the working directory, which is in no git repository (set GITHUB_WORKSPACE to choose another)", workdir)
-		if top := git(getenv, workdir, "--show-toplevel"); top != "" {
+		if top := gitRoot(workdir); top != "" {
 			ws, note = top, fmt.Sprintf("workspace %s: the root of the git repository that holds the working directory (set GITHUB_WORKSPACE to choose another)", top)
 		}
 	} else if _, err := os.Stat(ws); err != nil {
@@ -133,16 +133,25 @@ func inside(dir, path string) bool {
 	return err == nil && filepath.IsLocal(rel)
 }
 
-// git returns what `git rev-parse <arg>` prints in dir, or "" when git is
-// missing or says dir is in no repository (or, for HEAD, one without a
-// commit). git gets no secret: only PATH and HOME from the environment.
+// gitRoot is the nearest directory at or above dir that holds a .git (a
+// repository's, or a worktree's or submodule's file), or "" if none does.
+func gitRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// git returns what `git rev-parse --verify <arg>` prints in dir, or "" when
+// git is missing or dir is in no repository, or it has no such revision. git gets no secret: only PATH and HOME from the environment.
 func git(getenv func(string) string, dir, arg string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--verify", "--quiet", arg)
-	if arg == "--show-toplevel" {
-		cmd = exec.CommandContext(ctx, "git", "rev-parse", arg)
-	}
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + getenv("PATH"), "HOME=" + getenv("HOME")}
 	out, err := cmd.Output()

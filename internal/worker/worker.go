@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,7 @@ type Worker struct {
 	limits Limits
 
 	closing sync.Once
+	used    atomic.Bool // a request was sent
 	mu      sync.Mutex
 	killed  string // why the parent killed it, if it did
 }
@@ -93,10 +95,14 @@ func StartWith(path string, limits Limits) (*Worker, error) {
 	return w, nil
 }
 
-// Close ends the worker: it closes its input, which makes it exit, and
-// kills it if it has not within a second. A second Close does nothing.
+// Close ends the worker: one never asked anything is killed at once; any
+// other, its input closed, exits, or is killed if it has not within a
+// second. A second Close does nothing.
 func (w *Worker) Close() {
 	w.closing.Do(func() {
+		if !w.used.Load() {
+			w.kill("unused")
+		}
 		_ = w.in.Close()
 		select {
 		case <-w.exited:
@@ -153,6 +159,7 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	defer close(done)
 	var evaluating sync.Once
 	lower := make(chan struct{})
+	w.used.Store(true)
 	go w.watch(ctx, lower, done)
 	if err := writeFrame(w.in, req); err != nil {
 		return w.crash(ctx, entry)
