@@ -34,10 +34,8 @@ const (
 	// actImage is the name act gives the image of a local action (uses: ./).
 	actImage    = "act-dockeraction:latest"
 	runnerImage = "sbdeploy-runner:local"
-	// maxImageBytes is the budget for the final image: 20 MiB. The engine
-	// that validates the code (goja, with the collation tables of
-	// golang.org/x/text it needs) took it from about 12 MB to about 20 MB
-	// (BENCHMARKS.md).
+	// maxImageBytes is the budget for the final image: 20 MiB
+	// (BENCHMARKS.md, Budgets).
 	maxImageBytes = 20 << 20
 )
 

@@ -44,8 +44,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "sbdeploy")
-	// As the image's build does: without symbols and debug information,
-	// which also halves the link. go run keeps the programs it builds in
+	// As the image's build does: without symbols and debug information.
+	// go run keeps the programs it builds in
 	// the build cache, so an unchanged program is not linked again; -exec
 	// cp copies it here instead of running it.
 	build := exec.Command("go", "run", "-ldflags", "-s -w -X main.version="+testVersion, "-exec", "cp", ".", binary)
@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	testkit.Exit(code)
+	os.Exit(code)
 }
 
 // program is one run of the binary against an emulator, with the example

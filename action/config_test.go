@@ -24,15 +24,16 @@ func FuzzLoadConfig(f *testing.F) {
 	if err := os.Symlink("/etc", filepath.Join(workspace, "app", "etc")); err != nil {
 		f.Fatal(err)
 	}
-	f.Add("migration", "toggle", "ver_1", "ver_2", "app", "src/m.ts", "true", "false", "5m", "https://api.statebacked.dev", "tok")
-	f.Add("migration", "a b", "", "ver 2", "../x", "/etc/passwd", "maybe", "yes", "0", "http://10.0.0.1", "")
-	f.Add("teardown", "toggle", "ver_1", "ver_2", "app", "etc/hosts.ts", "TRUE", "False", "1h", "http://127.0.0.1:1/", "t")
-	f.Add("migration", "x", "v", "v", ".", "app/../app/src/m.ts", "false", "true", "1ns", "https://u:p@h", "t")
-	f.Fuzz(func(t *testing.T, mode, machine, from, to, workdir, file, gz, dry, timeout, apiURL, token string) {
+	f.Add("migration", "toggle", "ver_1", "ver_2", "app", "src/m.ts", "true", "false", "5m", "4", "https://api.statebacked.dev", "tok")
+	f.Add("migration", "a b", "", "ver 2", "../x", "/etc/passwd", "maybe", "yes", "0", "0", "http://10.0.0.1", "")
+	f.Add("teardown", "toggle", "ver_1", "ver_2", "app", "etc/hosts.ts", "TRUE", "False", "1h", "10", "http://127.0.0.1:1/", "t")
+	f.Add("migration", "x", "v", "v", ".", "app/../app/src/m.ts", "false", "true", "1ns", "1", "https://u:p@h", "t")
+	f.Add("migration", "toggle", "ver_1", "ver_2", "app", "src/m.ts", "true", "false", "5m", "11", "https://api.statebacked.dev", "sbtest_token")
+	f.Fuzz(func(t *testing.T, mode, machine, from, to, workdir, file, gz, dry, timeout, retries, apiURL, token string) {
 		e := env{
 			"INPUT_MODE": mode, "INPUT_MACHINE": machine, "INPUT_FROM-VERSION": from, "INPUT_TO-VERSION": to,
 			"INPUT_WORKING-DIRECTORY": workdir, "INPUT_FILE": file, "INPUT_GZIP": gz, "INPUT_DRY-RUN": dry,
-			"INPUT_TIMEOUT": timeout, "INPUT_API-URL": apiURL, "INPUT_TOKEN": token, "GITHUB_WORKSPACE": workspace,
+			"INPUT_TIMEOUT": timeout, "INPUT_RETRIES": retries, "INPUT_API-URL": apiURL, "INPUT_TOKEN": token, "GITHUB_WORKSPACE": workspace,
 		}
 		cfg, err := loadConfig(newSource(nil, e.get), namer{}, func() (string, error) { return workspace, nil })
 		if err != nil {
@@ -56,6 +57,8 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Errorf("accepted versions %q, %q", cfg.from, cfg.to)
 		case cfg.timeout <= 0:
 			t.Errorf("accepted timeout %v", cfg.timeout)
+		case cfg.attempts < 1 || cfg.attempts > 10:
+			t.Errorf("accepted retries %q: %d attempts", retries, cfg.attempts)
 		case cfg.auth.token == "" && !cfg.dryRun:
 			t.Error("accepted an empty token")
 		case !safeAPIURL(cfg.apiURL):

@@ -40,7 +40,8 @@ func TestRedactor(t *testing.T) {
 		{"an unfinished line is written on Flush", []string{"end " + token}, "end ***"},
 		{"JSON-escaped as Go does", []string{`{"k":"html\u003c/\u003esecret"}` + "\n"}, `{"k":"***"}` + "\n"},
 		{"JSON-escaped with \\/", []string{`{"k":"html<\/>secret"}` + "\n"}, `{"k":"***"}` + "\n"},
-		{"URL-escaped", []string{"?k=html%3C%2F%3Esecret&x=1\n"}, "?k=***&x=1\n"},
+		// A query escapes ":" and a path does not: both forms are hidden.
+		{"URL-escaped, in a path and in a query", []string{"/p/a%25b:c%2Cd%7Ce%60f%22g?k=a%25b%3Ac%2Cd%7Ce%60f%22g&h=html%3C%2F%3Esecret\n"}, "/p/***?k=***&h=***\n"},
 		{"base64", []string{"a " + enc(base64.StdEncoding, b64) + " b\n"}, "a *** b\n"},
 		{"base64 without padding", []string{"a " + enc(base64.RawStdEncoding, b64) + " b\n"}, "a *** b\n"},
 		{"base64 URL-safe", []string{"a " + enc(base64.URLEncoding, b64) + " b\n"}, "a *** b\n"},

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"unsafe"
 
 	"github.com/evanw/esbuild/pkg/api"
 )
@@ -310,12 +309,8 @@ func (c *confiner) count(what string, n int) error {
 
 // readAll reads the regular file f, of fi's size, and stops past the cap
 // even if the file grows; the violation it then returns has no name yet.
-//
-// It reads into a buffer one byte larger than the file, so that the read
-// that finds the end needs no more room, and returns that buffer as the
-// string, as strings.Builder does, rather than a copy: esbuild keeps every
-// module's text until the build ends, and a copy of each would cost as much
-// again in memory and time. The buffer is written only here.
+// Its buffer has room for one byte more than the file, so that the read
+// that finds the end needs no more.
 func readAll(f *os.File, fi fs.FileInfo) (string, error) {
 	buf := make([]byte, 0, min(max(fi.Size(), 0), maxFileBytes)+1)
 	for {
@@ -329,7 +324,7 @@ func readAll(f *os.File, fi fs.FileInfo) (string, error) {
 				"the bundle may only read files of up to %d bytes", maxFileBytes, maxFileBytes)}
 		}
 		if err == io.EOF {
-			return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+			return string(buf), nil
 		}
 		if err != nil {
 			return "", err

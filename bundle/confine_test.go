@@ -109,6 +109,9 @@ func refusals() []refused {
 		{name: "/proc/self/environ as text", entry: "// secrets\nimport env from \"/proc/self/environ\" with { type: \"text\" };\nexport default env;",
 			line: 2, want: `/environ" is outside the workspace`},
 		{name: "relative import that climbs out", entry: `import s from "../outside/secret.js"; export default s;`, line: 1, want: out},
+		{name: "a sibling whose name begins with the workspace's", setup: func(t *testing.T, tr *tree) {
+			tr.file(t, tr.ws+"2/secret.js", `export default "`+tr.marker+`";`)
+		}, entry: `import s from "../ws2/secret.js"; export default s;`, line: 1, want: `/ws2/secret.js" is outside the workspace`},
 		{name: "require()", entry: `export default require("../outside/secret.js");`, line: 1, want: out},
 		{name: "require() that handles its failure", entry: "let s;\ntry { s = require(\"{outside}/secret.js\"); } catch {}\nexport default s;",
 			line: 2, want: out},

@@ -7,18 +7,16 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// GzipLevel is the compression level Gzip uses past smallCode. Level 5
-// keeps most of level 7's ratio at about half its time, and the bytes it
-// adds cost less to send than the time saved on any link faster than about
-// 1 MB/s. Level 9 costs several times as much for little: Build uses it only
-// to fit a bundle under the service's limit (gzipSmallest). BENCHMARKS.md
-// has the measurements.
+// GzipLevel is the compression level Gzip uses past smallCode: on any link
+// faster than about 1 MB/s, the bytes a higher level would save cost less
+// to send than its time (BENCHMARKS.md). Build uses level 9 only to fit a
+// bundle under the service's limit (gzipSmallest).
 const GzipLevel = 5
 
-// smallCode is the largest bundle Gzip compresses statelessly instead. A
-// level first allocates and clears its match tables, about 1 MB whatever
-// the input's size, which costs a small bundle more than it saves: the
-// stateless output is a little larger, but is made several times faster.
+// smallCode is the largest bundle Gzip compresses statelessly instead: a
+// level first allocates and clears its match tables, whatever the input's
+// size, which costs a small bundle more time than its smaller output saves
+// (BENCHMARKS.md).
 const smallCode = 64 << 10
 
 // Gzip compresses code at GzipLevel, or statelessly if it is small.

@@ -84,9 +84,9 @@ func WithOrgID(id string) Option {
 	}
 }
 
-// WithHTTPClient replaces the HTTP client. The client given should follow
+// withHTTPClient replaces the HTTP client. The client given should follow
 // no redirects, as the default one does.
-func WithHTTPClient(hc *http.Client) Option {
+func withHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
 			return errors.New("nil HTTP client")

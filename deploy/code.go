@@ -73,16 +73,16 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 			done(StepDone{Step: step, Duration: time.Since(start), Bytes: n})
 		}
 	}
-	var p *Provisioned
+	var p *presignedUpload
 	var err error
 	for try := 1; ; try++ {
 		start := time.Now()
-		if p, err = c.Provision(ctx, code); err != nil {
+		if p, err = c.provision(ctx, code); err != nil {
 			return "", err
 		}
 		report(e.provisionStep, start, 0)
 		start = time.Now()
-		if err = c.Upload(ctx, code, p); err == nil {
+		if err = c.upload(ctx, code, p); err == nil {
 			report(StepUpload, start, len(e.code))
 			break
 		}
@@ -94,7 +94,7 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 		}
 	}
 	start := time.Now()
-	id, err := c.Finalize(ctx, code, p)
+	id, err := c.finalize(ctx, code, p)
 	if err != nil {
 		return "", err
 	}
@@ -102,10 +102,10 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 	return id, nil
 }
 
-// Provision asks the API where to upload code: the first step of Deploy.
+// provision asks the API where to upload code: the first step of Deploy.
 // The upload's secrets are handed to the secret callback before anything
 // could print them.
-func (c *Client) Provision(ctx context.Context, code Code) (*Provisioned, error) {
+func (c *Client) provision(ctx context.Context, code Code) (*presignedUpload, error) {
 	e := code.endpoints()
 	path, err := machinePath(e.machine, e.provisionPath)
 	if err != nil {
@@ -123,13 +123,13 @@ func (c *Client) Provision(ctx context.Context, code Code) (*Provisioned, error)
 	return c.checkUpload(e.provisionStep, e.idName, id, out.provisioned)
 }
 
-// Upload posts code to the presigned POST that p describes, as
+// upload posts code to the presigned POST that p describes, as
 // multipart/form-data: the presigned fields in the server's order, then
 // content-type, then content-encoding when gzipped, then the file part last
 // (S3 ignores fields after the file). It sends no Authorization header: the
 // upload host is not the API. Unless the API is on this machine, it connects
 // to public addresses only (see publicOnly).
-func (c *Client) Upload(ctx context.Context, code Code, p *Provisioned) error {
+func (c *Client) upload(ctx context.Context, code Code, p *presignedUpload) error {
 	e := code.endpoints()
 	body, contentType, err := uploadForm(p.fields, code.Filename(), e.code, e.gzipped)
 	if err != nil {
@@ -141,9 +141,9 @@ func (c *Client) Upload(ctx context.Context, code Code, p *Provisioned) error {
 	return c.do(ctx, request{step: StepUpload, method: http.MethodPost, url: p.url, body: body, contentType: contentType}, nil)
 }
 
-// Finalize confirms the upload that p describes and returns the ID of what
+// finalize confirms the upload that p describes and returns the ID of what
 // was deployed: the last step of Deploy.
-func (c *Client) Finalize(ctx context.Context, code Code, p *Provisioned) (string, error) {
+func (c *Client) finalize(ctx context.Context, code Code, p *presignedUpload) (string, error) {
 	e := code.endpoints()
 	path, err := machinePath(e.machine, e.finalizePath, url.PathEscape(p.signedID))
 	if err != nil {
@@ -229,8 +229,8 @@ func (v Version) endpoints() endpoints {
 	}
 }
 
-// Provisioned is where and how to upload code, as provision answered.
-type Provisioned struct {
+// presignedUpload is where and how to upload code, as provision answered.
+type presignedUpload struct {
 	signedID string // what finalize takes
 	url      *url.URL
 	fields   Fields // in the server's order
@@ -262,7 +262,7 @@ type provisioned struct {
 //
 // Its errors name the field or the host, never a field's value: policy and
 // signature are secrets.
-func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) (*Provisioned, error) {
+func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) (*presignedUpload, error) {
 	if err := c.checkServerID(step, idName, signedID); err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) 
 		seen[name] = true
 	}
 	up, _ := url.Parse(p.URL) // as given: ParseBaseURL trims a trailing slash
-	return &Provisioned{signedID: signedID, url: up, fields: p.Fields}, nil
+	return &presignedUpload{signedID: signedID, url: up, fields: p.Fields}, nil
 }
 
 // isSecretField reports whether a presigned POST field holds something that

@@ -23,7 +23,7 @@ import (
 // request dials as it would have without it.
 //
 // Preconnect does nothing when called a second time, when the client was
-// made WithHTTPClient, or when a proxy is set for the API's URL
+// made withHTTPClient, or when a proxy is set for the API's URL
 // (HTTPS_PROXY): a request through a proxy needs a connection to the proxy.
 func (c *Client) Preconnect(ctx context.Context) {
 	t, ok := c.http.Transport.(*transport)

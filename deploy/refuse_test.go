@@ -10,11 +10,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"sbdeploy/emulator"
 )
 
-// The tests here check, from inside the package, what a test against the
-// emulator cannot: an API that is not on this machine (the emulator is on
-// 127.0.0.1, where uploads to this machine are allowed).
+// The tests here check, from inside the package, the upload URLs and hosts
+// that a provision answer may name: for an API that is not on this machine
+// (the emulator is on 127.0.0.1, where uploads to this machine are
+// allowed), and for an API over TLS.
 
 func TestValidID(t *testing.T) {
 	t.Parallel()
@@ -104,13 +107,13 @@ func TestUploadConnectsToPublicAddressesOnly(t *testing.T) {
 	upload := func(t *testing.T, api, target string) error {
 		t.Helper()
 		var retries int
-		c, err := New(api, "sbtest_token", WithRetryWait(time.Millisecond, time.Millisecond), WithRetryNotify(func(RetryEvent) { retries++ }))
+		c, err := New(api, "sbtest_token", withRetryWait(time.Millisecond, time.Millisecond), WithRetryNotify(func(RetryEvent) { retries++ }))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.CloseIdleConnections)
 		u, _ := url.Parse(target)
-		err = c.Upload(context.Background(), preMigration, &Provisioned{signedID: "mvm_1", url: u})
+		err = c.upload(context.Background(), preMigration, &presignedUpload{signedID: "mvm_1", url: u})
 		if retries != 0 {
 			t.Errorf("%d retries, want none", retries)
 		}
@@ -170,5 +173,23 @@ func TestUploadFieldsRefused(t *testing.T) {
 		if strings.Contains(err.Error(), value) {
 			t.Errorf("%s: the error shows a field's value: %v", tt.name, err)
 		}
+	}
+}
+
+// TestUploadURLMustBeHTTPS checks that an https API cannot send the upload
+// to a plain http address, such as a service on the runner's own machine.
+func TestUploadURLMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	srv := httptest.NewTLSServer(em)
+	t.Cleanup(srv.Close)
+	em.FailNext(emulator.StepProvision, 1, 200, `{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"http://127.0.0.1:6379/","codeUploadFields":{}}`)
+	c := newClient(t, srv.URL, withHTTPClient(srv.Client()))
+	_, err := c.Deploy(context.Background(), preMigration, nil)
+	if err == nil || !strings.Contains(err.Error(), "plain http codeUploadUrl") {
+		t.Fatalf("err = %v, want the plain http upload URL refused", err)
+	}
+	if n := len(em.Requests()); n != 1 {
+		t.Errorf("%d requests, want only the provision", n)
 	}
 }

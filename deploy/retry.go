@@ -50,9 +50,9 @@ func WithAttempts(n int) Option {
 	}
 }
 
-// WithRetryWait sets the first wait between attempts and the longest;
+// withRetryWait sets the first wait between attempts and the longest;
 // each wait doubles up to max, with jitter.
-func WithRetryWait(first, max time.Duration) Option {
+func withRetryWait(first, max time.Duration) Option {
 	return func(c *Client) error {
 		if first <= 0 || max < first {
 			return fmt.Errorf("retry waits must satisfy 0 < first <= max, not %v and %v", first, max)

@@ -8,10 +8,11 @@
 //	go test -tags s3 -run TestS3 -count=1 -v ./deploy
 //	bash .ci/s3-setup.sh stop
 
-package deploy_test
+package deploy
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -28,7 +29,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/minio/minio-go/v7"
 
-	"sbdeploy/deploy"
 	"sbdeploy/emulator"
 	"sbdeploy/emulator/s3post"
 )
@@ -129,10 +129,24 @@ func s3Code() []byte {
 	return b.Bytes()
 }
 
-// s3Migration returns the migration to deploy, gzipped or not.
-func s3Migration(t *testing.T, gzipped bool) deploy.Migration {
+// gzipBytes returns b gzipped.
+func gzipBytes(t *testing.T, b []byte) []byte {
 	t.Helper()
-	m := deploy.Migration{Machine: "toggle", From: "ver_1", To: "ver_2", Code: s3Code()}
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// s3Migration returns the migration to deploy, gzipped or not.
+func s3Migration(t *testing.T, gzipped bool) Migration {
+	t.Helper()
+	m := Migration{Machine: "toggle", From: "ver_1", To: "ver_2", Code: s3Code()}
 	if gzipped {
 		m.Code, m.Gzipped = gzipBytes(t, m.Code), true
 	}
@@ -158,12 +172,12 @@ func TestS3Upload(t *testing.T) {
 			em, api := newEmulator(t, emulator.Config{Uploads: s3post.New(s3, bucket)})
 			m := s3Migration(t, gzipped)
 
-			var steps []deploy.Step
-			id, err := newClient(t, api).Deploy(t.Context(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
+			var steps []Step
+			id, err := newClient(t, api).Deploy(t.Context(), m, func(s StepDone) { steps = append(steps, s.Step) })
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]deploy.Step{deploy.StepProvision, deploy.StepUpload, deploy.StepFinalize}, steps); diff != "" {
+			if diff := cmp.Diff([]Step{StepProvision, StepUpload, StepFinalize}, steps); diff != "" {
 				t.Errorf("steps (-want +got):\n%s", diff)
 			}
 			// The upload went to the gateway, not to the emulator.
@@ -193,20 +207,20 @@ func TestS3UploadFinalizeFirst(t *testing.T) {
 	c := newClient(t, api)
 	m := s3Migration(t, false)
 
-	up, err := c.Provision(t.Context(), m)
+	up, err := c.provision(t.Context(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Finalize(t.Context(), m, up)
-	var apiErr *deploy.APIError
-	if !errors.As(err, &apiErr) || apiErr.Step != deploy.StepFinalize ||
+	_, err = c.finalize(t.Context(), m, up)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Step != StepFinalize ||
 		apiErr.Status != http.StatusBadRequest || apiErr.Code != "invalid-parameter" {
-		t.Fatalf("finalize before upload = %v, want a 400 invalid-parameter *deploy.APIError", err)
+		t.Fatalf("finalize before upload = %v, want a 400 invalid-parameter *APIError", err)
 	}
-	if err := c.Upload(t.Context(), m, up); err != nil {
+	if err := c.upload(t.Context(), m, up); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Finalize(t.Context(), m, up); err != nil {
+	if _, err := c.finalize(t.Context(), m, up); err != nil {
 		t.Fatalf("finalize after upload: %v", err)
 	}
 	if migs := em.Migrations(); len(migs) != 1 || !migs[0].Finalized || !bytes.Equal(migs[0].Code, m.Code) {
@@ -329,12 +343,12 @@ func TestS3UploadPolicyEnforced(t *testing.T) {
 			}
 
 			t.Logf("deploy: %v", err)
-			var apiErr *deploy.APIError
+			var apiErr *APIError
 			if !errors.As(err, &apiErr) {
-				t.Fatalf("deploy error = %v, want a *deploy.APIError", err)
+				t.Fatalf("deploy error = %v, want a *APIError", err)
 			}
-			got := deploy.APIError{Step: apiErr.Step, Status: apiErr.Status, Code: apiErr.Code}
-			if want := (deploy.APIError{Step: deploy.StepUpload, Status: tc.status, Code: tc.code}); got != want || !strings.Contains(apiErr.Message, tc.message) {
+			got := APIError{Step: apiErr.Step, Status: apiErr.Status, Code: apiErr.Code}
+			if want := (APIError{Step: StepUpload, Status: tc.status, Code: tc.code}); got != want || !strings.Contains(apiErr.Message, tc.message) {
 				t.Errorf("deploy error = %+v %q,\nwant %+v with a message containing %q", got, apiErr.Message, want, tc.message)
 			}
 			// A 403 may be an expired POST, so the client provisions once more.

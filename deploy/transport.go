@@ -122,7 +122,7 @@ type publicOnlyKey struct{}
 // URL whose name resolves (or is rebound) to 169.254.169.254 or 10.0.0.1 is
 // refused there, where no check of the URL can see it. Through a proxy the
 // address dialed is the proxy's, which the runner chose: it is not checked,
-// and the proxy resolves the name. A client made WithHTTPClient uses its own
+// and the proxy resolves the name. A client made withHTTPClient uses its own
 // transport, which does not check.
 func publicOnly(ctx context.Context) context.Context {
 	return context.WithValue(ctx, publicOnlyKey{}, true)

@@ -206,8 +206,7 @@ func newSandbox(script []byte) *sandbox {
 }
 
 // programs are web, prelude and inspectors compiled, once: a goja.Program
-// is bound to no runtime, and compiling them costs each check about a
-// millisecond.
+// is bound to no runtime, so every check shares them.
 var programs = sync.OnceValue(func() [3]*goja.Program {
 	var p [3]*goja.Program
 	for i, src := range []string{web, prelude, inspectors} {

@@ -12,10 +12,9 @@ import (
 )
 
 const (
-	// sampleEvery is how often the heap is sampled: often enough that the
-	// heap passes the bound by what the code allocates in 2 ms (except
-	// within one allocation, see DefaultMaxHeapBytes), and a sample costs
-	// about a microsecond.
+	// sampleEvery is how often the heap is sampled: the heap passes the
+	// bound by at most what the code allocates in that time (except within
+	// one allocation, see DefaultMaxHeapBytes).
 	sampleEvery = 2 * time.Millisecond
 	// grace is how long Check waits for the engine to stop after an
 	// interrupt. goja sees an interrupt only between instructions, not
@@ -80,11 +79,10 @@ func result(err error) error {
 // runtime.ReadMemStats, but what it reads counts dead objects until the
 // collector sweeps them, and the heap is the whole process's. So the watch
 // starts with a collection: after an esbuild build the heap is mostly
-// garbage (hundreds of MB at GOGC=400), which would otherwise loosen the
-// bound by as much. A collection alongside the evaluation was tried
-// instead; its STW phases wait for goja's long, unpreemptible copies, and
-// a doubling string outgrew the loose bound meanwhile (to 1 GiB, 1 run in
-// 10). A crossing of the bound is confirmed by another collection, run on
+// garbage, which would otherwise loosen the bound by as much, and a
+// collection alongside the evaluation would wait for goja's long,
+// unpreemptible copies. A crossing of the bound is confirmed by another
+// collection, run on
 // its own goroutine so that sampling goes on, so that garbage (this
 // evaluation's or another goroutine's) does not stop the code; code that
 // allocates fast (a doubling string, a loop of typed arrays) can grow the

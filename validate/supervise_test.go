@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -81,5 +83,41 @@ func waitCollected(t *testing.T, w *heapWatch) {
 	case <-w.collected:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the collection did not end")
+	}
+}
+
+// TestMemoryBoundIgnoresGarbage: garbage past the bound does not stop the
+// code, even with the collector off, as it is under a high GOGC until the
+// heap is large; live memory past it does. The test drives the watch that
+// Check makes, which reads the heap with runtime/metrics and collects with
+// runtime.GC, with memory it allocates itself: past the bound and under
+// twice it, then the confirming collection, with no sampler to race. Not
+// parallel: the watch reads the process's heap, and the test turns the
+// collector off for the process.
+func TestMemoryBoundIgnoresGarbage(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const bound = 16 << 20
+	for _, live := range []bool{false, true} {
+		t.Run(map[bool]string{false: "garbage", true: "live"}[live], func(t *testing.T) {
+			w := newHeapWatch(bound)
+			var kept [][]byte
+			for range 12 { // 24 MiB
+				b := make([]byte, 2<<20)
+				if live {
+					kept = append(kept, b)
+				}
+			}
+			if w.over() {
+				t.Fatal("over() = true before a collection confirmed it")
+			}
+			if w.collected == nil {
+				t.Fatalf("the heap grew by %d MiB, past the %d MiB bound, and no collection confirms it", (w.read()-(w.soft-bound))>>20, bound>>20)
+			}
+			waitCollected(t, w)
+			if got := w.over(); got != live {
+				t.Errorf("after the collection, over() = %t, want %t", got, live)
+			}
+			runtime.KeepAlive(kept)
+		})
 	}
 }

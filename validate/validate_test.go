@@ -140,6 +140,12 @@ func TestCheckScripts(t *testing.T) {
 			want:   &Error{Reason: BadDefinition, Export: "default", Message: "it is null"},
 		},
 		{
+			name: "allowWrite is a number", kind: bundle.MachineVersion,
+			script: "var " + GlobalName + " = {allowRead() {}, allowWrite: 1, " + machine + "};",
+			want:   &Error{Reason: NotFunction, Export: "allowWrite", Type: "number"},
+			msg:    "allowWrite is not a function (it is a number): export function allowWrite(...)",
+		},
+		{
 			name: "web API that the sandbox lacks, at the top level", kind: bundle.Migration,
 			script: string(script(`new URL("https://example.com");`)),
 			want: &Error{Reason: Threw, Message: "ReferenceError: URL is not defined",

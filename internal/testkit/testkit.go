@@ -6,15 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"flag"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Outputs reads a GITHUB_OUTPUT file, as the runner does: name<<delimiter,
@@ -67,59 +62,3 @@ func Gunzip(tb testing.TB, gz []byte) []byte {
 	}
 	return out
 }
-
-// Main runs m's tests with the collector at GOGC=400, the setting a deploy
-// runs with, unless GOGC is set, and exits with their result (Exit). Test
-// binaries live for seconds and hold little, and the race detector makes
-// each collection several times dearer (BENCHMARKS.md, The test suite).
-func Main(m *testing.M, opts ...MainOption) {
-	var c mainConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.parallel > 0 {
-		flag.Parse()
-		set := false
-		flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-		if !set {
-			_ = flag.Set("test.parallel", strconv.Itoa(max(c.parallel, runtime.GOMAXPROCS(0))))
-		}
-	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if c.leavesWork && raceEnabled {
-		settle(before, time.Second)
-	}
-	Exit(code)
-}
-
-// settle waits, at most for limit, until no more than n goroutines run.
-func settle(n int, limit time.Duration) {
-	for deadline := time.Now().Add(limit); runtime.NumGoroutine() > n && time.Now().Before(deadline); {
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// A MainOption changes how Main runs a package's tests.
-type MainOption func(*mainConfig)
-
-type mainConfig struct {
-	parallel   int
-	leavesWork bool
-}
-
-// Parallel runs at least n parallel tests at once, unless -parallel was
-// given: for packages whose tests mostly wait (on loopback connections, on
-// faults that hold a request, on timeouts), which go test's default, one
-// per core, leaves idle on a small machine.
-func Parallel(n int) MainOption { return func(c *mainConfig) { c.parallel = n } }
-
-// LeavesWork is for packages whose code leaves work running on purpose when
-// a test cuts it off (a build or an evaluation past its deadline). Under
-// -race, before it exits, Main waits for the goroutines started since it
-// began to end, for at most the second the race runtime would wait (Exit),
-// so that races in that work are still reported and counted.
-func LeavesWork(c *mainConfig) { c.leavesWork = true }
