@@ -66,9 +66,15 @@ func Start(path string) (*Worker, error) { return StartWith(path, Limits{}) }
 // StartWith is Start with other memory limits: a worker built with the
 // race detector needs several times the memory.
 func StartWith(path string, limits Limits) (*Worker, error) {
-	cmd := exec.Command(path, Arg)
+	return startCmd(exec.Command(path, Arg), limits)
+}
+
+// startCmd starts cmd as a worker: with an empty environment, in /, and only
+// its standard streams.
+func startCmd(cmd *exec.Cmd, limits Limits) (*Worker, error) {
 	cmd.Env = []string{}
 	cmd.Dir = "/"
+	cmd.WaitDelay = time.Second // a process it left behind cannot hold Wait up by its stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -86,7 +92,7 @@ func StartWith(path string, limits Limits) (*Worker, error) {
 	w := &Worker{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{}), limits: limits}
 	cmd.Stderr = w.stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the worker %s: %w", path, err)
+		return nil, fmt.Errorf("start the worker %s: %w", cmd.Path, err)
 	}
 	go func() {
 		w.err = cmd.Wait()
@@ -167,7 +173,9 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	for {
 		*r = reply{}
 		if err := readFrame(w.out, r); err != nil {
-			<-w.exited
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				w.kill("it answered out of turn") // a frame too large, or not JSON: it will not be understood after
+			}
 			return w.crash(ctx, entry)
 		}
 		switch {

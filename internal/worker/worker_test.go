@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -205,5 +206,26 @@ func TestBombsAreStopped(t *testing.T) {
 				t.Error("a stopped worker answered again")
 			}
 		})
+	}
+}
+
+// TestOutOfTurn checks that a worker whose answer breaks the protocol (a
+// frame over the size limit) is stopped at once and reported, instead of
+// being waited for until the run's deadline.
+func TestOutOfTurn(t *testing.T) {
+	t.Parallel()
+	w, err := startCmd(exec.Command("/bin/sh", "-c", `cat >/dev/null & printf '\377\377\377\377'; sleep 60`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	began := time.Now()
+	_, err = w.Build(context.Background(), bundle.Options{Dir: "/", Entry: "m.ts"})
+	var crash *CrashError
+	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "answered out of turn") {
+		t.Fatalf("err = %v, want a *CrashError: it answered out of turn", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("stopped after %s", took)
 	}
 }
