@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"sbdeploy/bundle"
 	"sbdeploy/deploy"
@@ -155,7 +154,7 @@ func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*
 	start := d.tune.now()
 	p := d.cfg.code.paths
 	b, err := d.worker.Build(ctx, bundle.Options{Dir: p.dir, Entry: entry, Kind: kind, Root: p.workspace, Limits: d.tune.limits,
-		Progress: d.progress("bundling "+p.relative(entry), start)})
+		Progress: d.progress(func(n int) { d.log.infof("bundling %s: %d modules loaded", p.relative(entry), n) })})
 	if err != nil {
 		return nil, d.buildFailed(kind, entry, err)
 	}
@@ -212,14 +211,16 @@ func (d *deployer) confine(ctx context.Context) error {
 	return nil
 }
 
-// progress returns a bundle.Options.Progress that logs how many modules a
-// long build has loaded, every progressEvery, so that it is not silent.
-func (d *deployer) progress(what string, start time.Time) func(loaded int) {
-	last := start
-	return func(loaded int) {
+// progress returns a progress callback for long work (a build, a rollout,
+// a deletion) that passes its count on to say at most once every
+// progressEvery, starting from now, so that the work is not silent and the
+// log is not flooded.
+func (d *deployer) progress(say func(n int)) func(n int) {
+	last := d.tune.now()
+	return func(n int) {
 		if now := d.tune.now(); now.Sub(last) >= progressEvery {
 			last = now
-			d.log.infof("%s: %d modules loaded", what, loaded)
+			say(n)
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"sbdeploy/deploy"
 )
 
-// progressEvery is how often a long deletion logs its progress.
+// progressEvery is how often long work logs its progress (deployer.progress).
 const progressEvery = 2 * time.Second
 
 // teardownMode deletes the machine, on exact confirmation.
@@ -48,19 +48,13 @@ func (d *deployer) teardown(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	last := d.tune.now()
 	res, err := client.Teardown(ctx, deploy.Teardown{
 		Machine:         d.cfg.machine,
 		DeleteInstances: d.cfg.teardown.deleteInstances,
 		DryRun:          d.cfg.dryRun,
-		Progress: func(deleted int) {
-			// Pages come one at a time, so the total is not known: progress
-			// is logged by time, whatever the number of instances.
-			if now := d.tune.now(); now.Sub(last) >= progressEvery {
-				last = now
-				d.log.infof("deleted %d instances so far", deleted)
-			}
-		},
+		// Pages come one at a time, so the total is not known: progress is
+		// logged by time, whatever the number of instances.
+		Progress: d.progress(func(deleted int) { d.log.infof("deleted %d instances so far", deleted) }),
 	})
 	d.rep.teardown = &res
 	if err != nil {

@@ -22,7 +22,7 @@ func modeUpgrade() *mode {
 		inputs:           []string{"to-version"},
 		dryRunNeedsToken: true,
 		load: func(c *config, l loading) {
-			requireVersion(l.errs, "to-version", c.to, "for an upgrade: the version to move instances to,")
+			requireVersion(l.errs, "to-version", c.to, "for an upgrade (the version to move instances to)")
 			c.upgrade = true
 		},
 		run:    (*deployer).upgrade,
@@ -52,15 +52,9 @@ func (d *deployer) upgrade(ctx context.Context) error {
 // counts, and asks none.
 func (d *deployer) rollout(ctx context.Context, client *deploy.Client, version string) ([]output, error) {
 	start := d.tune.now()
-	last := start
 	res, err := client.Rollout(ctx, deploy.Rollout{
 		Machine: d.cfg.machine, To: version, DryRun: d.cfg.dryRun,
-		Progress: func(asked int) {
-			if now := d.tune.now(); now.Sub(last) >= progressEvery {
-				last = now
-				d.log.infof("asked %d instances so far to move to %s", asked, version)
-			}
-		},
+		Progress: d.progress(func(asked int) { d.log.infof("asked %d instances so far to move to %s", asked, version) }),
 	})
 	d.rep.rollout, d.rep.rolloutTo = &res, version
 	if res.Stranded > 0 {
