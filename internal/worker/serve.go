@@ -50,7 +50,7 @@ type server struct {
 func (s *server) send(r reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := writeFrame(s.out, r); err != nil {
+	if err := writeReply(s.out, r); err != nil {
 		return err
 	}
 	return s.out.Flush()

@@ -8,9 +8,10 @@
 // becomes a *CrashError that says why.
 //
 // The two talk over the worker's standard input and output, in frames: a
-// 4-byte big-endian length, then that many bytes of JSON. The parent sends
-// one request at a time; the worker answers with progress frames, then one
-// reply.
+// 4-byte big-endian length, then that many bytes of JSON; a reply with a
+// bundle is followed by the bundle's code and gzipped bytes, raw, as long
+// as its JSON says. The parent sends one request at a time; the worker
+// answers with progress frames, then one reply.
 package worker
 
 import (
@@ -28,9 +29,13 @@ import (
 // as a worker (see Serve).
 const Arg = "__sbdeploy_worker"
 
-// maxFrame bounds one frame: a bundle of at most 10,000,000 bytes and its
-// gzipped form, base64-encoded, with room to spare.
-const maxFrame = 64 << 20
+// maxFrame bounds a frame's JSON (esbuild's messages, however many);
+// maxBytes each of a bundle's two raw parts (bundle.Limits.Raw is at most
+// 10,000,000 bytes).
+const (
+	maxFrame = 64 << 20
+	maxBytes = 16 << 20
+)
 
 // request is one job for the worker; exactly one field is set.
 type request struct {
@@ -64,7 +69,9 @@ type reply struct {
 	Done       bool           `json:",omitempty"`
 	Progress   int            `json:",omitempty"`
 	Confined   string         `json:",omitempty"` // to a confine request: what confines the worker
-	Bundle     *bundle.Bundle `json:",omitempty"` // to a build
+	Bundle     *bundle.Bundle `json:",omitempty"` // to a build: without Code and Gzipped, which follow the frame
+	CodeBytes  int            `json:",omitempty"` // len(Bundle.Code)
+	GzipBytes  int            `json:",omitempty"` // len(Bundle.Gzipped)
 	Err        *wireError     `json:",omitempty"`
 	Evaluating bool           `json:",omitempty"` // the evaluation starts: the parent's memory limit drops
 }
@@ -125,6 +132,50 @@ func writeFrame(w io.Writer, v any) error {
 	copy(frame[4:], data)
 	_, err = w.Write(frame)
 	return err
+}
+
+// writeReply writes r as one frame, followed by its bundle's bytes.
+func writeReply(w io.Writer, r reply) error {
+	if r.Bundle == nil {
+		return writeFrame(w, r)
+	}
+	code, gz := r.Bundle.Code, r.Bundle.Gzipped
+	header := *r.Bundle
+	header.Code, header.Gzipped = nil, nil
+	r.Bundle, r.CodeBytes, r.GzipBytes = &header, len(code), len(gz)
+	if err := writeFrame(w, r); err != nil {
+		return err
+	}
+	if _, err := w.Write(code); err != nil {
+		return err
+	}
+	_, err := w.Write(gz)
+	return err
+}
+
+// readReply reads one frame into r, and its bundle's bytes.
+func readReply(rd io.Reader, r *reply) error {
+	if err := readFrame(rd, r); err != nil {
+		return err
+	}
+	if r.Bundle == nil {
+		return nil
+	}
+	var err error
+	if r.Bundle.Code, err = readBytes(rd, r.CodeBytes); err != nil {
+		return err
+	}
+	r.Bundle.Gzipped, err = readBytes(rd, r.GzipBytes)
+	return err
+}
+
+func readBytes(r io.Reader, n int) ([]byte, error) {
+	if n < 0 || n > maxBytes {
+		return nil, fmt.Errorf("worker: %d bytes of a bundle is over the limit of %d", n, maxBytes)
+	}
+	b := make([]byte, n)
+	_, err := io.ReadFull(r, b)
+	return b, err
 }
 
 // readFrame reads one frame into v.

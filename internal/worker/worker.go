@@ -172,7 +172,7 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	}
 	for {
 		*r = reply{}
-		if err := readFrame(w.out, r); err != nil {
+		if err := readReply(w.out, r); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				w.kill("it answered out of turn") // a frame too large, or not JSON: it will not be understood after
 			}

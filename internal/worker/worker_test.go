@@ -1,12 +1,14 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,8 +100,17 @@ func TestBuildInWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b.Code), "upgradeState") || len(b.Gzipped) == 0 || last != 1 {
-		t.Errorf("bundle %q (gzipped %d bytes), progress %d: want the code and 1 module", b.Code, len(b.Gzipped), last)
+	if !strings.Contains(string(b.Code), "upgradeState") || last != 1 {
+		t.Errorf("bundle %q, progress %d: want the code and 1 module", b.Code, last)
+	}
+	// The code and its gzipped form travel raw after the reply's frame.
+	want, err := bundle.Build(context.Background(), bundle.Options{Dir: ws, Root: ws, Entry: "m.ts", Kind: bundle.Migration})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Code, want.Code) || !bytes.Equal(b.Gzipped, want.Gzipped) || !slices.Equal(b.Exports, want.Exports) {
+		t.Errorf("the worker's bundle differs from the same build in process:\n%q %d %v\n%q %d %v",
+			b.Code, len(b.Gzipped), b.Exports, want.Code, len(want.Gzipped), want.Exports)
 	}
 	_, err = w.Build(context.Background(), bundle.Options{Dir: ws, Entry: "bad.ts", Kind: bundle.Migration})
 	var be *bundle.BuildError
@@ -214,18 +225,27 @@ func TestBombsAreStopped(t *testing.T) {
 // being waited for until the run's deadline.
 func TestOutOfTurn(t *testing.T) {
 	t.Parallel()
-	w, err := startCmd(exec.Command("/bin/sh", "-c", `cat >/dev/null & printf '\377\377\377\377'; sleep 60`), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
-	began := time.Now()
-	_, err = w.Build(context.Background(), bundle.Options{Dir: "/", Entry: "m.ts"})
-	var crash *CrashError
-	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "answered out of turn") {
-		t.Fatalf("err = %v, want a *CrashError: it answered out of turn", err)
-	}
-	if took := time.Since(began); took > 10*time.Second {
-		t.Errorf("stopped after %s", took)
+	for name, answer := range map[string]string{
+		"frame too large": `\377\377\377\377`,
+		// A reply whose bundle says it is followed by 1 GiB of code.
+		"bundle too large": `\0\0\0\060{"Done":true,"Bundle":{},"CodeBytes":1073741824}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w, err := startCmd(exec.Command("/bin/sh", "-c", `cat >/dev/null & printf '`+answer+`'; sleep 60`), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(w.Close)
+			began := time.Now()
+			_, err = w.Build(context.Background(), bundle.Options{Dir: "/", Entry: "m.ts"})
+			var crash *CrashError
+			if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "answered out of turn") {
+				t.Fatalf("err = %v, want a *CrashError: it answered out of turn", err)
+			}
+			if took := time.Since(began); took > 10*time.Second {
+				t.Errorf("stopped after %s", took)
+			}
+		})
 	}
 }
