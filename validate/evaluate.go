@@ -13,44 +13,15 @@ import (
 	"sbdeploy/bundle"
 )
 
-// run sends evaluate's result to done. A panic inside the engine would
-// otherwise end the whole process, from a goroutine no caller can recover.
-func (s *sandbox) run(kind bundle.Kind, done chan<- error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done <- fmt.Errorf("validate: the engine failed: %v", p)
-		}
-	}()
-	done <- s.evaluate(kind)
-}
-
 // evaluate runs the prelude and the script, then checks the exports for
 // kind, on its own goroutine; supervise interrupts it.
 func (s *sandbox) evaluate(kind bundle.Kind) error {
-	if err := s.setUp(); err != nil {
-		return s.thrown(Threw, err)
-	}
-	prg, err := s.compile()
-	if err != nil {
-		return err
-	}
-	// RunProgram also runs the promise jobs that the top level queued.
-	if _, err := s.vm.RunProgram(prg); err != nil {
-		return s.thrown(Threw, err)
-	}
-	if len(s.rejected) > 0 {
-		return &Error{Reason: Threw, Message: "Uncaught (in promise) " + oneLine(s.rejected[0].Result().String())}
-	}
-	exports, ok := s.vm.Get(GlobalName).(*goja.Object)
-	if !ok {
-		return fmt.Errorf("validate: the script does not set %s: build it as an IIFE with GlobalName %q", GlobalName, GlobalName)
-	}
-	in, err := s.inspector()
+	exports, in, err := s.module()
 	if err != nil {
 		return err
 	}
 	if kind == bundle.Migration {
-		return in.functions(exports, "upgradeState", "upgradeContext")
+		return in.functions(exports, bundle.Migration.Exports()...)
 	}
 	if err := in.functions(exports, "allowRead", "allowWrite"); err != nil {
 		return err

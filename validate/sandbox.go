@@ -183,6 +183,9 @@ type sandbox struct {
 	// which the official CLI evaluates with, fails on one that still has
 	// none when the module has been evaluated.
 	rejected []*goja.Promise
+	// stuck is set when the engine did not stop for an interrupt in time:
+	// it may still be running.
+	stuck bool
 }
 
 func newSandbox(script []byte) *sandbox {

@@ -23,6 +23,30 @@ const (
 	grace = 500 * time.Millisecond
 )
 
+// do runs fn, which uses the engine, on a goroutine of its own within
+// opts's bounds (see supervise). A panic inside the engine becomes an
+// error: it would otherwise end the whole process, from a goroutine no
+// caller can recover. After an interrupt that the engine did not stop for
+// in time, the sandbox is not used again.
+func (s *sandbox) do(ctx context.Context, opts Options, fn func() error) error {
+	if s.stuck {
+		return errors.New("validate: the engine is still running a call it was told to stop")
+	}
+	heap := newHeapWatch(opts.MaxHeapBytes) // before the engine allocates
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("validate: the engine failed: %v", p)
+			}
+		}()
+		done <- fn()
+	}()
+	err := s.supervise(ctx, done, heap, opts)
+	s.vm.ClearInterrupt()
+	return err
+}
+
 // supervise waits for the evaluation's result, interrupting the engine when
 // the timeout passes, ctx ends or the heap grows past the bound.
 func (s *sandbox) supervise(ctx context.Context, done <-chan error, heap *heapWatch, opts Options) error {
@@ -56,6 +80,7 @@ func (s *sandbox) interrupt(done <-chan error, reason error) error {
 	case err := <-done:
 		return result(err)
 	case <-wait.C:
+		s.stuck = true
 		return reason
 	}
 }

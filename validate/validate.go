@@ -144,8 +144,5 @@ func Check(ctx context.Context, script []byte, kind bundle.Kind, opts Options) e
 		return fmt.Errorf("evaluation canceled: %w", context.Cause(ctx))
 	}
 	s := newSandbox(script)
-	heap := newHeapWatch(opts.MaxHeapBytes) // before the engine allocates
-	done := make(chan error, 1)
-	go s.run(kind, done)
-	return s.supervise(ctx, done, heap, opts)
+	return s.do(ctx, opts, func() error { return s.evaluate(kind) })
 }

@@ -1,0 +1,524 @@
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/dop251/goja"
+
+	"sbdeploy/bundle"
+)
+
+// maxConfigurations bounds how many of the old machine's state
+// configurations the static check calls upgradeContext with: parallel
+// states multiply them.
+const maxConfigurations = 256
+
+// describeJS and the migration helpers run in the sandbox, as the
+// inspectors do. describe reads what XState 4 and 5 both have: each node's
+// states, type and config.initial ({target} in XState 5), its transitions'
+// event types (an array in XState 4, a Map in 5), and the machine's
+// context (XState 4 computes it; XState 5 keeps the config's, which may be
+// a function of the input).
+const migrationJS = `({
+  describe: function (machine) {
+    function children(node) {
+      return node.states !== null && typeof node.states === "object" ? Object.keys(node.states) : [];
+    }
+    function initialOf(node) {
+      var i = node.config !== null && typeof node.config === "object" ? node.config.initial : undefined;
+      i = i !== null && typeof i === "object" ? i.target : i;
+      return i === undefined || i === null ? "" : String(i);
+    }
+    var states = [], events = new Set(), seen = new Set();
+    (function walk(node, path) {
+      if (node === null || typeof node !== "object" || seen.has(node)) return;
+      seen.add(node);
+      states.push({path: path, type: String(node.type), initial: node.type === "compound" ? initialOf(node) : ""});
+      var ts = node.transitions;
+      if (Array.isArray(ts)) ts.forEach(function (t) { events.add(t.eventType); });
+      else if (ts instanceof Map) ts.forEach(function (list, type) { events.add(type); });
+      children(node).forEach(function (k) { walk(node.states[k], path.concat([k])); });
+    })(machine, []);
+    var context = {};
+    try {
+      var c = machine.context;
+      if (c === undefined && machine.config) c = machine.config.context;
+      if (typeof c === "function") c = c({input: undefined});
+      if (c !== null && typeof c === "object") context = JSON.parse(JSON.stringify(c));
+    } catch (e) {}
+    return JSON.stringify({
+      states: states,
+      events: Array.from(events).filter(function (e) {
+        return typeof e === "string" && e !== "" && !/^(xstate\.|done\.|error\.)/.test(e);
+      }).sort(),
+      context: context,
+    });
+  },
+  call: function (f, args) { return f.apply(undefined, JSON.parse(args)); },
+  what: function (v, show) {
+    if (v === null) return "null";
+    if (Array.isArray(v)) return "an array";
+    if (typeof v === "string") return show ? "a string (" + JSON.stringify(v.slice(0, 60)) + ")" : "a string";
+    if (typeof v === "number") return show ? "a number (" + v + ")" : "a number";
+    if (typeof v === "object" && typeof v.then === "function") return "a Promise (the function must not be async)";
+    if (typeof v === "object") return "an object";
+    return typeof v === "undefined" ? "undefined" : "a " + typeof v;
+  },
+  path: function (v, show) {
+    if (!Array.isArray(v)) return {why: "returned " + this.what(v, show) + ", not an array of state keys"};
+    for (var i = 0; i < v.length; i++) {
+      if (typeof v[i] !== "string") return {why: "returned an array whose item " + i + " is " + this.what(v[i], show) + ", not a state key"};
+    }
+    return {path: v.slice()};
+  },
+  plain: function (v, show) {
+    var self = this, seen = [];
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return "returned " + this.what(v, show) + ", not a context object";
+    function check(x, at) {
+      switch (typeof x) {
+      case "string": case "boolean": return "";
+      case "number": return isFinite(x) ? "" : at + " is " + x + ", which JSON turns into null";
+      case "undefined": return at + " is undefined, which JSON leaves out";
+      case "function": return at + " is a function, which JSON leaves out";
+      case "bigint": return at + " is a BigInt, which JSON cannot encode";
+      case "symbol": return at + " is a symbol, which JSON leaves out";
+      }
+      if (x === null) return "";
+      if (seen.indexOf(x) >= 0) return at + " refers back to an object that holds it, which JSON cannot encode";
+      var proto = Object.getPrototypeOf(x);
+      if (!Array.isArray(x) && proto !== Object.prototype && proto !== null) {
+        var name = proto && proto.constructor && proto.constructor.name ? proto.constructor.name : "object";
+        return at + " is a " + name + ", which JSON does not keep as it is";
+      }
+      if (typeof x.toJSON === "function") return at + " has a toJSON method, which JSON calls instead";
+      seen.push(x);
+      var keys = Object.keys(x);
+      for (var i = 0; i < keys.length; i++) {
+        var why = check(x[keys[i]], Array.isArray(x) ? at + "[" + keys[i] + "]" : at + "." + keys[i]);
+        if (why) return why;
+      }
+      seen.pop();
+      return "";
+    }
+    var why = check(v, "context");
+    return why ? "returned a context that JSON changes: " + why : "";
+  },
+})`
+
+// Describe evaluates script, the evaluation variant of a machine version,
+// checks its default export as Check does, and describes the machine.
+func Describe(ctx context.Context, script []byte, opts Options) (*Machine, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := newSandbox(script)
+	var m *Machine
+	err = s.do(ctx, opts, func() error {
+		exports, in, err := s.module()
+		if err != nil {
+			return err
+		}
+		if err := in.machine(exports); err != nil {
+			return err
+		}
+		js, err := s.helpers()
+		if err != nil {
+			return err
+		}
+		machine, err := in.get(goja.Undefined(), exports, s.vm.ToValue("default"))
+		if err != nil {
+			return s.thrown(Threw, err)
+		}
+		v, err := js.describe(goja.Undefined(), machine)
+		if err != nil {
+			return s.thrown(BadDefinition, err)
+		}
+		m, err = machineOf(v.String())
+		return err
+	})
+	return m, err
+}
+
+func machineOf(described string) (*Machine, error) {
+	var d struct {
+		States  []State         `json:"states"`
+		Events  []string        `json:"events"`
+		Context json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal([]byte(described), &d); err != nil || len(d.States) == 0 {
+		return nil, fmt.Errorf("validate: describe the machine: %v", err)
+	}
+	return &Machine{Root: d.States[0], States: d.States[1:], Events: d.Events, Context: d.Context}, nil
+}
+
+// module runs the prelude and the script, and returns its exports.
+// RunProgram also runs the promise jobs that the top level queued.
+func (s *sandbox) module() (*goja.Object, *inspector, error) {
+	if err := s.setUp(); err != nil {
+		return nil, nil, s.thrown(Threw, err)
+	}
+	prg, err := s.compile()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.vm.RunProgram(prg); err != nil {
+		return nil, nil, s.thrown(Threw, err)
+	}
+	if len(s.rejected) > 0 {
+		return nil, nil, &Error{Reason: Threw, Message: "Uncaught (in promise) " + oneLine(s.rejected[0].Result().String())}
+	}
+	exports, ok := s.vm.Get(GlobalName).(*goja.Object)
+	if !ok {
+		return nil, nil, fmt.Errorf("validate: the script does not set %s: build it as an IIFE with GlobalName %q", GlobalName, GlobalName)
+	}
+	in, err := s.inspector()
+	return exports, in, err
+}
+
+// helpers are migrationJS's functions in the sandbox.
+type helpers struct{ describe, call, path, plain goja.Callable }
+
+func (s *sandbox) helpers() (*helpers, error) {
+	v, err := s.vm.RunString(migrationJS)
+	if err != nil {
+		return nil, err
+	}
+	obj, h := v.ToObject(s.vm), &helpers{}
+	for name, f := range map[string]*goja.Callable{"describe": &h.describe, "call": &h.call, "path": &h.path, "plain": &h.plain} {
+		fn, ok := goja.AssertFunction(obj.Get(name))
+		if !ok {
+			return nil, fmt.Errorf("validate: helper %s is not a function", name)
+		}
+		*f = fn
+	}
+	h.path = bind(obj, h.path)
+	h.plain = bind(obj, h.plain)
+	return h, nil
+}
+
+// bind calls f with this set to obj.
+func bind(obj *goja.Object, f goja.Callable) goja.Callable {
+	return func(_ goja.Value, args ...goja.Value) (goja.Value, error) { return f(obj, args...) }
+}
+
+// Migration is a migration's code, evaluated, between two machines.
+type Migration struct {
+	s        *sandbox
+	opts     Options
+	from, to *Machine
+	js       *helpers
+	state    goja.Value // upgradeState
+	context  goja.Value // upgradeContext
+	// calling is the call under way, to name when it does not return.
+	calling atomic.Pointer[Failure]
+	// stopped is the interrupt that stopped a call; nil while none did.
+	stopped error
+}
+
+// NewMigration evaluates script, the evaluation variant of a migration
+// from machine from to machine to, and checks its exports as Check does.
+// opts bounds the evaluation, and then each Static or Replay call.
+func NewMigration(ctx context.Context, script []byte, from, to *Machine, opts Options) (*Migration, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Migration{s: newSandbox(script), opts: opts, from: from, to: to}
+	err = m.s.do(ctx, opts, func() error {
+		exports, in, err := m.s.module()
+		if err != nil {
+			return err
+		}
+		if err := in.functions(exports, bundle.Migration.Exports()...); err != nil {
+			return err
+		}
+		if m.js, err = m.s.helpers(); err != nil {
+			return err
+		}
+		m.state, m.context = exports.Get("upgradeState"), exports.Get("upgradeContext")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Plan is where a migration takes instances, as the static check found.
+type Plan struct {
+	// Mappings are each leaf state of the old machine and the leaf states
+	// of the new machine that upgradeState puts it in (none if it failed).
+	Mappings []Mapping
+	// Unreached are the new machine's leaf states that no old one is put
+	// in (history states left out).
+	Unreached []string
+	// Failures are the calls that failed, in the old machine's order.
+	Failures []Failure
+}
+
+// Mapping is one old leaf state and where it goes.
+type Mapping struct {
+	Old string
+	New []string
+}
+
+// Failure is one call of the migration that would break an instance.
+type Failure struct {
+	Instance string   // the instance replayed; "" in the static check
+	Function string   // upgradeState or upgradeContext
+	Old      string   // the old state (or states, for upgradeContext) it was called with
+	Why      string   // what went wrong
+	Pos      Position // where it threw, if it did
+}
+
+func (f Failure) String() string {
+	var b strings.Builder
+	if f.Instance != "" {
+		fmt.Fprintf(&b, "instance %s: ", f.Instance)
+	}
+	fmt.Fprintf(&b, "%s(%s) %s", f.Function, f.Old, f.Why)
+	if f.Pos.File != "" {
+		fmt.Fprintf(&b, " (at %s)", f.Pos)
+	}
+	return b.String()
+}
+
+// MigrationError is a migration that fails the check: the failures, the
+// first few of them if there are many.
+type MigrationError struct {
+	Failures []Failure
+	Count    int // all of them
+}
+
+func (e *MigrationError) Error() string {
+	lines := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		lines[i] = f.String()
+	}
+	more := ""
+	if e.Count > len(e.Failures) {
+		more = fmt.Sprintf(" (the first %d of %d)", len(e.Failures), e.Count)
+	}
+	return fmt.Sprintf("the migration would break instances%s: %s", more, strings.Join(lines, "; "))
+}
+
+// Static calls upgradeState with every leaf state of the old machine and
+// its initial context, then upgradeContext with each configuration of the
+// old machine (at most maxConfigurations) and where upgradeState put it.
+func (m *Migration) Static(ctx context.Context) (*Plan, error) {
+	plan := &Plan{}
+	err := m.do(ctx, func() error {
+		mapped := map[string][][]string{}
+		reached := map[string]bool{}
+		for _, old := range m.from.Leaves() {
+			leaves, f := m.upgradeState(old, m.from.Context, true)
+			if m.stopped != nil {
+				return m.stopped
+			}
+			mp := Mapping{Old: Name(old)}
+			if f != nil {
+				plan.Failures = append(plan.Failures, *f)
+			} else {
+				mapped[Name(old)] = leaves
+				for _, l := range leaves {
+					mp.New = append(mp.New, Name(l))
+					reached[Name(l)] = true
+				}
+			}
+			plan.Mappings = append(plan.Mappings, mp)
+		}
+		for _, config := range m.from.Configurations(maxConfigurations) {
+			var news [][]string
+			for _, old := range config {
+				l, ok := mapped[Name(old)]
+				if !ok {
+					news = nil
+					break
+				}
+				news = append(news, l...)
+			}
+			if news == nil {
+				continue // upgradeState failed for it: reported
+			}
+			f := m.upgradeContext(config, news, m.from.Context, true)
+			if m.stopped != nil {
+				return m.stopped
+			}
+			if f != nil {
+				plan.Failures = append(plan.Failures, *f)
+			}
+		}
+		for _, s := range m.to.States {
+			if s.leaf() && s.Type != "history" && !reached[Name(s.Path)] {
+				plan.Unreached = append(plan.Unreached, Name(s.Path))
+			}
+		}
+		return nil
+	})
+	return plan, err
+}
+
+// Instance is an instance's state, read from the API, to replay the
+// migration on.
+type Instance struct {
+	Name    string
+	State   json.RawMessage // its state value
+	Context json.RawMessage // its context: private, never reported
+}
+
+// Replay runs the migration on each instance's own state and context, as
+// the platform will when it moves the instance, and returns the failures,
+// at most one per instance. Neither the context nor what the functions
+// return or throw is reported, only what kind of thing went wrong.
+func (m *Migration) Replay(ctx context.Context, instances []Instance) ([]Failure, error) {
+	var failures []Failure
+	err := m.do(ctx, func() error {
+		for _, in := range instances {
+			f := m.replay(in)
+			if m.stopped != nil {
+				return m.stopped
+			}
+			if f != nil {
+				f.Instance = in.Name
+				failures = append(failures, *f)
+			}
+		}
+		return nil
+	})
+	return failures, err
+}
+
+func (m *Migration) replay(in Instance) *Failure {
+	olds, err := LeavesOf(in.State)
+	if err != nil {
+		return &Failure{Function: "upgradeState", Why: "cannot be called: " + err.Error()}
+	}
+	var news [][]string
+	for _, old := range olds {
+		if s, ok := m.from.state(old); !ok || !s.leaf() {
+			return &Failure{Function: "upgradeState", Old: jsonText(old),
+				Why: "cannot be called: the instance is in a state that from-machine-file does not have as a leaf state: is it the source of from-version?"}
+		}
+		leaves, f := m.upgradeState(old, in.Context, false)
+		if f != nil || m.stopped != nil {
+			return f
+		}
+		news = append(news, leaves...)
+	}
+	return m.upgradeContext(olds, news, in.Context, false)
+}
+
+// upgradeState calls upgradeState(old, context) and resolves its answer in
+// the new machine. show says whether what it returned may be shown.
+func (m *Migration) upgradeState(old []string, context json.RawMessage, show bool) ([][]string, *Failure) {
+	f := &Failure{Function: "upgradeState", Old: jsonText(old)}
+	v, threw := m.call(f, m.state, show, old, context)
+	if threw != nil {
+		f.Why, f.Pos = threw.Why, threw.Pos
+		return nil, f
+	}
+	r, err := m.js.path(goja.Undefined(), v, m.s.vm.ToValue(show))
+	if err != nil {
+		f.Why = "returned something that cannot be read: " + m.s.thrown(Threw, err).Error()
+		return nil, f
+	}
+	o := r.ToObject(m.s.vm)
+	if why := o.Get("why"); why != nil {
+		f.Why = why.String()
+		return nil, f
+	}
+	var path []string
+	if err := m.s.vm.ExportTo(o.Get("path"), &path); err != nil {
+		f.Why = "returned something that cannot be read as state keys"
+		return nil, f
+	}
+	leaves, ok := m.to.Resolve(path)
+	if !ok {
+		f.Why = "returned a path that names no state of the new machine"
+		if show {
+			f.Why = "returned " + jsonText(path) + ", which names no state of the new machine (to-machine-file)"
+		}
+		return nil, f
+	}
+	return leaves, nil
+}
+
+// upgradeContext calls upgradeContext(olds, news, context) and checks that
+// it returns a context that JSON keeps as it is.
+func (m *Migration) upgradeContext(olds, news [][]string, context json.RawMessage, show bool) *Failure {
+	f := &Failure{Function: "upgradeContext", Old: jsonText(olds)}
+	v, threw := m.call(f, m.context, show, olds, news, context)
+	if threw != nil {
+		f.Why, f.Pos = threw.Why, threw.Pos
+		return f
+	}
+	why, err := m.js.plain(goja.Undefined(), v, m.s.vm.ToValue(show))
+	if err != nil {
+		f.Why = "returned something that cannot be read: " + m.s.thrown(Threw, err).Error()
+		return f
+	}
+	if w := why.String(); w != "" {
+		f.Why = w
+		return f
+	}
+	return nil
+}
+
+// call calls fn, the call that what describes, with args, copied into the
+// sandbox as JSON. A throw comes back as a failure's Why and Pos: the
+// message only if show. An interrupt sets m.stopped.
+func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (goja.Value, *Failure) {
+	data, err := json.Marshal(args)
+	if err != nil {
+		return nil, &Failure{Why: "cannot be called: " + err.Error()}
+	}
+	m.calling.Store(what)
+	v, err := m.js.call(goja.Undefined(), fn, m.s.vm.ToValue(string(data)))
+	if err == nil {
+		return v, nil
+	}
+	var ve *Error
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) || !errors.As(m.s.thrown(Threw, err), &ve) {
+		m.stopped = err
+		return nil, &Failure{}
+	}
+	f := &Failure{Why: "threw", Pos: ve.Pos}
+	switch {
+	case show:
+		f.Why = "threw " + ve.Message
+	case strings.Contains(ve.Message, ":"): // the error's name, not its message, which may hold the context's data
+		f.Why = "threw " + strings.TrimSpace(ve.Message[:strings.Index(ve.Message, ":")])
+	}
+	return nil, f
+}
+
+// do runs fn on the engine within the bounds; a call that does not return
+// in time, or allocates past the bound, is named in a *MigrationError.
+func (m *Migration) do(ctx context.Context, fn func() error) error {
+	m.calling.Store(nil)
+	m.stopped = nil
+	err := m.s.do(ctx, m.opts, fn)
+	var e *Error
+	if errors.As(err, &e) && (e.Reason == Timeout || e.Reason == TooMuchMemory) {
+		if what := m.calling.Load(); what != nil {
+			f := Failure{Function: what.Function, Old: what.Old, Why: "did not return within " + e.Limit}
+			if e.Reason == TooMuchMemory {
+				f.Why = "allocated more than " + e.Limit + " of memory"
+			}
+			return &MigrationError{Count: 1, Failures: []Failure{f}}
+		}
+	}
+	return err
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
