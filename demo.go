@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,13 +29,30 @@ import (
 //go:embed testdata/example
 var exampleFS embed.FS
 
+// xstateFS is the xstate that the tests evaluate machines with: the
+// migration check evaluates the example's machines, which import it, and
+// the demo's copy of the example has no node_modules of its own.
+//
+//go:embed all:testdata/validate/node_modules/xstate
+var xstateFS embed.FS
+
 // The example's machine and versions, as the emulator knows them.
 const (
 	demoMachine = "toggle"
 	demoFrom    = "ver_toggle_1"
 	demoTo      = "ver_toggle_2"
 	demoFile    = "migrations/toggle-v1-to-v2.ts"
+	demoV1      = "machines/toggle-v1.ts" // the machine that demoFrom is
+	demoV2      = "machines/toggle.ts"    // the machine that demoTo is
 )
+
+// demoInstances are the instances the demo seeds on demoFrom, to replay
+// the migration on: their states and contexts.
+var demoInstances = map[string]emulator.InstanceState{
+	"alice": {State: json.RawMessage(`"on"`), Context: json.RawMessage(`{"lastSwitchedAt":"2024-05-01T08:00:00.000Z"}`)},
+	"bob":   {State: json.RawMessage(`"off"`), Context: json.RawMessage(`{}`)},
+	"carol": {State: json.RawMessage(`"off"`), Context: json.RawMessage(`{"lastSwitchedAt":"2024-06-11T17:30:00.000Z"}`)},
+}
 
 // demo deploys the embedded example through the real HTTP flow to an
 // emulator of the API listening on 127.0.0.1, then lists what it received.
@@ -53,8 +72,17 @@ func demo(ctx context.Context, p action.Process) error {
 	if err := os.CopyFS(workspace, example); err != nil {
 		return err
 	}
+	xstate, err := fs.Sub(xstateFS, "testdata/validate/node_modules/xstate")
+	if err != nil {
+		return err
+	}
+	if err := os.CopyFS(filepath.Join(workspace, "node_modules", "xstate"), xstate); err != nil {
+		return err
+	}
 	token := "demo_" + randomHex(16)
-	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
+		Instances:      map[string][]string{demoMachine: slices.Sorted(maps.Keys(demoInstances))},
+		InstanceStates: map[string]map[string]emulator.InstanceState{demoMachine: demoInstances}})
 	baseURL, stop, err := em.Listen("127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("start the emulator: %w", err)
@@ -74,7 +102,8 @@ func demo(ctx context.Context, p action.Process) error {
 		return getenv(key)
 	}
 	run.Args = []string{"--machine", demoMachine, "--from-version", demoFrom, "--to-version", demoTo,
-		"--file", demoFile, "--api-url", baseURL, "--token", token}
+		"--file", demoFile, "--from-machine-file", demoV1, "--to-machine-file", demoV2, "--replay-instances", "10",
+		"--api-url", baseURL, "--token", token}
 	if err := action.Run(ctx, run); err != nil {
 		return errors.New("the deploy failed (see above)")
 	}
@@ -84,7 +113,7 @@ func demo(ctx context.Context, p action.Process) error {
 		if r.RawQuery != "" {
 			path += "?" + r.RawQuery
 		}
-		fmt.Fprintf(p.Stdout, "  %-9s %-4s %s -> %d (%d-byte body)\n", r.Step, r.Method, path, r.Status, len(r.Body))
+		fmt.Fprintf(p.Stdout, "  %-14s %-4s %s -> %d (%d-byte body)\n", r.Step, r.Method, path, r.Status, len(r.Body))
 	}
 	return nil
 }
@@ -157,7 +186,11 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 	// gigabytes: NoRecord.
 	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}},
 		Instances: map[string][]string{demoMachine: seededSlugs(*instances)},
-		Keys:      adminKeys, CIKeys: ciKeys, AllowExtraProvisionFields: *lenient, NoRecord: true})
+		// Seeded instances are switched off, a state of demoFrom's machine
+		// (machines/toggle-v1.ts), so that a replay of the example's
+		// migration finds them where that machine has states.
+		DefaultInstanceState: emulator.InstanceState{State: json.RawMessage(`"off"`), Context: json.RawMessage(`{}`)},
+		Keys:                 adminKeys, CIKeys: ciKeys, AllowExtraProvisionFields: *lenient, NoRecord: true})
 	baseURL, stop, err := em.Listen(*listen)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is in use, by another emulator or another program: stop it, or pass --port with a free port", *listen)

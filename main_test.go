@@ -246,7 +246,10 @@ func TestDemo(t *testing.T) {
 	if err := demo(context.Background(), p); err != nil {
 		t.Fatalf("demo: %v\n%s%s", err, out.String(), errOut.String())
 	}
-	for _, want := range []string{"\nmigration-id=mvm_", "provision POST /machines/toggle/migrations?gzip=true -> 200", "upload    POST", "-> 204", "finalize  PUT"} {
+	line := func(step, method string) string { return fmt.Sprintf("  %-14s %-4s ", step, method) }
+	for _, want := range []string{"\nmigration-id=mvm_", "migration check: off -> disabled", "migration replayed on 3 instance(s) on ver_toggle_1: 3 passed, 0 failed",
+		line("read-instance", "GET") + "/machines/toggle/i/alice/admin -> 200",
+		line("provision", "POST") + "/machines/toggle/migrations?gzip=true -> 200", line("upload", "POST"), "-> 204", line("finalize", "PUT")} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}

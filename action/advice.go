@@ -209,7 +209,16 @@ func (c *config) apiHint(e *deploy.APIError) string {
 func (c *config) scopeHint(e *deploy.APIError) string {
 	scope := e.MissingScope()
 	switch e.Step {
+	case deploy.StepReadInstance:
+		return fmt.Sprintf("the token lacks the instances.admin scope that %s needs to read each instance's state and context: "+
+			"keys made with `smply keys create` cannot have admin scopes, so use the token of a user who is an admin of the organization "+
+			"(%s, or STATEBACKED_TOKEN) for this step, or set %s", c.names.input("replay-instances"), c.names.input("token"), c.names.setting("replay-instances", "0"))
 	case deploy.StepListInstances, deploy.StepSetInstanceVersion:
+		if e.Step == deploy.StepListInstances && c.code.replay > 0 && !c.upgrade {
+			return fmt.Sprintf("the token lacks the %s scope that %s needs to find the instances on from-version; "+
+				"it also needs instances.admin, which keys made with `smply keys create` cannot have: use an organization admin's token, or set %s",
+				scope, c.names.input("replay-instances"), c.names.setting("replay-instances", "0"))
+		}
 		if c.upgrade {
 			return fmt.Sprintf("the token lacks the %s scope: a rollout needs instances.read (to list instances) and "+
 				"instances.write (to ask them to move), which keys made with `smply keys create --use ci` do not have: "+

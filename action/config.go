@@ -38,6 +38,7 @@ type codeConfig struct {
 	paths    paths // the workspace, working directory and entry points
 	gzip     bool
 	validate bool // evaluate the code first
+	replay   int  // instances to replay the migration on
 }
 
 // versionConfig is what the modes that deploy a machine version

@@ -31,6 +31,7 @@ func (c *config) loadCode(l loading) {
 	if c.code.paths, err = loadPaths(l.src, c, l.workspace); err != nil {
 		l.errs.errs = append(l.errs.errs, err)
 	}
+	c.loadPlan(l)
 }
 
 // built is one bundle, ready to upload.
@@ -81,7 +82,10 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		return err
 	}
 	version, migration, err := d.buildAll(ctx)
-	d.worker.Close() // the code is built: nothing untrusted runs from here on
+	if err == nil {
+		err = d.checkPlan(ctx, client)
+	}
+	d.worker.Close() // the code is built and checked: nothing untrusted runs from here on
 	if err != nil {
 		return err
 	}

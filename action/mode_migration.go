@@ -5,7 +5,7 @@ func modeMigration() *mode {
 	return &mode{
 		name:      "migration",
 		usage:     "deploy a migration between two versions (from-version, to-version, file)",
-		inputs:    append([]string{"from-version", "to-version", "upgrade-instances"}, codeInputs...),
+		inputs:    append([]string{"from-version", "to-version", "upgrade-instances", "from-machine-file", "to-machine-file", "replay-instances"}, codeInputs...),
 		code:      true,
 		migration: alwaysMigration,
 		load: func(c *config, l loading) {

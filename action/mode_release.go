@@ -6,7 +6,7 @@ func modeRelease() *mode {
 	return &mode{
 		name:      "release",
 		usage:     "deploy a machine version (file), then with from-version the migration to it (migration-file)",
-		inputs:    append([]string{"from-version", "migration-file", "upgrade-instances"}, append(versionInputs, codeInputs...)...),
+		inputs:    append([]string{"from-version", "migration-file", "upgrade-instances", "from-machine-file", "replay-instances"}, append(versionInputs, codeInputs...)...),
 		code:      true,
 		version:   true,
 		migration: migrationWithFrom,

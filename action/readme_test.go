@@ -321,7 +321,7 @@ func checkActionStep(t *testing.T, declared map[string]string, with map[string]s
 		t.Fatal(err)
 	}
 	e["GITHUB_WORKSPACE"] = ws
-	for _, name := range []string{"file", "migration-file"} {
+	for _, name := range []string{"file", "migration-file", "from-machine-file", "to-machine-file"} {
 		if f := e["INPUT_"+strings.ToUpper(name)]; filepath.IsLocal(wd) && filepath.IsLocal(f) {
 			full := filepath.Join(ws, wd, f)
 			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {

@@ -664,7 +664,7 @@ func TestBareBooleanFlags(t *testing.T) {
 	if n := len(h.em.Requests()); n != 0 {
 		t.Errorf("a dry run sent %d requests", n)
 	}
-	if !strings.Contains(stdout, "notice: dry run:") || !strings.Contains(stdout, "\nupload-bytes=354\n") {
+	if !strings.Contains(stdout, "notice: dry run:") || !strings.Contains(stdout, "\nupload-bytes=295\n") {
 		t.Errorf("want a dry run of the machine toggle, uploading the code plain (not gzipped):\n%s", stdout)
 	}
 }

@@ -30,10 +30,11 @@ type report struct {
 	rolloutTo      string
 	teardown       *deploy.TeardownResult // teardown mode only
 	err            error
-	checks         []string // what a dry run's read-only requests found
-	confinement    string   // what confines the worker that bundled the code
-	commit         string   // GITHUB_SHA
-	runURL         string   // the workflow run's page, or ""
+	checks         []string    // what a dry run's read-only requests found
+	plan           *planReport // what the migration check found, if it ran
+	confinement    string      // what confines the worker that bundled the code
+	commit         string      // GITHUB_SHA
+	runURL         string      // the workflow run's page, or ""
 }
 
 // newReport starts the report of a run.
@@ -84,6 +85,7 @@ func (r *report) markdown(redact func(string) string) string {
 	for _, kv := range rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], kv[1])
 	}
+	b.WriteString(r.planMarkdown(redact))
 	return b.String()
 }
 

@@ -22,7 +22,7 @@ func TestSummarySaysWhatHappened(t *testing.T) {
 		{"dry run", set("INPUT_DRY-RUN", "true"), false, []string{
 			"### StateBacked: Dry run: nothing was changed",
 			"| Checked (read-only) | the token is accepted; machine toggle exists; the versions named exist |",
-			"| Bundle (migration) | `app/migrations/toggle-v1-to-v2.ts`: 354 bytes minified, 260 bytes gzipped, 260 bytes to upload (dry run: not sent); SHA-256 `",
+			"| Bundle (migration) | `app/migrations/toggle-v1-to-v2.ts`: 295 bytes minified, 230 bytes gzipped, 230 bytes to upload (dry run: not sent); SHA-256 `",
 			"| Times (migration) | bundle ",
 		}, []string{"bytes uploaded", "provision"}},
 		{"build failure", func(t *testing.T, h *harness) {
@@ -54,7 +54,7 @@ func TestSummarySaysWhatHappened(t *testing.T) {
 		}, false, []string{
 			"| Commit | `0123abcd` |",
 			"| Run | [workflow run](https://github.example/acme/app/actions/runs/77/attempts/2) |",
-			"| Bundle (migration) | `app/migrations/toggle-v1-to-v2.ts`: 354 bytes minified, 260 bytes gzipped, 260 bytes uploaded; SHA-256",
+			"| Bundle (migration) | `app/migrations/toggle-v1-to-v2.ts`: 295 bytes minified, 230 bytes gzipped, 230 bytes uploaded; SHA-256",
 			"| Times (migration) | bundle ", ", provision ", ", upload ", ", finalize ",
 		}, nil},
 		{"run link from a hostile repository name", func(t *testing.T, h *harness) {

@@ -20,6 +20,8 @@ type paths struct {
 	dir            string // the working directory
 	entry          string // file, relative to dir, as given
 	migrationEntry string // release: migration-file, relative to dir, as given
+	fromMachine    string // from-machine-file, relative to dir, as given; "" if not
+	toMachine      string // to-machine-file, relative to dir, as given; "" if not
 }
 
 // findWorkspace returns the workspace, with symlinks resolved:
@@ -90,7 +92,23 @@ func loadPaths(src source, c *config, workspace func() (string, error)) (paths, 
 		err = fmt.Errorf("%s: a release deploys a migration only from from-version: set %s, or remove %s",
 			c.names.input("migration-file"), c.names.input("from-version"), c.names.input("migration-file"))
 	}
-	return p, err
+	if err != nil {
+		return p, err
+	}
+	for _, m := range []struct {
+		input, what string
+		to          *string
+	}{
+		{"from-machine-file", "the machine that from-version is", &p.fromMachine},
+		{"to-machine-file", "the machine that to-version is", &p.toMachine},
+	} {
+		if file := src.get(m.input); file != "" && slices.Contains(c.mode.inputs, m.input) {
+			if *m.to, err = p.resolveEntry(c.names, m.input, file, m.what); err != nil {
+				return p, err
+			}
+		}
+	}
+	return p, nil
 }
 
 // resolveEntry checks an entry point input, relative to the working

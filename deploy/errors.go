@@ -82,7 +82,7 @@ func StepScope(step Step) string {
 		return "instances.read"
 	case StepSetInstanceVersion:
 		return "instances.write"
-	case StepDeleteInstance:
+	case StepDeleteInstance, StepReadInstance:
 		return "instances.admin"
 	}
 	return ""

@@ -34,6 +34,7 @@ var stepScopes = map[Step]string{
 	StepDeleteInstance:     "instances.admin",
 	StepListVersions:       "machine-versions.read",
 	StepSetInstanceVersion: "instances.write",
+	StepReadInstance:       "instances.admin",
 }
 
 // ciScopes are the scopes of a key made with `smply keys create --use ci`
@@ -134,7 +135,7 @@ func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
 		return badParam("machineSlug", "machine slug %q does not match %s", slug, slugRule)
 	}
 	// Not by the path's {instance}: the route for an empty one has none.
-	if (step == StepDeleteInstance || step == StepSetInstanceVersion) && !validSlug(inst) {
+	if (step == StepDeleteInstance || step == StepSetInstanceVersion || step == StepReadInstance) && !validSlug(inst) {
 		return badParam("instanceSlug", "instance slug %q does not match %s", inst, slugRule)
 	}
 	if !e.HasMachine(slug) {
@@ -343,8 +344,12 @@ func emptyBody(r *http.Request, body []byte, what string) *apiError {
 	return nil
 }
 
+// writeJSON answers v as JSON. As the API's JSON.stringify does, it leaves
+// <, > and & as they are, so a seeded context comes back byte for byte.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }

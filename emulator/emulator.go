@@ -81,6 +81,14 @@ type Config struct {
 	// finalized through the API, each {from, to} version IDs of the machine.
 	// Setting an instance's version needs a chain of them.
 	Migrations map[string][][2]string
+	// InstanceStates maps machine slug -> instance slug (one of Instances)
+	// -> the state value and context the admin read answers for it,
+	// compacted. A field left nil takes DefaultInstanceState's.
+	InstanceStates map[string]map[string]InstanceState
+	// DefaultInstanceState is the state and context of every instance
+	// InstanceStates does not give one; a nil State means the top-level
+	// atomic state "idle", a nil Context the empty object {}.
+	DefaultInstanceState InstanceState
 }
 
 // Limits are the sizes an upload may have, in bytes.
@@ -109,6 +117,7 @@ const (
 
 	StepListVersions       Step = "list-versions"        // GET /machines/{slug}/v
 	StepSetInstanceVersion Step = "set-instance-version" // PUT /machines/{slug}/i/{instanceSlug}/v
+	StepReadInstance       Step = "read-instance"        // GET /machines/{slug}/i/{instanceSlug}/admin
 )
 
 // Request is one recorded request.
@@ -133,8 +142,8 @@ type Migration struct {
 }
 
 // Emulator is an http.Handler serving the StateBacked API for machines,
-// their versions and migrations, instance listing, moving and deletion, and
-// the upload target. It is safe for concurrent use.
+// their versions and migrations, instance listing, reading, moving and
+// deletion, and the upload target. It is safe for concurrent use.
 type Emulator struct {
 	cfg     Config         // the settings; the state Config seeds lives in machines
 	idKey   []byte         // signs migration IDs, so finalize can reject forged ones
@@ -161,10 +170,11 @@ type migration struct {
 // New returns an emulator for cfg. It panics if cfg.Token is empty, if
 // cfg.PageSize is negative, if a key ID is in both cfg.Keys and cfg.CIKeys,
 // if a version ID in cfg.Machines is empty, if cfg.Instances has a slug the
-// API would reject, or if any map of cfg names a machine, instance or
-// version that cfg.Machines and cfg.Instances do not have, since each is a
-// mistake in the test, not a runtime error. Duplicate instances or versions
-// count once.
+// API would reject, if any map of cfg names a machine, instance or version
+// that cfg.Machines and cfg.Instances do not have, or if a state of
+// cfg.InstanceStates or cfg.DefaultInstanceState is not a StateValue or a
+// context not a JSON object, since each is a mistake in the test, not a
+// runtime error. Duplicate instances or versions count once.
 func New(cfg Config) *Emulator {
 	if cfg.Token == "" {
 		panic("emulator: Config.Token is empty")
@@ -186,11 +196,18 @@ func New(cfg Config) *Emulator {
 	cfg.Scopes = slices.Clone(cfg.Scopes) // keeps nil as nil: every scope
 	cfg.Orgs = slices.Clone(cfg.Orgs)
 	cfg.Keys, cfg.CIKeys = maps.Clone(cfg.Keys), maps.Clone(cfg.CIKeys)
+	cfg.DefaultInstanceState = seedState(cfg.DefaultInstanceState, "Config.DefaultInstanceState")
+	if cfg.DefaultInstanceState.State == nil {
+		cfg.DefaultInstanceState.State = defaultState
+	}
+	if cfg.DefaultInstanceState.Context == nil {
+		cfg.DefaultInstanceState.Context = defaultContext
+	}
 	machines := seed(cfg)
 	// The state lives in machines from here on; dropping the maps keeps the
 	// emulator from reading the caller's, which the caller may change.
 	cfg.Machines, cfg.Instances, cfg.CurrentVersions, cfg.VersionClientInfo = nil, nil, nil, nil
-	cfg.InstanceVersions, cfg.PausedInstances, cfg.Migrations = nil, nil, nil
+	cfg.InstanceVersions, cfg.PausedInstances, cfg.Migrations, cfg.InstanceStates = nil, nil, nil, nil
 	e := &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), machines: machines, fails: map[Step][]run{}}
 	e.mux, e.paths = e.muxes()
 	return e

@@ -761,6 +761,23 @@ func TestNewPanics(t *testing.T) {
 		{name: "migrations of an unknown machine", want: `Config.Migrations names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines, Migrations: map[string][][2]string{"lamp": {{"ver_1", "ver_1"}}}}},
 		{name: "migration from an unknown version", want: `Config.Migrations["door"][0][0] is "ver_0"`, cfg: emulator.Config{Token: token, Machines: machines, Migrations: map[string][][2]string{"door": {{"ver_0", "ver_1"}}}}},
 		{name: "migration to an unknown version", want: `Config.Migrations["door"][0][1] is "ver_2"`, cfg: emulator.Config{Token: token, Machines: machines, Migrations: map[string][][2]string{"door": {{"ver_1", "ver_2"}}}}},
+		{name: "states of an unknown machine", want: `Config.InstanceStates names machine "lamp"`, cfg: emulator.Config{Token: token, Machines: machines,
+			InstanceStates: map[string]map[string]emulator.InstanceState{"lamp": {"bulb": {}}}}},
+		{name: "state of an unknown instance", want: `Config.InstanceStates["door"] names instance "knob"`, cfg: emulator.Config{Token: token, Machines: machines,
+			Instances: map[string][]string{"door": {"bulb"}}, InstanceStates: map[string]map[string]emulator.InstanceState{"door": {"knob": {}}}}},
+		{name: "a context that is an array", want: `Config.InstanceStates["door"]["bulb"].Context is [1], which is not a JSON object`, cfg: withState(machines, emulator.InstanceState{Context: json.RawMessage(`[1]`)})},
+		{name: "a context that is a string", want: `.Context is "on", which is not a JSON object`, cfg: withState(machines, emulator.InstanceState{Context: json.RawMessage(`"on"`)})},
+		{name: "a context that is null", want: `.Context is null, which is not a JSON object`, cfg: withState(machines, emulator.InstanceState{Context: json.RawMessage(`null`)})},
+		{name: "a context that is not JSON", want: `.Context is {"a":}, which is not a JSON object`, cfg: withState(machines, emulator.InstanceState{Context: json.RawMessage(`{"a":}`)})},
+		{name: "a state that is a number", want: `Config.InstanceStates["door"]["bulb"].State is 1, which is not a StateValue`, cfg: withState(machines, emulator.InstanceState{State: json.RawMessage(`1`)})},
+		{name: "a state that is null", want: `.State is null, which is not a StateValue`, cfg: withState(machines, emulator.InstanceState{State: json.RawMessage(`null`)})},
+		{name: "a state that is an array", want: `.State is ["a","b"], which is not a StateValue`, cfg: withState(machines, emulator.InstanceState{State: json.RawMessage(`["a","b"]`)})},
+		{name: "a child state that is a number", want: `.State is {"a":{"b":1}}, which is not a StateValue`, cfg: withState(machines, emulator.InstanceState{State: json.RawMessage(`{"a":{"b":1}}`)})},
+		{name: "a state that is an empty object", want: `.State is {}, which is not a StateValue`, cfg: withState(machines, emulator.InstanceState{State: json.RawMessage(`{}`)})},
+		{name: "a default context that is not an object", want: `Config.DefaultInstanceState.Context is true`, cfg: emulator.Config{Token: token, Machines: machines,
+			DefaultInstanceState: emulator.InstanceState{Context: json.RawMessage(`true`)}}},
+		{name: "a default state that is not a StateValue", want: `Config.DefaultInstanceState.State is false`, cfg: emulator.Config{Token: token, Machines: machines,
+			DefaultInstanceState: emulator.InstanceState{State: json.RawMessage(`false`)}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

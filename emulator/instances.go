@@ -49,11 +49,7 @@ func (e *Emulator) listInstances(r *http.Request, _ []byte) (any, *apiError) {
 	end := min(start+e.cfg.PageSize, len(m.instances))
 	page := instancePage{Instances: make([]instanceItem, 0, end-start)}
 	for _, in := range m.instances[start:end] {
-		status := "running"
-		if in.paused {
-			status = "paused"
-		}
-		page.Instances = append(page.Instances, instanceItem{in.slug, in.createdAt, status, m.version(in.version)})
+		page.Instances = append(page.Instances, instanceItem{in.slug, in.createdAt, in.status(), m.version(in.version)})
 	}
 	if end < len(m.instances) {
 		page.Cursor = base64.RawURLEncoding.EncodeToString([]byte(m.instances[end-1].slug))

@@ -108,6 +108,9 @@ var keyRequests = []keyRequest{
 	{name: "set instance version", ok: 201, scope: "instances.write", send: func(t *testing.T, base string, h http.Header) response {
 		return mustSend(t, "PUT", base+"/machines/door/i/knob/v", h, []byte(target("ver_2")))
 	}},
+	{name: "read instance admin state", ok: 200, scope: "instances.admin", send: func(t *testing.T, base string, h http.Header) response {
+		return mustSend(t, "GET", base+"/machines/door/i/knob/admin", h, nil)
+	}},
 	{name: "delete instance", ok: 204, scope: "instances.admin", send: func(t *testing.T, base string, h http.Header) response {
 		return mustSend(t, "DELETE", base+"/machines/door/i/knob", h, []byte(instanceBody(macOf("door", "knob"))))
 	}},

@@ -40,6 +40,7 @@ func (e *Emulator) routes() []route {
 		api("GET /machines/{machine}/i", StepListInstances, http.StatusOK, e.listInstances),
 		api("DELETE /machines/{machine}/i/{instance}", StepDeleteInstance, http.StatusNoContent, e.deleteInstance),
 		api("PUT /machines/{machine}/i/{instance}/v", StepSetInstanceVersion, http.StatusCreated, e.setInstanceVersion),
+		api("GET /machines/{machine}/i/{instance}/admin", StepReadInstance, http.StatusOK, e.readInstance),
 		{"POST /upload/{bucket}", StepUpload, e.upload},
 	}
 }

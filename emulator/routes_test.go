@@ -31,6 +31,7 @@ func routedCalls() []routedCall {
 		{emulator.StepListInstances, "GET", "/machines/door/i"},
 		{emulator.StepDeleteInstance, "DELETE", "/machines/door/i/bulb"},
 		{emulator.StepSetInstanceVersion, "PUT", "/machines/door/i/bulb/v"},
+		{emulator.StepReadInstance, "GET", "/machines/door/i/bulb/admin"},
 		{emulator.StepUpload, "POST", "/upload/some-bucket"},
 	}
 }
@@ -78,6 +79,7 @@ func routeCases() []routeCase {
 		{"wrong method on instances", "POST", "/machines/door/i", notAllowed(emulator.StepListInstances, "GET")},
 		{"wrong method on an instance", "GET", "/machines/door/i/bulb", notAllowed(emulator.StepDeleteInstance, "DELETE")},
 		{"wrong method on an instance's version", "GET", "/machines/door/i/bulb/v", notAllowed(emulator.StepSetInstanceVersion, "PUT")},
+		{"wrong method on an instance's admin state", "PUT", "/machines/door/i/bulb/admin", notAllowed(emulator.StepReadInstance, "GET")},
 		{"wrong method on the upload", "GET", "/upload/some-bucket", routing{emulator.StepUpload, 405, "POST", "application/xml", "MethodNotAllowed"}},
 		{"wrong method, empty machine slug", "PUT", "/machines/", notAllowed(emulator.StepDeleteMachine, "GET, DELETE")},
 		{"empty machine slug, GET", "GET", "/machines/", routed(emulator.StepGetMachine)},

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,6 +44,18 @@ type instance struct {
 	version   string // the version it runs now; "" if its machine had none when seeded
 	desired   string // what set-instance-version last recorded; "" if nothing
 	paused    bool
+	// state and context are what the admin read answers, compacted; nil
+	// means Config.DefaultInstanceState's, which a million seeded
+	// instances share.
+	state, context json.RawMessage
+}
+
+// status is the instance's status as the API names it.
+func (in *instance) status() string {
+	if in.paused {
+		return "paused"
+	}
+	return "running"
 }
 
 // version returns a copy of m's version id, or nil if m has none such. A
@@ -125,8 +138,8 @@ func seed(cfg Config) map[string]*machine {
 	return machines
 }
 
-// seedInstances adds the instances of cfg to machines, with their versions
-// and statuses.
+// seedInstances adds the instances of cfg to machines, with their versions,
+// statuses, states and contexts.
 func seedInstances(machines map[string]*machine, cfg Config) {
 	for _, slug := range sortedKeys(cfg.Instances) {
 		m := seeded(machines, "Instances", slug)
@@ -157,6 +170,14 @@ func seedInstances(machines map[string]*machine, cfg Config) {
 		m := seeded(machines, "PausedInstances", slug)
 		for _, s := range cfg.PausedInstances[slug] {
 			seededInstance(m, s, "PausedInstances", slug).paused = true
+		}
+	}
+	for _, slug := range sortedKeys(cfg.InstanceStates) {
+		m := seeded(machines, "InstanceStates", slug)
+		for _, s := range sortedKeys(cfg.InstanceStates[slug]) {
+			in := seededInstance(m, s, "InstanceStates", slug)
+			st := seedState(cfg.InstanceStates[slug][s], fmt.Sprintf("Config.InstanceStates[%q][%q]", slug, s))
+			in.state, in.context = st.State, st.Context
 		}
 	}
 }

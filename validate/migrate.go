@@ -502,6 +502,9 @@ func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (
 // do runs fn on the engine within the bounds; a call that does not return
 // in time, or allocates past the bound, is named in a *MigrationError.
 func (m *Migration) do(ctx context.Context, fn func() error) error {
+	if m.s.stuck {
+		return errors.New("validate: the engine is still running a call of the migration it was told to stop")
+	}
 	m.calling.Store(nil)
 	m.stopped = nil
 	err := m.s.do(ctx, m.opts, fn)

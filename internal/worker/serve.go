@@ -44,7 +44,8 @@ func Serve(in io.Reader, out io.Writer) int {
 type server struct {
 	mu        sync.Mutex // out: progress comes from bundle's goroutine
 	out       *bufio.Writer
-	workspace string // "" until confined
+	workspace string              // "" until confined
+	migration *validate.Migration // the last plan's, for replays
 }
 
 func (s *server) send(r reply) error {
@@ -71,6 +72,10 @@ func (s *server) handle(req request) error {
 		return s.build(req.Build)
 	case req.Evaluate != nil:
 		return s.evaluate(req.Evaluate)
+	case req.Plan != nil:
+		return s.plan(req.Plan)
+	case req.Replay != nil:
+		return s.replay(req.Replay)
 	}
 	return s.send(reply{Done: true, Err: &wireError{Text: "worker: an empty request"}})
 }
@@ -91,21 +96,71 @@ func (s *server) build(b *buildRequest) error {
 // builds it.
 var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Outfile, Unsupported: validate.Unsupported()}
 
-// evaluate builds the evaluation variant of the entry point and checks it,
-// after giving the memory of the build back to the system: the parent's
-// memory limit for an evaluation is lower than for a build.
+// evaluate builds the evaluation variant of the entry point and checks it.
 func (s *server) evaluate(e *evaluateRequest) error {
-	old := debug.SetGCPercent(-1)
-	script, err := bundle.BuildCheck(context.Background(), bundle.Options{Dir: e.Dir, Entry: e.Entry, Root: s.workspace}, variant)
-	debug.SetGCPercent(old)
+	scripts, err := s.variants(e.Dir, e.Entry)
 	if err != nil {
 		return s.send(reply{Done: true, Err: toWire(err)})
 	}
+	err = validate.Check(context.Background(), scripts[0], e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
+	return s.send(reply{Done: true, Err: toWire(err)})
+}
+
+// variants builds the evaluation variants of entries, then gives the
+// memory of the builds back to the system and says that the evaluation
+// starts: the parent's memory limit for an evaluation is lower than for a
+// build.
+func (s *server) variants(dir string, entries ...string) ([][]byte, error) {
+	old := debug.SetGCPercent(-1)
+	scripts := make([][]byte, len(entries))
+	for i, entry := range entries {
+		var err error
+		if scripts[i], err = bundle.BuildCheck(context.Background(), bundle.Options{Dir: dir, Entry: entry, Root: s.workspace}, variant); err != nil {
+			debug.SetGCPercent(old)
+			return nil, err
+		}
+	}
+	debug.SetGCPercent(old)
 	runtime.GC()
 	debug.FreeOSMemory()
+	return scripts, s.send(reply{Evaluating: true})
+}
+
+// plan describes the two machines and checks the migration between them.
+func (s *server) plan(p *planRequest) error {
+	s.migration = nil
+	entries := []string{p.From, p.To}
+	if p.Migration != "" {
+		entries = append(entries, p.Migration)
+	}
+	scripts, err := s.variants(p.Dir, entries...)
+	if err != nil {
+		return s.send(reply{Done: true, Err: toWire(err)})
+	}
+	ctx, opts := context.Background(), validate.Options{Timeout: p.Timeout, MaxHeapBytes: p.MaxHeap}
+	var machines [2]*validate.Machine
+	for i := range machines {
+		if machines[i], err = validate.Describe(ctx, scripts[i], opts); err != nil {
+			return s.send(reply{Done: true, Err: toWire(err)})
+		}
+	}
+	plan := &Plan{Diff: validate.DiffOf(machines[0], machines[1])}
+	if p.Migration != "" {
+		if s.migration, err = validate.NewMigration(ctx, scripts[2], machines[0], machines[1], opts); err == nil {
+			plan.Migration, err = s.migration.Static(ctx)
+		}
+	}
+	return s.send(reply{Done: true, Plan: plan, Err: toWire(err)})
+}
+
+// replay runs the last plan's migration on instances.
+func (s *server) replay(r *replayRequest) error {
+	if s.migration == nil {
+		return s.send(reply{Done: true, Err: &wireError{Text: "worker: no migration was planned to replay"}})
+	}
 	if err := s.send(reply{Evaluating: true}); err != nil {
 		return err
 	}
-	err = validate.Check(context.Background(), script, e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
-	return s.send(reply{Done: true, Err: toWire(err)})
+	failures, err := s.migration.Replay(context.Background(), r.Instances)
+	return s.send(reply{Done: true, Failures: failures, Err: toWire(err)})
 }

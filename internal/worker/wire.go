@@ -42,6 +42,8 @@ type request struct {
 	Confine  *confineRequest  `json:",omitempty"`
 	Build    *buildRequest    `json:",omitempty"`
 	Evaluate *evaluateRequest `json:",omitempty"`
+	Plan     *planRequest     `json:",omitempty"`
+	Replay   *replayRequest   `json:",omitempty"`
 }
 
 // confineRequest names the only directory the worker may read files in.
@@ -63,27 +65,49 @@ type evaluateRequest struct {
 	MaxHeap    uint64
 }
 
+// planRequest describes two versions of a machine, From and To (entry
+// points of machine versions), and checks the migration between them, if
+// Migration names one; the worker keeps it for replayRequests.
+type planRequest struct {
+	Dir, From, To, Migration string
+	Timeout                  time.Duration
+	MaxHeap                  uint64
+}
+
+// replayRequest runs the planned migration on instances.
+type replayRequest struct{ Instances []validate.Instance }
+
 // reply is what the worker answers: progress frames (Progress set, not
 // Done), then one frame with Done set.
 type reply struct {
-	Done       bool           `json:",omitempty"`
-	Progress   int            `json:",omitempty"`
-	Confined   string         `json:",omitempty"` // to a confine request: what confines the worker
-	Bundle     *bundle.Bundle `json:",omitempty"` // to a build: without Code and Gzipped, which follow the frame
-	CodeBytes  int            `json:",omitempty"` // len(Bundle.Code)
-	GzipBytes  int            `json:",omitempty"` // len(Bundle.Gzipped)
-	Err        *wireError     `json:",omitempty"`
-	Evaluating bool           `json:",omitempty"` // the evaluation starts: the parent's memory limit drops
+	Done       bool               `json:",omitempty"`
+	Progress   int                `json:",omitempty"`
+	Confined   string             `json:",omitempty"` // to a confine request: what confines the worker
+	Bundle     *bundle.Bundle     `json:",omitempty"` // to a build: without Code and Gzipped, which follow the frame
+	CodeBytes  int                `json:",omitempty"` // len(Bundle.Code)
+	GzipBytes  int                `json:",omitempty"` // len(Bundle.Gzipped)
+	Err        *wireError         `json:",omitempty"`
+	Evaluating bool               `json:",omitempty"` // the evaluation starts: the parent's memory limit drops
+	Plan       *Plan              `json:",omitempty"` // to a plan
+	Failures   []validate.Failure `json:",omitempty"` // to a replay
+}
+
+// Plan is what a plan request found: how the machine changed, and where
+// the migration, if any, takes instances (nil without one).
+type Plan struct {
+	Diff      validate.Diff
+	Migration *validate.Plan
 }
 
 // wireError carries an error across the pipe with its type: the action
 // layer tells them apart to place and explain them.
 type wireError struct {
-	Build    *bundle.BuildError   `json:",omitempty"`
-	Exports  *bundle.ExportsError `json:",omitempty"`
-	Size     *bundle.SizeError    `json:",omitempty"`
-	Validate *validate.Error      `json:",omitempty"`
-	Text     string               `json:",omitempty"`
+	Build    *bundle.BuildError       `json:",omitempty"`
+	Exports  *bundle.ExportsError     `json:",omitempty"`
+	Size     *bundle.SizeError        `json:",omitempty"`
+	Validate *validate.Error          `json:",omitempty"`
+	Plan     *validate.MigrationError `json:",omitempty"`
+	Text     string                   `json:",omitempty"`
 }
 
 func toWire(err error) *wireError {
@@ -98,6 +122,8 @@ func toWire(err error) *wireError {
 		return &wireError{Size: e}
 	case *validate.Error:
 		return &wireError{Validate: e}
+	case *validate.MigrationError:
+		return &wireError{Plan: e}
 	}
 	return &wireError{Text: err.Error()}
 }
@@ -114,6 +140,8 @@ func (w *wireError) err() error {
 		return w.Size
 	case w.Validate != nil:
 		return w.Validate
+	case w.Plan != nil:
+		return w.Plan
 	}
 	return fmt.Errorf("%s", w.Text)
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -299,4 +300,33 @@ func (b *limitedBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return bytes.Clone(b.buf.Bytes())
+}
+
+// Plan builds the evaluation variants of two versions of a machine, from
+// and to, and of the migration between them if migration is not "", in
+// the worker (dir is their working directory), describes the machines and
+// checks the migration (validate.Migration.Static), within vo. The worker
+// keeps the migration for Replay. A check that fails is in the Plan; a
+// call that does not return is a *validate.MigrationError.
+func (w *Worker) Plan(ctx context.Context, dir, from, to, migration string, vo validate.Options) (*Plan, error) {
+	if vo.MaxHeapBytes == 0 {
+		vo.MaxHeapBytes = evaluateHeap
+	}
+	var r reply
+	req := planRequest{Dir: dir, From: from, To: to, Migration: migration, Timeout: vo.Timeout, MaxHeap: vo.MaxHeapBytes}
+	if err := w.call(ctx, request{Plan: &req}, cmp.Or(migration, to), nil, &r); err != nil {
+		return nil, err
+	}
+	if r.Plan == nil {
+		return nil, errors.New("worker: a plan answered nothing")
+	}
+	return r.Plan, nil
+}
+
+// Replay runs the migration of the last Plan on instances, in the worker,
+// and returns the failures (validate.Migration.Replay).
+func (w *Worker) Replay(ctx context.Context, instances []validate.Instance) ([]validate.Failure, error) {
+	var r reply
+	err := w.call(ctx, request{Replay: &replayRequest{Instances: instances}}, "", nil, &r)
+	return r.Failures, err
 }

@@ -1,0 +1,273 @@
+package action
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"sbdeploy/deploy"
+	"sbdeploy/internal/worker"
+	"sbdeploy/validate"
+)
+
+// maxReplay bounds replay-instances; maxNamed is how many failures a
+// report names.
+const (
+	maxReplay = 10_000
+	maxNamed  = 20
+)
+
+// loadPlan checks the inputs of the migration check: which machines, and
+// how many instances to replay it on.
+func (c *config) loadPlan(l loading) {
+	p, in := c.code.paths, c.names.input
+	if slices.Contains(c.mode.inputs, "replay-instances") {
+		v := l.src.get("replay-instances")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxReplay {
+			l.errs.add("replay-instances", "%s is not a number of instances from 0 to %d", quote(v), maxReplay)
+		}
+		c.code.replay = n
+	}
+	needsTo := slices.Contains(c.mode.inputs, "to-machine-file")
+	switch {
+	case needsTo && p.fromMachine != "" && p.toMachine == "":
+		l.errs.add("to-machine-file", "required with %s: the check needs both machines, so give the source of to-version too", in("from-machine-file"))
+	case needsTo && p.toMachine != "" && p.fromMachine == "":
+		l.errs.add("from-machine-file", "required with %s: the check needs both machines, so give the source of from-version too", in("to-machine-file"))
+	case c.code.replay > 0 && p.fromMachine == "":
+		l.errs.add("replay-instances", "needs %s (the source of from-version) to replay the migration on instances", in("from-machine-file"))
+	case c.code.replay > 0 && c.from == "":
+		l.errs.add("replay-instances", "needs %s: a release without it deploys no migration to replay", in("from-version"))
+	}
+}
+
+// planned says what the check compares: the old machine, the new one, and
+// the migration between them ("" when the run deploys none).
+func (c *config) planned() (from, to, migration string) {
+	p := c.code.paths
+	switch {
+	case p.fromMachine == "":
+		return "", "", ""
+	case c.deploysVersion() && c.deploysMigration():
+		return p.fromMachine, p.entry, p.migrationEntry
+	case c.deploysVersion():
+		return p.fromMachine, p.entry, ""
+	}
+	return p.fromMachine, p.toMachine, p.entry
+}
+
+// planReport is what the migration check found, for the log and the
+// summary.
+type planReport struct {
+	*worker.Plan
+	from, to string // the machines' files, relative to the working directory
+	replay   *replayReport
+}
+
+// replayReport counts what a replay found.
+type replayReport struct {
+	replayed int
+	failed   map[string]int // by reason
+	names    []string       // the failed instances, sorted: the first maxNamed
+	count    int            // failed instances
+}
+
+// checkPlan describes the old and the new machine and checks the migration
+// between them in the worker, then replays it on instances' real states
+// (client: nil in a dry run without credentials). A migration that would
+// break instances fails the run before any request that changes anything.
+func (d *deployer) checkPlan(ctx context.Context, client *deploy.Client) error {
+	from, to, migration := d.cfg.planned()
+	if from == "" {
+		return nil
+	}
+	p := d.cfg.code.paths
+	plan, err := d.worker.Plan(ctx, p.dir, from, to, migration, d.tune.validate)
+	if err != nil {
+		return d.planFailed(migration, cmp.Or(migration, to), err)
+	}
+	rep := &planReport{Plan: plan, from: p.relative(from), to: p.relative(to)}
+	d.rep.plan = rep
+	if plan.Migration == nil {
+		d.noteDiff(rep)
+		return nil
+	}
+	lines := []string{fmt.Sprintf("%s to %s", rep.from, rep.to)}
+	for _, m := range plan.Migration.Mappings {
+		lines = append(lines, fmt.Sprintf("%s -> %s", m.Old, cmp.Or(strings.Join(m.New, " + "), "(fails)")))
+	}
+	if len(plan.Migration.Unreached) > 0 {
+		lines = append(lines, "no old state goes to "+strings.Join(plan.Migration.Unreached, ", "))
+	}
+	d.log.group("migration check", lines...)
+	if f := plan.Migration.Failures; len(f) > 0 {
+		return d.planFailed(migration, migration, &validate.MigrationError{Failures: f[:min(len(f), maxNamed)], Count: len(f)})
+	}
+	if d.cfg.code.replay == 0 {
+		return nil
+	}
+	if client == nil {
+		d.log.noticef("%s: not replayed: a dry run without credentials sends no request", d.cfg.names.input("replay-instances"))
+		return nil
+	}
+	return d.replay(ctx, client, rep, migration)
+}
+
+// replay runs the migration on the real state and context of the
+// instances on from-version, at most replay-instances of them.
+func (d *deployer) replay(ctx context.Context, client *deploy.Client, rep *planReport, migration string) error {
+	r := &replayReport{failed: map[string]int{}}
+	rep.replay = r
+	var failures []validate.Failure
+	err := client.ReplayStates(ctx, d.cfg.machine, d.cfg.from, d.cfg.code.replay, func(page []deploy.Replayed) error {
+		instances := make([]validate.Instance, len(page))
+		for i, in := range page {
+			instances[i] = validate.Instance{Name: in.Name, State: in.State, Context: in.Context}
+		}
+		f, err := d.worker.Replay(ctx, instances)
+		if err != nil {
+			return d.planFailed(migration, migration, err)
+		}
+		r.replayed += len(page)
+		for _, x := range f {
+			r.failed[reasonOf(x)]++
+			failures = append(failures, x)
+		}
+		slices.SortFunc(failures, func(a, b validate.Failure) int { return strings.Compare(a.Instance, b.Instance) })
+		failures = failures[:min(len(failures), maxNamed)] // the first maxNamed by name: one page held
+		r.count += len(f)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range failures {
+		r.names = append(r.names, f.Instance)
+	}
+	d.log.infof("migration replayed on %d instance(s) on %s: %d passed, %d failed", r.replayed, d.cfg.from, r.replayed-r.count, r.count)
+	if r.count > 0 {
+		return d.planFailed(migration, migration, &validate.MigrationError{Failures: failures, Count: r.count})
+	}
+	return nil
+}
+
+// reasonOf sorts a failure into the reasons the summary counts.
+func reasonOf(f validate.Failure) string {
+	switch why := f.Why; {
+	case strings.HasPrefix(why, "threw"):
+		return f.Function + " threw"
+	case strings.HasPrefix(why, "did not return"), strings.HasPrefix(why, "allocated"):
+		return f.Function + " did not return"
+	case strings.Contains(why, "names no state"):
+		return "no such state in the new machine"
+	case strings.HasPrefix(why, "cannot be called"):
+		return "state not in from-machine-file"
+	case f.Function == "upgradeState":
+		return "upgradeState returned no state path"
+	}
+	return "upgradeContext returned no JSON object"
+}
+
+// planFailed reports a failed check: each failure annotated where it
+// threw, or at the migration's entry point.
+func (d *deployer) planFailed(migration, entry string, err error) error {
+	var me *validate.MigrationError
+	var ve *validate.Error
+	p := d.cfg.code.paths
+	switch {
+	case errors.As(err, &me):
+		for _, f := range me.Failures {
+			if f.Pos.File != "" && f.Pos.File != validate.Outfile {
+				d.log.annotate("error", p.relative(f.Pos.File), f.Pos.Line, f.Pos.Column, f.String())
+			} else {
+				d.log.annotate("error", p.relative(migration), 1, 1, f.String())
+			}
+		}
+		what := "the static check"
+		if me.Failures[0].Instance != "" {
+			what = "the replay on instances on " + d.cfg.from
+		}
+		return fmt.Errorf("migration check of %s failed in %s: %d call(s) would break instances (annotated above): "+
+			"fix upgradeState and upgradeContext so that every old state goes to a state of the new machine and the context stays a JSON object",
+			p.relative(migration), what, me.Count)
+	case isBuildError(err):
+		return fmt.Errorf("migration check: %s does not build for evaluation: %w", p.relative(entry), d.buildFailed(0, entry, err))
+	case errors.As(err, &ve):
+		e := &validationError{kind: 0, entry: p.relative(entry), err: ve}
+		d.log.annotate("error", p.relative(cmp.Or(ve.Pos.File, entry)), max(ve.Pos.Line, 1), max(ve.Pos.Column, 1), e.detail())
+		return fmt.Errorf("migration check: evaluating %s failed: %s", p.relative(entry), e.detail())
+	}
+	return d.crashed(entry, err)
+}
+
+// noteDiff logs what changed between the old machine and the new, and
+// warns of removed states: instances in them cannot move to the new
+// version without a migration.
+func (d *deployer) noteDiff(rep *planReport) {
+	diff := rep.Diff
+	list := func(s []string) string { return cmp.Or(strings.Join(s, ", "), "none") }
+	d.log.group("changes from "+rep.from,
+		"states added: "+list(diff.StatesAdded), "states removed: "+list(diff.StatesRemoved),
+		"events added: "+list(diff.EventsAdded), "events removed: "+list(diff.EventsRemoved))
+	if len(diff.StatesRemoved) > 0 {
+		d.log.warnf("%s removes states that %s has (%s): instances in them cannot move to this version without a migration",
+			rep.to, rep.from, list(diff.StatesRemoved))
+	}
+}
+
+// planMarkdown is the summary's section on where instances go.
+func (r *report) planMarkdown(redact func(string) string) string {
+	p := r.plan
+	if p == nil {
+		return ""
+	}
+	var b strings.Builder
+	if p.Migration == nil {
+		fmt.Fprintf(&b, "\n#### Changes from %s\n\n| | added | removed |\n|---|---|---|\n", code(redact, p.from))
+		fmt.Fprintf(&b, "| States | %s | %s |\n", codes(redact, p.Diff.StatesAdded), codes(redact, p.Diff.StatesRemoved))
+		fmt.Fprintf(&b, "| Events | %s | %s |\n", codes(redact, p.Diff.EventsAdded), codes(redact, p.Diff.EventsRemoved))
+		if len(p.Diff.StatesRemoved) > 0 {
+			b.WriteString("\nInstances in a removed state cannot move to this version without a migration.\n")
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, "\n#### Where instances go (%s to %s)\n\n| Old state | New state |\n|---|---|\n", code(redact, p.from), code(redact, p.to))
+	for _, m := range p.Migration.Mappings {
+		to := "**fails**"
+		if len(m.New) > 0 {
+			to = codes(redact, m.New)
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", code(redact, m.Old), to)
+	}
+	if len(p.Migration.Unreached) > 0 {
+		fmt.Fprintf(&b, "\nNo old state goes to %s.\n", codes(redact, p.Migration.Unreached))
+	}
+	if rp := p.replay; rp != nil {
+		fmt.Fprintf(&b, "\nReplayed on %d instance(s) on %s: %d passed, %d failed.\n", rp.replayed, code(redact, r.cfg.from), rp.replayed-rp.count, rp.count)
+		for _, reason := range slices.Sorted(maps.Keys(rp.failed)) {
+			fmt.Fprintf(&b, "- %s: %d\n", text(redact, reason), rp.failed[reason])
+		}
+		if len(rp.names) > 0 {
+			fmt.Fprintf(&b, "\nFailed (the first %d by name): %s\n", len(rp.names), codes(redact, rp.names))
+		}
+	}
+	return b.String()
+}
+
+// codes shows names as code, comma-separated, or "none".
+func codes(redact func(string) string, names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = code(redact, n)
+	}
+	return strings.Join(out, ", ")
+}
