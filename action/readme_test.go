@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"sbdeploy/bundle"
 )
 
 // TestReadmeWorkflows checks that every workflow in the README runs as
@@ -275,7 +277,7 @@ func checkWorkflow(t *testing.T, declared map[string]string, wf readmeWorkflow) 
 				if !checkedOut {
 					stepFail("mode %s bundles code and needs the code checked out: add actions/checkout before it", mode)
 				}
-				if !slices.ContainsFunc(installed, func(dir string) bool { return dir == "." || inside("/"+dir, "/"+wd) }) {
+				if !slices.ContainsFunc(installed, func(dir string) bool { return dir == "." || within("/"+dir, "/"+wd) }) {
 					stepFail("mode %s bundles code from %s and needs the app's packages (xstate to validate, and what the code imports): "+
 						"add `npm ci` (working-directory: %s, or a parent) after the checkout and before this step", mode, wd, wd)
 				}
@@ -436,4 +438,9 @@ func firstMatrixEntry(matrix map[string]any) map[string]string {
 		}
 	}
 	return entry
+}
+
+func within(dir, path string) bool {
+	_, ok := bundle.Within(dir, path)
+	return ok
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"sbdeploy/bundle"
 	"sbdeploy/validate"
@@ -67,9 +68,9 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 		return "", d.crashed(entry, err)
 	}
 	took := ms(d.tune.now().Sub(start))
-	what := "exports upgradeState and upgradeContext as functions"
+	what := "exports " + strings.Join(validate.Functions(kind), " and ") + " as functions"
 	if kind == bundle.MachineVersion {
-		what = "default-exports an XState machine whose definition resolves, and allowRead and allowWrite as functions"
+		what = "default-exports an XState machine whose definition resolves, and " + strings.TrimPrefix(what, "exports ")
 	}
 	d.log.group("validate "+kind.String(), fmt.Sprintf("%s evaluated: it %s", p.relative(entry), what), "took "+took)
 	return "passed in " + took, nil

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"sbdeploy/bundle"
 )
 
 var entryExtensions = []string{".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs"}
@@ -73,7 +75,7 @@ func loadPaths(src source, c *config, workspace func() (string, error)) (paths, 
 	if p.dir, err = filepath.EvalSymlinks(filepath.Join(base, workdir)); err != nil {
 		return p, fmt.Errorf("%s: %s does not exist in %s", c.names.input("working-directory"), quote(workdir), base)
 	}
-	if !inside(ws, p.dir) {
+	if _, ok := bundle.Within(ws, p.dir); !ok {
 		return p, fmt.Errorf("%s: %s leads outside the workspace (through a symlink to %s)", c.names.input("working-directory"), quote(workdir), p.dir)
 	}
 	what := "the migration"
@@ -127,7 +129,7 @@ func (p paths) resolveEntry(names namer, input, file, what string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("%s: %s not found in %s", name, quote(file), p.dir)
 	}
-	if !inside(p.workspace, real) {
+	if _, ok := bundle.Within(p.workspace, real); !ok {
 		return "", fmt.Errorf("%s: %s leads outside the workspace (through a symlink to %s)", name, quote(file), real)
 	}
 	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() {
@@ -143,12 +145,6 @@ func (p paths) relative(file string) string {
 		return filepath.ToSlash(rel)
 	}
 	return file
-}
-
-// inside reports whether path is dir or below it; both are clean and absolute.
-func inside(dir, path string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && filepath.IsLocal(rel)
 }
 
 // gitRoot is the nearest directory at or above dir that holds a .git (a

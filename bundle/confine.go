@@ -129,12 +129,16 @@ func (c *confiner) close() { c.rootDir.Close() }
 // within returns the clean absolute path p relative to the workspace, if it
 // is in it. All paths here are clean (from filepath.Join, Dir,
 // EvalSymlinks, or esbuild), so a prefix test is exact.
-func (c *confiner) within(p string) (rel string, ok bool) {
-	if p == c.root {
+func (c *confiner) within(p string) (rel string, ok bool) { return Within(c.root, p) }
+
+// Within reports whether the clean absolute path p is root or below it, and
+// p relative to root ("." for root itself). A sibling that shares root's
+// name as a prefix (/ws2 for /ws) is not within it.
+func Within(root, p string) (rel string, ok bool) {
+	if p == root {
 		return ".", true
 	}
-	root := strings.TrimSuffix(c.root, string(filepath.Separator)) + string(filepath.Separator)
-	return strings.CutPrefix(p, root)
+	return strings.CutPrefix(p, strings.TrimSuffix(root, string(filepath.Separator))+string(filepath.Separator))
 }
 
 // show names p for a person: relative to Dir if it is in the workspace, as

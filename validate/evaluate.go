@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -20,13 +21,16 @@ func (s *sandbox) evaluate(kind bundle.Kind) error {
 	if err != nil {
 		return err
 	}
-	if kind == bundle.Migration {
-		return in.functions(exports, bundle.Migration.Exports()...)
-	}
-	if err := in.functions(exports, "allowRead", "allowWrite"); err != nil {
+	if err := in.functions(exports, Functions(kind)...); err != nil || kind != bundle.MachineVersion {
 		return err
 	}
 	return in.machine(exports)
+}
+
+// Functions are the exports of kind that must be functions: all but the
+// default export, which is the machine.
+func Functions(kind bundle.Kind) []string {
+	return slices.DeleteFunc(kind.Exports(), func(name string) bool { return name == "default" })
 }
 
 // compile parses the script in strict mode, as the upload is an ES module.

@@ -235,7 +235,7 @@ func NewMigration(ctx context.Context, script []byte, from, to *Machine, opts Op
 		if err != nil {
 			return err
 		}
-		if err := in.functions(exports, bundle.Migration.Exports()...); err != nil {
+		if err := in.functions(exports, Functions(bundle.Migration)...); err != nil {
 			return err
 		}
 		if m.js, err = m.s.helpers(); err != nil {
