@@ -181,10 +181,7 @@ func (d *deployer) build(ctx context.Context, kind bundle.Kind, entry string) (*
 	if d.cfg.deploysVersion() && d.cfg.deploysMigration() {
 		title = "bundle " + kind.String()
 	}
-	limits := d.tune.limits
-	if limits == (bundle.Limits{}) {
-		limits = bundle.Limits{Raw: bundle.MaxRawBytes, Gzipped: bundle.MaxGzippedBytes}
-	}
+	limits := d.tune.limits.OrService()
 	d.log.group(title,
 		fmt.Sprintf("entry %s", p.relative(entry)),
 		fmt.Sprintf("%s minified, %s gzipped (limits %s and %s)", bytesText(out.raw), bytesText(out.gzipped),

@@ -73,8 +73,8 @@ type Limits struct {
 	Raw, Gzipped int
 }
 
-// orService returns l, or the service's limits if l is zero.
-func (l Limits) orService() Limits {
+// OrService returns l, or the service's limits if l is zero.
+func (l Limits) OrService() Limits {
 	if l == (Limits{}) {
 		return Limits{Raw: MaxRawBytes, Gzipped: MaxGzippedBytes}
 	}
@@ -242,7 +242,7 @@ const ambiguousReexport = "ambiguous-reexport"
 // .git; an import that breaks the rule is a *BuildError located at the
 // import (confine.go).
 func Build(ctx context.Context, o Options) (*Bundle, error) {
-	o.Limits = o.Limits.orService()
+	o.Limits = o.Limits.OrService()
 	res, err := buildOne(ctx, o, func(opts *api.BuildOptions) {
 		opts.Metafile = true
 		opts.LogOverride = map[string]api.LogLevel{ambiguousReexport: api.LogLevelWarning}

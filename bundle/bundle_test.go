@@ -225,11 +225,11 @@ func TestBuildSizeLimits(t *testing.T) {
 // given above, are the service's limits.
 func TestLimitsZeroMeansTheService(t *testing.T) {
 	t.Parallel()
-	if got, want := (Limits{}).orService(), (Limits{Raw: MaxRawBytes, Gzipped: MaxGzippedBytes}); got != want {
+	if got, want := (Limits{}).OrService(), (Limits{Raw: MaxRawBytes, Gzipped: MaxGzippedBytes}); got != want {
 		t.Errorf("zero Limits are %+v, want %+v", got, want)
 	}
-	if l := (Limits{Raw: 1}); l.orService() != l {
-		t.Errorf("Limits %+v became %+v", l, l.orService())
+	if l := (Limits{Raw: 1}); l.OrService() != l {
+		t.Errorf("Limits %+v became %+v", l, l.OrService())
 	}
 }
 

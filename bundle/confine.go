@@ -108,7 +108,7 @@ func newConfiner(ctx context.Context, o Options, readsSourceMaps bool) (*confine
 	}
 	c := &confiner{
 		ctx: ctx, root: realRoot, dir: dir, workDir: o.Dir, readsSourceMaps: readsSourceMaps,
-		maxBytes: buildBytesPerRawByte * int64(o.Limits.orService().Raw),
+		maxBytes: buildBytesPerRawByte * int64(o.Limits.OrService().Raw),
 		checked:  map[string]bool{}, gitDirs: map[string]bool{},
 		browsed: map[string]bool{}, disabled: map[string]bool{}, disabledPackages: map[string]bool{},
 	}

@@ -12,6 +12,7 @@ import (
 
 	"sbdeploy/deploy"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // private marks the private data of instance states: no error may hold it.
@@ -56,7 +57,7 @@ func TestInstanceState(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, stateConfig())
+			em, url := testkit.Emulator(t, stateConfig())
 			got, err := newClient(t, url).InstanceState(context.Background(), tt.machine, tt.instance)
 			if err != nil {
 				t.Fatal(err)
@@ -97,7 +98,7 @@ func TestInstanceStateAPIErrors(t *testing.T) {
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
-			em, url := newEmulator(t, cfg)
+			em, url := testkit.Emulator(t, cfg)
 			got, err := newClient(t, url).InstanceState(context.Background(), "toggle", tt.instance)
 			var apiErr *deploy.APIError
 			if !errors.As(err, &apiErr) {
@@ -152,7 +153,7 @@ func TestInstanceStateRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, stateConfig())
+			em, url := testkit.Emulator(t, stateConfig())
 			em.FailNext(emulator.StepReadInstance, 1, http.StatusOK, tt.body)
 			got, err := newClient(t, url).InstanceState(context.Background(), "toggle", "knob")
 			if err == nil || got != nil {
@@ -178,7 +179,7 @@ func TestInstanceStateRefused(t *testing.T) {
 // policy: a 503 and a 429 are tried again, and the answer after them used.
 func TestInstanceStateRetries(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, stateConfig())
+	em, url := testkit.Emulator(t, stateConfig())
 	em.InjectSequence(emulator.StepReadInstance, emulator.Fault{Status: 503}, emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}})
 	got, err := newClient(t, url).InstanceState(context.Background(), "toggle", "knob")
 	if err != nil {
@@ -204,7 +205,7 @@ func TestInstanceStateNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, stateConfig())
+			em, url := testkit.Emulator(t, stateConfig())
 			if _, err := newClient(t, url).InstanceState(context.Background(), tt.machine, tt.instance); err == nil {
 				t.Error("InstanceState succeeded, want an error")
 			}

@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,25 +23,12 @@ import (
 
 	"sbdeploy/deploy"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
-const token = "sbtest_token"
+const token = testkit.Token
 
 var code = []byte(`export function upgradeState(s){return s}export function upgradeContext(c){return c}`)
-
-func newEmulator(t *testing.T, cfg emulator.Config) (*emulator.Emulator, string) {
-	t.Helper()
-	if cfg.Token == "" {
-		cfg.Token = token
-	}
-	if cfg.Machines == nil {
-		cfg.Machines = map[string][]string{"toggle": {"ver_1", "ver_2"}}
-	}
-	em := emulator.New(cfg)
-	srv := httptest.NewServer(em)
-	t.Cleanup(srv.Close)
-	return em, srv.URL
-}
 
 // fastRetries makes the tests' retries immediate: the client still works
 // out each wait, and does not spend it.
@@ -64,11 +50,11 @@ func TestDeploy(t *testing.T) {
 	for _, gzipped := range []bool{true, false} {
 		t.Run(map[bool]string{true: "gzipped", false: "plain"}[gzipped], func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, emulator.Config{Orgs: []string{"org_a", "org_b"}})
+			em, url := testkit.Emulator(t, emulator.Config{Orgs: []string{"org_a", "org_b"}})
 			c := newClient(t, url, deploy.WithOrgID("org_b"))
 			m := migration
 			if gzipped {
-				m.Code, m.Gzipped = gzipBytes(t, code), true
+				m.Code, m.Gzipped = testkit.Gzip(t, code), true
 			}
 			var steps []deploy.Step
 			id, err := c.Deploy(context.Background(), m, func(s deploy.StepDone) { steps = append(steps, s.Step) })
@@ -121,19 +107,6 @@ func TestDeploy(t *testing.T) {
 			}
 		})
 	}
-}
-
-func gzipBytes(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // formParts lists the part names of a recorded multipart upload in order.
@@ -237,7 +210,7 @@ func TestDeployErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, tt.cfg)
+			em, url := testkit.Emulator(t, tt.cfg)
 			if tt.fail != nil {
 				tt.fail(em)
 			}
@@ -319,7 +292,7 @@ func TestDeployBadResponses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, emulator.Config{})
+			em, url := testkit.Emulator(t, emulator.Config{})
 			em.FailNext(tt.step, 1, 200, tt.body)
 			id, err := newClient(t, url).Deploy(context.Background(), migration, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -366,7 +339,7 @@ func TestServerTextHidesSplitSecrets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, emulator.Config{Token: secret})
+			em, url := testkit.Emulator(t, emulator.Config{Token: secret})
 			em.FailNext(tt.step, 10, tt.status, tt.body)
 			c, err := deploy.New(url, secret, fastRetries)
 			if err != nil {
@@ -421,7 +394,7 @@ func TestServerTextHidesSplitUploadSecrets(t *testing.T) {
 // token is not carried to where it points.
 func TestNoRedirects(t *testing.T) {
 	t.Parallel()
-	em, target := newEmulator(t, emulator.Config{})
+	em, target := testkit.Emulator(t, emulator.Config{})
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
@@ -494,7 +467,7 @@ func TestFieldsKeepOrder(t *testing.T) {
 // (an expired presigned POST) is provisioned again once and then succeeds.
 func TestExpiredUploadProvisionsAgain(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, emulator.Config{})
+	em, url := testkit.Emulator(t, emulator.Config{})
 	em.FailNext(emulator.StepUpload, 1, 403, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`)
 	var events []deploy.RetryEvent
 	c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { events = append(events, e) }))
@@ -563,7 +536,7 @@ func TestRetryAfter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, emulator.Config{})
+			em, url := testkit.Emulator(t, emulator.Config{})
 			em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {tt.header()}}})
 			var waits, slept []time.Duration
 			c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { waits = append(waits, e.Wait) }),
@@ -591,7 +564,7 @@ func TestRetryAfter(t *testing.T) {
 // 429 and another 503 is 0.25-0.75 s with the reset and 1-3 s without it.
 func TestRetryAfterResetsTheBackoff(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, emulator.Config{})
+	em, url := testkit.Emulator(t, emulator.Config{})
 	em.InjectSequence(emulator.StepFinalize, emulator.Fault{Status: 503}, emulator.Fault{Status: 503},
 		emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}}, emulator.Fault{Status: 503})
 	var slept []time.Duration
@@ -612,7 +585,7 @@ func TestRetryAfterResetsTheBackoff(t *testing.T) {
 // a caller can hide them in anything it prints.
 func TestUploadSecretsAreReported(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, emulator.Config{})
+	em, url := testkit.Emulator(t, emulator.Config{})
 	var secrets []string
 	var uploads int
 	c := newClient(t, url, deploy.WithSecretNotify(func(s string) {
@@ -638,7 +611,7 @@ func TestUploadSecretsAreReported(t *testing.T) {
 // both were reported as secrets.
 func TestUploadURLIsNeverPrinted(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, emulator.Config{})
+	em, url := testkit.Emulator(t, emulator.Config{})
 	for _, upload := range []string{
 		"https://uploader:pa55w0rd-secret@example.com/bucket",
 		"https://example.com/bucket?X-Amz-Signature=s1gnature-secret",
@@ -703,7 +676,7 @@ func TestSuccessThatSaysItFailed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, emulator.Config{Instances: map[string][]string{"toggle": {"user-1"}}})
+			em, url := testkit.Emulator(t, emulator.Config{Instances: map[string][]string{"toggle": {"user-1"}}})
 			em.FailNext(tt.step, 1, 200, refusal)
 			err := tt.call(newClient(t, url))
 			var bad *deploy.BadResponseError

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // TestCancelWhileWaiting checks that a run cancelled while it waits to
@@ -20,7 +21,7 @@ import (
 // an hour here.
 func TestCancelWhileWaiting(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, emulator.Config{})
+	em, url := testkit.Emulator(t, emulator.Config{})
 	em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 503})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -52,7 +53,7 @@ func TestCancelWhileWaiting(t *testing.T) {
 // means the machine was gone before: not deleted by this run.
 func TestTeardownRefusedConnectionIsNotALostAnswer(t *testing.T) {
 	t.Parallel()
-	_, url := newEmulator(t, emulator.Config{})
+	_, url := testkit.Emulator(t, emulator.Config{})
 	var dials atomic.Int64
 	var d net.Dialer
 	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -12,6 +12,7 @@ import (
 
 	"sbdeploy/deploy"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // rolloutConfig is a machine with versions v1, v2 and v3, migrations
@@ -52,7 +53,7 @@ func puts(em *emulator.Emulator) map[string][]string {
 
 func TestRollout(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, rolloutConfig(5, 3, 2))
+	em, url := testkit.Emulator(t, rolloutConfig(5, 3, 2))
 	var progress []int
 	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{
 		Machine: "toggle", To: "ver_2", Progress: func(n int) { progress = append(progress, n) },
@@ -92,7 +93,7 @@ func TestRollout(t *testing.T) {
 
 func TestRolloutDryRun(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, rolloutConfig(5, 3, 2))
+	em, url := testkit.Emulator(t, rolloutConfig(5, 3, 2))
 	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", DryRun: true})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestRolloutDryRun(t *testing.T) {
 // reset: each is retried, and every movable instance ends up asked.
 func TestRolloutSurvivesFaults(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, rolloutConfig(6, 1, 0))
+	em, url := testkit.Emulator(t, rolloutConfig(6, 1, 0))
 	em.InjectSequence(emulator.StepSetInstanceVersion,
 		emulator.Fault{Status: 503}, emulator.Fault{Reset: true}, emulator.Fault{Status: 503, Body: `{"error":"busy"}`})
 	em.InjectSequence(emulator.StepListInstances, emulator.Fault{Status: 502})
@@ -134,7 +135,7 @@ func TestRolloutStopsOnOtherErrors(t *testing.T) {
 	t.Parallel()
 	cfg := rolloutConfig(5, 0, 0)
 	cfg.Scopes = []string{"instances.read"}
-	em, url := newEmulator(t, cfg)
+	em, url := testkit.Emulator(t, cfg)
 	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", Workers: 1})
 	var apiErr *deploy.APIError
 	if !errors.As(err, &apiErr) || apiErr.MissingScope() != "instances.write" {
@@ -172,7 +173,7 @@ func TestFindVersion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, cfg)
+			em, url := testkit.Emulator(t, cfg)
 			v, err := newClient(t, url).FindVersion(context.Background(), "toggle", tt.clientInfo, tt.current)
 			if err != nil {
 				t.Fatal(err)
@@ -194,7 +195,7 @@ func TestFindVersion(t *testing.T) {
 // TestGetMachine checks that the current version is read from the answer.
 func TestGetMachine(t *testing.T) {
 	t.Parallel()
-	_, url := newEmulator(t, emulator.Config{
+	_, url := testkit.Emulator(t, emulator.Config{
 		Machines:          map[string][]string{"toggle": {"ver_1"}, "empty": {}},
 		CurrentVersions:   map[string]string{"toggle": "ver_1"},
 		VersionClientInfo: map[string]string{"ver_1": "sha-one"},

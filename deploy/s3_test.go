@@ -12,7 +12,6 @@ package deploy
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -31,6 +30,7 @@ import (
 
 	"sbdeploy/emulator"
 	"sbdeploy/emulator/s3post"
+	"sbdeploy/internal/testkit"
 )
 
 // s3Client returns a client of the gateway that .ci/s3-setup.sh started, as
@@ -129,26 +129,12 @@ func s3Code() []byte {
 	return b.Bytes()
 }
 
-// gzipBytes returns b gzipped.
-func gzipBytes(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // s3Migration returns the migration to deploy, gzipped or not.
 func s3Migration(t *testing.T, gzipped bool) Migration {
 	t.Helper()
 	m := Migration{Machine: "toggle", From: "ver_1", To: "ver_2", Code: s3Code()}
 	if gzipped {
-		m.Code, m.Gzipped = gzipBytes(t, m.Code), true
+		m.Code, m.Gzipped = testkit.Gzip(t, m.Code), true
 	}
 	return m
 }
@@ -169,7 +155,7 @@ func TestS3Upload(t *testing.T) {
 		t.Run(map[bool]string{true: "gzipped", false: "plain"}[gzipped], func(t *testing.T) {
 			t.Parallel()
 			bucket := newBucket(t, s3)
-			em, api := newEmulator(t, emulator.Config{Uploads: s3post.New(s3, bucket)})
+			em, api := testkit.Emulator(t, emulator.Config{Uploads: s3post.New(s3, bucket)})
 			m := s3Migration(t, gzipped)
 
 			var steps []Step
@@ -203,7 +189,7 @@ func TestS3Upload(t *testing.T) {
 func TestS3UploadFinalizeFirst(t *testing.T) {
 	t.Parallel()
 	s3 := s3Client(t)
-	em, api := newEmulator(t, emulator.Config{Uploads: s3post.New(s3, newBucket(t, s3))})
+	em, api := testkit.Emulator(t, emulator.Config{Uploads: s3post.New(s3, newBucket(t, s3))})
 	c := newClient(t, api)
 	m := s3Migration(t, false)
 
@@ -328,7 +314,7 @@ func TestS3UploadPolicyEnforced(t *testing.T) {
 			bucket := newBucket(t, s3)
 			target := tc.tamper
 			target.UploadTarget = s3post.New(s3, bucket)
-			em, api := newEmulator(t, emulator.Config{Uploads: target})
+			em, api := testkit.Emulator(t, emulator.Config{Uploads: target})
 			m := s3Migration(t, tc.gzipped)
 
 			_, err := newClient(t, api).Deploy(t.Context(), m, nil)

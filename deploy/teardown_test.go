@@ -20,6 +20,7 @@ import (
 
 	"sbdeploy/deploy"
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // TestDeletionProof compares with vectors computed independently:
@@ -161,7 +162,7 @@ func TestTeardown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			em, url := newEmulator(t, emulator.Config{
+			em, url := testkit.Emulator(t, emulator.Config{
 				Machines:  map[string][]string{"toggle": {"ver_1"}},
 				Instances: map[string][]string{"toggle": instanceNames(tt.instances)},
 				PageSize:  3,
@@ -298,7 +299,7 @@ func TestTeardownMachineVanishes(t *testing.T) {
 // TestDeleteInstanceRequest checks the exact body of an instance deletion.
 func TestDeleteInstanceRequest(t *testing.T) {
 	t.Parallel()
-	em, url := newEmulator(t, emulator.Config{
+	em, url := testkit.Emulator(t, emulator.Config{
 		Machines:  map[string][]string{"toggle": {"ver_1"}},
 		Instances: map[string][]string{"toggle": {"user-123"}},
 	})
@@ -314,7 +315,7 @@ func TestDeleteInstanceRequest(t *testing.T) {
 
 func TestTeardownMissingScope(t *testing.T) {
 	t.Parallel()
-	_, url := newEmulator(t, emulator.Config{Scopes: []string{"machine-versions.write"}})
+	_, url := testkit.Emulator(t, emulator.Config{Scopes: []string{"machine-versions.write"}})
 	_, err := newClient(t, url).Teardown(context.Background(), deploy.Teardown{Machine: "toggle"})
 	var apiErr *deploy.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != "missing-scope" || apiErr.MissingScope() != "machines.admin" {
