@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"sbdeploy/bundle"
 	"sbdeploy/deploy"
 	"sbdeploy/internal/worker"
 	"sbdeploy/validate"
@@ -90,7 +91,7 @@ func (d *deployer) checkPlan(ctx context.Context, client *deploy.Client) error {
 	p := d.cfg.code.paths
 	plan, err := d.worker.Plan(ctx, p.dir, from, to, migration, d.tune.validate)
 	if err != nil {
-		return d.planFailed(migration, cmp.Or(migration, to), err)
+		return d.planFailed(migration, err)
 	}
 	rep := &planReport{Plan: plan, from: p.relative(from), to: p.relative(to)}
 	d.rep.plan = rep
@@ -107,7 +108,7 @@ func (d *deployer) checkPlan(ctx context.Context, client *deploy.Client) error {
 	}
 	d.log.group("migration check", lines...)
 	if f := plan.Migration.Failures; len(f) > 0 {
-		return d.planFailed(migration, migration, &validate.MigrationError{Failures: f[:min(len(f), maxNamed)], Count: len(f)})
+		return d.planFailed(migration, &validate.MigrationError{Failures: f[:min(len(f), maxNamed)], Count: len(f)})
 	}
 	if d.cfg.code.replay == 0 {
 		return nil
@@ -132,7 +133,7 @@ func (d *deployer) replay(ctx context.Context, client *deploy.Client, rep *planR
 		}
 		f, err := d.worker.Replay(ctx, instances)
 		if err != nil {
-			return d.planFailed(migration, migration, err)
+			return d.planFailed(migration, err)
 		}
 		r.replayed += len(page)
 		for _, x := range f {
@@ -152,7 +153,7 @@ func (d *deployer) replay(ctx context.Context, client *deploy.Client, rep *planR
 	}
 	d.log.infof("migration replayed on %d instance(s) on %s: %d passed, %d failed", r.replayed, d.cfg.from, r.replayed-r.count, r.count)
 	if r.count > 0 {
-		return d.planFailed(migration, migration, &validate.MigrationError{Failures: failures, Count: r.count})
+		return d.planFailed(migration, &validate.MigrationError{Failures: failures, Count: r.count})
 	}
 	return nil
 }
@@ -175,13 +176,12 @@ func reasonOf(f validate.Failure) string {
 }
 
 // planFailed reports a failed check: each failure annotated where it
-// threw, or at the migration's entry point.
-func (d *deployer) planFailed(migration, entry string, err error) error {
-	var me *validate.MigrationError
-	var ve *validate.Error
+// threw, or at the migration's entry point; a machine or a migration that
+// could not be evaluated, at its place.
+func (d *deployer) planFailed(migration string, err error) error {
 	p := d.cfg.code.paths
-	switch {
-	case errors.As(err, &me):
+	var me *validate.MigrationError
+	if errors.As(err, &me) {
 		for _, f := range me.Failures {
 			if f.Pos.File != "" && f.Pos.File != validate.Outfile {
 				d.log.annotate("error", p.relative(f.Pos.File), f.Pos.Line, f.Pos.Column, f.String())
@@ -196,12 +196,27 @@ func (d *deployer) planFailed(migration, entry string, err error) error {
 		return fmt.Errorf("migration check of %s failed in %s: %d call(s) would break instances (annotated above): "+
 			"fix upgradeState and upgradeContext so that every old state goes to a state of the new machine and the context stays a JSON object",
 			p.relative(migration), what, me.Count)
+	}
+	entry, kind := migration, bundle.Migration
+	if pe := (*worker.PlanError)(nil); errors.As(err, &pe) && pe.Entry != migration {
+		entry, kind = pe.Entry, bundle.MachineVersion
+	}
+	var ve *validate.Error
+	switch {
+	case xstateMissing(err):
+		return fmt.Errorf("migration check: evaluating %s needs xstate, which is not installed where it is: install the app's packages "+
+			"before this step; for a second checkout, check it out inside %s (its imports then resolve from the packages installed there), or install its packages too",
+			p.relative(entry), d.cfg.names.input("working-directory"))
 	case isBuildError(err):
-		return fmt.Errorf("migration check: %s does not build for evaluation: %w", p.relative(entry), d.buildFailed(0, entry, err))
+		return fmt.Errorf("migration check: %s does not build for evaluation: %w", p.relative(entry), d.buildFailed(kind, entry, err))
 	case errors.As(err, &ve):
-		e := &validationError{kind: 0, entry: p.relative(entry), err: ve}
-		d.log.annotate("error", p.relative(cmp.Or(ve.Pos.File, entry)), max(ve.Pos.Line, 1), max(ve.Pos.Column, 1), e.detail())
-		return fmt.Errorf("migration check: evaluating %s failed: %s", p.relative(entry), e.detail())
+		e := &validationError{kind: kind, entry: p.relative(entry), err: ve}
+		file, line, col := entry, 1, 1
+		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
+			file, line, col = ve.Pos.File, ve.Pos.Line, ve.Pos.Column
+		}
+		d.log.annotate("error", p.relative(file), line, col, e.detail())
+		return fmt.Errorf("migration check: evaluating the %s %s failed: %s", kind, p.relative(entry), e.detail())
 	}
 	return d.crashed(entry, err)
 }

@@ -122,6 +122,21 @@ func TestMigrationCheckInputs(t *testing.T) {
 	}
 }
 
+// TestMigrationCheckNeedsXstate checks the advice for machines whose
+// imports do not resolve: the packages of a second checkout.
+func TestMigrationCheckNeedsXstate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, _, err := h.run(t, checkArgs()...)
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "migration check: evaluating app/machines/toggle-v1.ts needs xstate") ||
+		!strings.Contains(err.Error(), "check it out inside input working-directory") {
+		t.Fatalf("exit code %d: %v", ExitCode(err), err)
+	}
+	if n := len(h.em.Requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
 // TestReplay replays the migration on instances of the emulator: only
 // those on from-version are read, at most replay-instances of them, across
 // pages; the instance whose context breaks the migration is named, its

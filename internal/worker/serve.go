@@ -98,59 +98,69 @@ var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Ou
 
 // evaluate builds the evaluation variant of the entry point and checks it.
 func (s *server) evaluate(e *evaluateRequest) error {
-	scripts, err := s.variants(e.Dir, e.Entry)
+	old := debug.SetGCPercent(-1)
+	script, err := bundle.BuildCheck(context.Background(), bundle.Options{Dir: e.Dir, Entry: e.Entry, Root: s.workspace}, variant)
+	debug.SetGCPercent(old)
 	if err != nil {
 		return s.send(reply{Done: true, Err: toWire(err)})
 	}
-	err = validate.Check(context.Background(), scripts[0], e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
+	if err := s.evaluating(); err != nil {
+		return err
+	}
+	err = validate.Check(context.Background(), script, e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
 	return s.send(reply{Done: true, Err: toWire(err)})
 }
 
-// variants builds the evaluation variants of entries, then gives the
-// memory of the builds back to the system and says that the evaluation
-// starts: the parent's memory limit for an evaluation is lower than for a
-// build.
-func (s *server) variants(dir string, entries ...string) ([][]byte, error) {
-	old := debug.SetGCPercent(-1)
-	scripts := make([][]byte, len(entries))
-	for i, entry := range entries {
-		var err error
-		if scripts[i], err = bundle.BuildCheck(context.Background(), bundle.Options{Dir: dir, Entry: entry, Root: s.workspace}, variant); err != nil {
-			debug.SetGCPercent(old)
-			return nil, err
-		}
-	}
-	debug.SetGCPercent(old)
+// evaluating gives the memory of the builds back to the system and says
+// that the evaluation starts: the parent's memory limit for an evaluation
+// is lower than for a build.
+func (s *server) evaluating() error {
 	runtime.GC()
 	debug.FreeOSMemory()
-	return scripts, s.send(reply{Evaluating: true})
+	return s.send(reply{Evaluating: true})
 }
 
 // plan describes the two machines and checks the migration between them.
+// A failure says which entry point it was.
 func (s *server) plan(p *planRequest) error {
 	s.migration = nil
 	entries := []string{p.From, p.To}
 	if p.Migration != "" {
 		entries = append(entries, p.Migration)
 	}
-	scripts, err := s.variants(p.Dir, entries...)
-	if err != nil {
-		return s.send(reply{Done: true, Err: toWire(err)})
+	failed := func(entry string, err error) error { return s.send(reply{Done: true, Err: toWire(err), Entry: entry}) }
+	scripts := make([][]byte, len(entries))
+	old := debug.SetGCPercent(-1)
+	for i, entry := range entries {
+		var err error
+		if scripts[i], err = bundle.BuildCheck(context.Background(), bundle.Options{Dir: p.Dir, Entry: entry, Root: s.workspace}, variant); err != nil {
+			debug.SetGCPercent(old)
+			return failed(entry, err)
+		}
+	}
+	debug.SetGCPercent(old)
+	if err := s.evaluating(); err != nil {
+		return err
 	}
 	ctx, opts := context.Background(), validate.Options{Timeout: p.Timeout, MaxHeapBytes: p.MaxHeap}
 	var machines [2]*validate.Machine
 	for i := range machines {
+		var err error
 		if machines[i], err = validate.Describe(ctx, scripts[i], opts); err != nil {
-			return s.send(reply{Done: true, Err: toWire(err)})
+			return failed(entries[i], err)
 		}
 	}
 	plan := &Plan{Diff: validate.DiffOf(machines[0], machines[1])}
 	if p.Migration != "" {
+		var err error
 		if s.migration, err = validate.NewMigration(ctx, scripts[2], machines[0], machines[1], opts); err == nil {
 			plan.Migration, err = s.migration.Static(ctx)
 		}
+		if err != nil {
+			return failed(p.Migration, err)
+		}
 	}
-	return s.send(reply{Done: true, Plan: plan, Err: toWire(err)})
+	return s.send(reply{Done: true, Plan: plan})
 }
 
 // replay runs the last plan's migration on instances.

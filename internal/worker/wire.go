@@ -89,6 +89,7 @@ type reply struct {
 	Err        *wireError         `json:",omitempty"`
 	Evaluating bool               `json:",omitempty"` // the evaluation starts: the parent's memory limit drops
 	Plan       *Plan              `json:",omitempty"` // to a plan
+	Entry      string             `json:",omitempty"` // to a plan that failed: the entry point it failed on
 	Failures   []validate.Failure `json:",omitempty"` // to a replay
 }
 

@@ -306,22 +306,36 @@ func (b *limitedBuffer) Bytes() []byte {
 // and to, and of the migration between them if migration is not "", in
 // the worker (dir is their working directory), describes the machines and
 // checks the migration (validate.Migration.Static), within vo. The worker
-// keeps the migration for Replay. A check that fails is in the Plan; a
-// call that does not return is a *validate.MigrationError.
+// keeps the migration for Replay. A check that fails is in the Plan; an
+// error that the worker reports is a *PlanError that says which entry
+// point it failed on.
 func (w *Worker) Plan(ctx context.Context, dir, from, to, migration string, vo validate.Options) (*Plan, error) {
 	if vo.MaxHeapBytes == 0 {
 		vo.MaxHeapBytes = evaluateHeap
 	}
 	var r reply
 	req := planRequest{Dir: dir, From: from, To: to, Migration: migration, Timeout: vo.Timeout, MaxHeap: vo.MaxHeapBytes}
-	if err := w.call(ctx, request{Plan: &req}, cmp.Or(migration, to), nil, &r); err != nil {
+	err := w.call(ctx, request{Plan: &req}, cmp.Or(migration, to), nil, &r)
+	switch {
+	case err != nil && r.Entry != "":
+		return nil, &PlanError{Entry: r.Entry, Err: err}
+	case err != nil:
 		return nil, err
-	}
-	if r.Plan == nil {
+	case r.Plan == nil:
 		return nil, errors.New("worker: a plan answered nothing")
 	}
 	return r.Plan, nil
 }
+
+// PlanError is a plan that failed on one of its entry points: it does not
+// build for evaluation, or its evaluation failed.
+type PlanError struct {
+	Entry string // relative to the plan's directory
+	Err   error
+}
+
+func (e *PlanError) Error() string { return e.Entry + ": " + e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
 
 // Replay runs the migration of the last Plan on instances, in the worker,
 // and returns the failures (validate.Migration.Replay).
