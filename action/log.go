@@ -52,14 +52,25 @@ func (l *logger) group(title string, lines ...string) {
 	if l.gha {
 		l.gh.Group(l.redact(title))
 		for _, line := range lines {
-			fmt.Fprintln(l.out, line)
+			fmt.Fprintln(l.out, l.plain(line))
 		}
 		l.gh.EndGroup()
 		return
 	}
 	for _, line := range lines {
-		fmt.Fprintf(l.out, "%s: %s\n", title, line)
+		fmt.Fprintf(l.out, "%s: %s\n", title, l.plain(line))
 	}
+}
+
+// plain is a line of the log as text only: redacted, on one line, and not
+// a workflow command, whatever the code or a server put in it (a state's
+// name, say).
+func (l *logger) plain(line string) string {
+	line = strings.NewReplacer("\r", " ", "\n", " ").Replace(l.redact(line))
+	if strings.HasPrefix(strings.TrimSpace(line), "::") {
+		line = "\u200b" + line // a zero-width space: the runner reads commands at the start of a line
+	}
+	return line
 }
 
 func (l *logger) infof(format string, args ...any) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -41,7 +42,7 @@ func (c *config) loadPlan(l loading) {
 		l.errs.add("to-machine-file", "required with %s: the check needs both machines, so give the source of to-version too", in("from-machine-file"))
 	case needsTo && p.toMachine != "" && p.fromMachine == "":
 		l.errs.add("from-machine-file", "required with %s: the check needs both machines, so give the source of from-version too", in("to-machine-file"))
-	case c.code.replay > 0 && p.fromMachine == "":
+	case c.code.replay > 0 && l.src.get("from-machine-file") == "":
 		l.errs.add("replay-instances", "needs %s (the source of from-version) to replay the migration on instances", in("from-machine-file"))
 	case c.code.replay > 0 && c.from == "":
 		l.errs.add("replay-instances", "needs %s: a release without it deploys no migration to replay", in("from-version"))
@@ -101,10 +102,13 @@ func (d *deployer) checkPlan(ctx context.Context, client *deploy.Client) error {
 	}
 	lines := []string{fmt.Sprintf("%s to %s", rep.from, rep.to)}
 	for _, m := range plan.Migration.Mappings {
-		lines = append(lines, fmt.Sprintf("%s -> %s", m.Old, cmp.Or(strings.Join(m.New, " + "), "(fails)")))
+		lines = append(lines, fmt.Sprintf("%s -> %s", stateText(m.Old), cmp.Or(strings.Join(mapSlice(m.New, stateText), " + "), "(fails)")))
 	}
 	if len(plan.Migration.Unreached) > 0 {
-		lines = append(lines, "no old state goes to "+strings.Join(plan.Migration.Unreached, ", "))
+		lines = append(lines, "no old state goes to "+strings.Join(mapSlice(plan.Migration.Unreached, stateText), ", "))
+	}
+	if plan.Migration.ContextUnknown {
+		lines = append(lines, "upgradeContext not called: "+rep.from+" makes its context from the instance's input; replay-instances checks it on real contexts")
 	}
 	d.log.group("migration check", lines...)
 	if f := plan.Migration.Failures; len(f) > 0 {
@@ -127,13 +131,13 @@ func (d *deployer) replay(ctx context.Context, client *deploy.Client, rep *planR
 	rep.replay = r
 	var failures []validate.Failure
 	err := client.ReplayStates(ctx, d.cfg.machine, d.cfg.from, d.cfg.code.replay, func(page []deploy.Replayed) error {
-		instances := make([]validate.Instance, len(page))
-		for i, in := range page {
-			instances[i] = validate.Instance{Name: in.Name, State: in.State, Context: in.Context}
-		}
-		f, err := d.worker.Replay(ctx, instances)
-		if err != nil {
-			return d.planFailed(migration, err)
+		var f []validate.Failure
+		for batch := range batches(page) {
+			got, err := d.worker.Replay(ctx, batch)
+			if err != nil {
+				return d.planFailed(migration, err)
+			}
+			f = append(f, got...)
 		}
 		r.replayed += len(page)
 		for _, x := range f {
@@ -156,6 +160,33 @@ func (d *deployer) replay(ctx context.Context, client *deploy.Client, rep *planR
 		return d.planFailed(migration, &validate.MigrationError{Failures: failures, Count: r.count})
 	}
 	return nil
+}
+
+// maxBatchBytes bounds the states and contexts sent to the worker at once,
+// far below the worker's frame limit: an admin answer may be a megabyte.
+const maxBatchBytes = 8 << 20
+
+// batches splits a page of instances into batches of at most
+// maxBatchBytes of state and context (one instance each at least).
+func batches(page []deploy.Replayed) iter.Seq[[]validate.Instance] {
+	return func(yield func([]validate.Instance) bool) {
+		var batch []validate.Instance
+		size := 0
+		for _, in := range page {
+			n := len(in.State) + len(in.Context)
+			if len(batch) > 0 && size+n > maxBatchBytes {
+				if !yield(batch) {
+					return
+				}
+				batch, size = nil, 0
+			}
+			batch = append(batch, validate.Instance{Name: in.Name, State: in.State, Context: in.Context})
+			size += n
+		}
+		if len(batch) > 0 {
+			yield(batch)
+		}
+	}
 }
 
 // reasonOf sorts a failure into the reasons the summary counts.
@@ -201,14 +232,16 @@ func (d *deployer) planFailed(migration string, err error) error {
 	if pe := (*worker.PlanError)(nil); errors.As(err, &pe) && pe.Entry != migration {
 		entry, kind = pe.Entry, bundle.MachineVersion
 	}
+	input := map[string]string{p.fromMachine: "from-machine-file", p.toMachine: "to-machine-file", p.entry: "file", p.migrationEntry: "migration-file"}[entry]
+	named := d.cfg.names.input(input) + " " + p.relative(entry)
 	var ve *validate.Error
 	switch {
 	case xstateMissing(err):
 		return fmt.Errorf("migration check: evaluating %s needs xstate, which is not installed where it is: install the app's packages "+
 			"before this step; for a second checkout, check it out inside %s (its imports then resolve from the packages installed there), or install its packages too",
-			p.relative(entry), d.cfg.names.input("working-directory"))
+			named, d.cfg.names.input("working-directory"))
 	case isBuildError(err):
-		return fmt.Errorf("migration check: %s does not build for evaluation: %w", p.relative(entry), d.buildFailed(kind, entry, err))
+		return fmt.Errorf("migration check: %s does not build for evaluation: %w", named, d.buildFailed(kind, entry, err))
 	case errors.As(err, &ve):
 		e := &validationError{kind: kind, entry: p.relative(entry), err: ve}
 		file, line, col := entry, 1, 1
@@ -216,7 +249,7 @@ func (d *deployer) planFailed(migration string, err error) error {
 			file, line, col = ve.Pos.File, ve.Pos.Line, ve.Pos.Column
 		}
 		d.log.annotate("error", p.relative(file), line, col, e.detail())
-		return fmt.Errorf("migration check: evaluating the %s %s failed: %s", kind, p.relative(entry), e.detail())
+		return fmt.Errorf("migration check: evaluating %s (the %s) failed: %s", named, kind, e.detail())
 	}
 	return d.crashed(entry, err)
 }
@@ -226,7 +259,7 @@ func (d *deployer) planFailed(migration string, err error) error {
 // version without a migration.
 func (d *deployer) noteDiff(rep *planReport) {
 	diff := rep.Diff
-	list := func(s []string) string { return cmp.Or(strings.Join(s, ", "), "none") }
+	list := func(s []string) string { return cmp.Or(strings.Join(mapSlice(s, stateText), ", "), "none") }
 	d.log.group("changes from "+rep.from,
 		"states added: "+list(diff.StatesAdded), "states removed: "+list(diff.StatesRemoved),
 		"events added: "+list(diff.EventsAdded), "events removed: "+list(diff.EventsRemoved))
@@ -263,6 +296,9 @@ func (r *report) planMarkdown(redact func(string) string) string {
 	if len(p.Migration.Unreached) > 0 {
 		fmt.Fprintf(&b, "\nNo old state goes to %s.\n", codes(redact, p.Migration.Unreached))
 	}
+	if p.Migration.ContextUnknown {
+		fmt.Fprintf(&b, "\nupgradeContext was not called: %s makes its context from the instance's input.\n", code(redact, p.from))
+	}
 	if rp := p.replay; rp != nil {
 		fmt.Fprintf(&b, "\nReplayed on %d instance(s) on %s: %d passed, %d failed.\n", rp.replayed, code(redact, r.cfg.from), rp.replayed-rp.count, rp.count)
 		for _, reason := range slices.Sorted(maps.Keys(rp.failed)) {
@@ -273,6 +309,23 @@ func (r *report) planMarkdown(redact func(string) string) string {
 		}
 	}
 	return b.String()
+}
+
+// stateText shows a state's name in the log: as it is, or quoted when it
+// holds anything but letters, digits and _ . - $.
+func stateText(name string) string {
+	if name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-$") == "" {
+		return name
+	}
+	return strconv.Quote(name)
+}
+
+func mapSlice(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
 }
 
 // codes shows names as code, comma-separated, or "none".

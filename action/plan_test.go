@@ -1,8 +1,10 @@
 package action
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"sbdeploy/deploy"
 	"sbdeploy/emulator"
 	"sbdeploy/validate"
 )
@@ -110,6 +113,7 @@ func TestMigrationCheckInputs(t *testing.T) {
 		{checkArgs("--replay-instances", "10001"), `replay-instances: "10001" is not a number of instances from 0 to 10000`},
 		{checkArgs("--replay-instances", "-1"), `is not a number of instances`},
 		{[]string{"--from-machine-file", "base/missing.ts", "--to-machine-file", machineV2}, `from-machine-file: "base/missing.ts" not found`},
+		{[]string{"--from-machine-file", "base/missing.ts", "--to-machine-file", machineV2}, `a second actions/checkout of the commit that deployed it`},
 		{[]string{"--mode", "version", "--file", machineV2, "--to-version=", "--from-version=", "--to-machine-file", machineV1}, "to-machine-file"},
 	} {
 		h := newHarness(t)
@@ -128,7 +132,7 @@ func TestMigrationCheckNeedsXstate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	_, _, err := h.run(t, checkArgs()...)
-	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "migration check: evaluating app/machines/toggle-v1.ts needs xstate") ||
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "migration check: evaluating input from-machine-file app/machines/toggle-v1.ts needs xstate") ||
 		!strings.Contains(err.Error(), "check it out inside input working-directory") {
 		t.Fatalf("exit code %d: %v", ExitCode(err), err)
 	}
@@ -233,4 +237,47 @@ func (h *harness) breakMigration(t *testing.T, old, new string) {
 		t.Fatalf("the example's migration lacks %q (%v)", old, err)
 	}
 	h.write(t, filepath.Join("app", demoFile), strings.Replace(string(src), old, new, 1))
+}
+
+// TestGroupLinesAreText checks that a group's lines, which can hold names
+// from the code being deployed, cannot become workflow commands.
+func TestGroupLinesAreText(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	l := newLogger(true, &out, io.Discard, func(string) string { return "" })
+	l.group("migration check", "x\n::warning file=README.md::injected", "::add-mask::shown", " ::error::y", "off -> disabled")
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if s := strings.TrimSpace(line); strings.HasPrefix(s, "::") && !strings.HasPrefix(s, "::group::") && s != "::endgroup::" {
+			t.Errorf("workflow command in a group: %q", line)
+		}
+	}
+	if !strings.Contains(out.String(), "\noff -> disabled\n") {
+		t.Errorf("log:\n%s", out.String())
+	}
+}
+
+// TestBatches checks that a page of large instance states is sent to the
+// worker in batches under maxBatchBytes, each instance once, in order.
+func TestBatches(t *testing.T) {
+	t.Parallel()
+	big := json.RawMessage(`{"x":"` + strings.Repeat("a", maxBatchBytes/3) + `"}`)
+	var page []deploy.Replayed
+	for i := range 7 {
+		page = append(page, deploy.Replayed{Name: fmt.Sprint(i), InstanceState: &deploy.InstanceState{State: json.RawMessage(`"off"`), Context: big}})
+	}
+	var sizes, names []string
+	for b := range batches(page) {
+		n := 0
+		for _, in := range b {
+			n += len(in.State) + len(in.Context)
+			names = append(names, in.Name)
+		}
+		if n > maxBatchBytes {
+			t.Errorf("a batch of %d bytes", n)
+		}
+		sizes = append(sizes, fmt.Sprint(len(b)))
+	}
+	if strings.Join(sizes, " ") != "2 2 2 1" || strings.Join(names, "") != "0123456" {
+		t.Errorf("batches of %q, instances %q", sizes, names)
+	}
 }

@@ -106,7 +106,7 @@ func loadPaths(src source, c *config, workspace func() (string, error)) (paths, 
 	} {
 		if file := src.get(m.input); file != "" && slices.Contains(c.mode.inputs, m.input) {
 			if *m.to, err = p.resolveEntry(c.names, m.input, file, m.what); err != nil {
-				return p, err
+				return p, fmt.Errorf("%w (its source typically comes from a second actions/checkout of the commit that deployed it, with path:)", err)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"slices"
 )
 
 // ReadWorkers is how many instance states ReplayStates reads at a time.
@@ -18,7 +19,8 @@ type Replayed struct {
 // version, at most max of them, in the order the listing gives them: page
 // by page, ReadWorkers reads at a time, handing each page's states to
 // visit before the next page is asked for. Only one page is held at a
-// time. Instances on other versions are listed, never read.
+// time. Instances on other versions are listed, never read; one that the
+// read finds on another version (it moved) is left out.
 func (c *Client) ReplayStates(ctx context.Context, machine, version string, max int, visit func([]Replayed) error) error {
 	enough := errors.New("enough instances")
 	read := 0
@@ -45,6 +47,8 @@ func (c *Client) ReplayStates(ctx context.Context, machine, version string, max 
 			return err
 		}
 		read += len(names)
+		// One that moved between the listing and the read is not on version.
+		states = slices.DeleteFunc(states, func(r Replayed) bool { return r.Version.ID != "" && r.Version.ID != version })
 		if len(states) > 0 {
 			if err := visit(states); err != nil {
 				return err

@@ -20,7 +20,8 @@ type Machine struct {
 	// sorted; XState's own (after, done, error) are left out.
 	Events []string
 	// Context is the initial context, as JSON: "{}" if the machine has
-	// none, or if it cannot be made without the instance's input.
+	// none; "null" if it is made from the instance's input (XState 5),
+	// which a machine alone does not have.
 	Context json.RawMessage
 }
 
@@ -97,11 +98,13 @@ func (m *Machine) Resolve(path []string) (leaves [][]string, ok bool) {
 	return nil, false
 }
 
-// Configurations returns the sets of leaf paths an instance of the machine
-// can be in at once, up to max of them: one leaf for each state outside a
-// parallel state, one of each region's for a parallel state. History
-// states are no configuration's.
-func (m *Machine) Configurations(max int) [][][]string {
+// Configurations returns sets of leaf paths an instance of the machine
+// can be in at once, at most limit of them, so that every leaf but history
+// states is in one: one leaf for each state outside a parallel state; for
+// a parallel state, its regions' configurations side by side (the i-th of
+// each, a region with fewer repeating its last), not every combination,
+// which would multiply.
+func (m *Machine) Configurations(limit int) [][][]string {
 	var configs func(path []string) [][][]string
 	configs = func(path []string) [][][]string {
 		s, _ := m.state(path)
@@ -111,31 +114,52 @@ func (m *Machine) Configurations(max int) [][][]string {
 		case s.leaf():
 			return [][][]string{{s.Path}}
 		case s.Type == "parallel":
-			out := [][][]string{{}}
+			var regions [][][][]string
+			n := 0
 			for _, region := range m.children(path) {
-				var next [][][]string
-				for _, c := range configs(region.Path) {
-					for _, o := range out {
-						if len(next) < max {
-							next = append(next, append(slices.Clip(o), c...))
-						}
-					}
+				c := configs(region.Path)
+				if len(c) > 0 {
+					regions = append(regions, c)
+					n = max(n, len(c))
 				}
-				out = next
+			}
+			out := make([][][]string, n)
+			for i := range out {
+				for _, r := range regions {
+					out[i] = append(out[i], r[min(i, len(r)-1)]...)
+				}
 			}
 			return out
 		}
 		var out [][][]string
 		for _, child := range m.children(path) {
-			for _, c := range configs(child.Path) {
-				if len(out) < max {
-					out = append(out, c)
-				}
-			}
+			out = append(out, configs(child.Path)...)
 		}
 		return out
 	}
-	return configs(nil)
+	out := configs(nil)
+	return out[:min(len(out), limit)]
+}
+
+// Together reports whether an instance can be in all of leaves at once:
+// any two of them part below a parallel state. It returns the first two
+// that cannot, if any.
+func (m *Machine) Together(leaves [][]string) (a, b []string, ok bool) {
+	for i := range leaves {
+		for j := i + 1; j < len(leaves); j++ {
+			k := 0
+			for k < len(leaves[i]) && k < len(leaves[j]) && leaves[i][k] == leaves[j][k] {
+				k++
+			}
+			if k == len(leaves[i]) && k == len(leaves[j]) {
+				continue // the same state
+			}
+			if s, _ := m.state(leaves[i][:k]); s.Type != "parallel" {
+				return leaves[i], leaves[j], false
+			}
+		}
+	}
+	return nil, nil, true
 }
 
 // LeavesOf returns the leaf paths of a state value, as an instance's state

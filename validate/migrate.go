@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -35,6 +36,8 @@ const migrationJS = `({
       return i === undefined || i === null ? "" : String(i);
     }
     var states = [], events = new Set(), seen = new Set();
+    // XState 5's machine keeps its state nodes under root.
+    var root = machine.root !== null && typeof machine.root === "object" && machine.root.states ? machine.root : machine;
     (function walk(node, path) {
       if (node === null || typeof node !== "object" || seen.has(node)) return;
       seen.add(node);
@@ -43,14 +46,16 @@ const migrationJS = `({
       if (Array.isArray(ts)) ts.forEach(function (t) { events.add(t.eventType); });
       else if (ts instanceof Map) ts.forEach(function (list, type) { events.add(type); });
       children(node).forEach(function (k) { walk(node.states[k], path.concat([k])); });
-    })(machine, []);
+    })(root, []);
+    // XState 4 computes the context; XState 5 keeps the config's, which
+    // may be made from the instance's input: then it is not known (null).
     var context = {};
     try {
       var c = machine.context;
       if (c === undefined && machine.config) c = machine.config.context;
-      if (typeof c === "function") c = c({input: undefined});
-      if (c !== null && typeof c === "object") context = JSON.parse(JSON.stringify(c));
-    } catch (e) {}
+      if (typeof c === "function") c = null;
+      context = c === null ? null : c !== undefined && typeof c === "object" ? JSON.parse(JSON.stringify(c)) : {};
+    } catch (e) { context = null; }
     return JSON.stringify({
       states: states,
       events: Array.from(events).filter(function (e) {
@@ -77,35 +82,40 @@ const migrationJS = `({
     return {path: v.slice()};
   },
   plain: function (v, show) {
-    var self = this, seen = [];
     if (v === null || typeof v !== "object" || Array.isArray(v)) return "returned " + this.what(v, show) + ", not a context object";
-    function check(x, at) {
+    // The path to a value is kept as a stack and joined only for a fault,
+    // and shown only if show: in a replay, keys are the instance's data.
+    var seen = new Set(), at = ["context"];
+    function where() { return show ? at.join("") : "a value in the context"; }
+    function check(x) {
       switch (typeof x) {
       case "string": case "boolean": return "";
-      case "number": return isFinite(x) ? "" : at + " is " + x + ", which JSON turns into null";
-      case "undefined": return at + " is undefined, which JSON leaves out";
-      case "function": return at + " is a function, which JSON leaves out";
-      case "bigint": return at + " is a BigInt, which JSON cannot encode";
-      case "symbol": return at + " is a symbol, which JSON leaves out";
+      case "number": return isFinite(x) ? "" : where() + " is " + x + ", which JSON turns into null";
+      case "undefined": return where() + " is undefined, which JSON leaves out";
+      case "function": return where() + " is a function, which JSON leaves out";
+      case "bigint": return where() + " is a BigInt, which JSON cannot encode";
+      case "symbol": return where() + " is a symbol, which JSON leaves out";
       }
       if (x === null) return "";
-      if (seen.indexOf(x) >= 0) return at + " refers back to an object that holds it, which JSON cannot encode";
+      if (seen.has(x)) return where() + " refers back to an object that holds it, which JSON cannot encode";
       var proto = Object.getPrototypeOf(x);
       if (!Array.isArray(x) && proto !== Object.prototype && proto !== null) {
-        var name = proto && proto.constructor && proto.constructor.name ? proto.constructor.name : "object";
-        return at + " is a " + name + ", which JSON does not keep as it is";
+        var name = show && proto && proto.constructor && typeof proto.constructor.name === "string" ? proto.constructor.name : "";
+        return where() + " is " + (name ? "a " + name : "an object of a class") + ", which JSON does not keep as it is";
       }
-      if (typeof x.toJSON === "function") return at + " has a toJSON method, which JSON calls instead";
-      seen.push(x);
-      var keys = Object.keys(x);
+      if (typeof x.toJSON === "function") return where() + " has a toJSON method, which JSON calls instead";
+      seen.add(x);
+      var keys = Object.keys(x), array = Array.isArray(x);
       for (var i = 0; i < keys.length; i++) {
-        var why = check(x[keys[i]], Array.isArray(x) ? at + "[" + keys[i] + "]" : at + "." + keys[i]);
+        at.push(array ? "[" + keys[i] + "]" : "." + keys[i]);
+        var why = check(x[keys[i]]);
+        at.pop();
         if (why) return why;
       }
-      seen.pop();
+      seen.delete(x);
       return "";
     }
-    var why = check(v, "context");
+    var why = check(v);
     return why ? "returned a context that JSON changes: " + why : "";
   },
 })`
@@ -219,6 +229,8 @@ type Migration struct {
 	calling atomic.Pointer[Failure]
 	// stopped is the interrupt that stopped a call; nil while none did.
 	stopped error
+	// instance is the instance being replayed; "" in the static check.
+	instance string
 }
 
 // NewMigration evaluates script, the evaluation variant of a migration
@@ -260,6 +272,9 @@ type Plan struct {
 	Unreached []string
 	// Failures are the calls that failed, in the old machine's order.
 	Failures []Failure
+	// ContextUnknown says that upgradeContext was not called: the old
+	// machine makes its context from the instance's input.
+	ContextUnknown bool
 }
 
 // Mapping is one old leaf state and where it goes.
@@ -282,7 +297,11 @@ func (f Failure) String() string {
 	if f.Instance != "" {
 		fmt.Fprintf(&b, "instance %s: ", f.Instance)
 	}
-	fmt.Fprintf(&b, "%s(%s) %s", f.Function, f.Old, f.Why)
+	b.WriteString(f.Function)
+	if f.Old != "" {
+		fmt.Fprintf(&b, "(%s)", f.Old)
+	}
+	fmt.Fprintf(&b, " %s", f.Why)
 	if f.Pos.File != "" {
 		fmt.Fprintf(&b, " (at %s)", f.Pos)
 	}
@@ -309,15 +328,22 @@ func (e *MigrationError) Error() string {
 }
 
 // Static calls upgradeState with every leaf state of the old machine and
-// its initial context, then upgradeContext with each configuration of the
-// old machine (at most maxConfigurations) and where upgradeState put it.
+// its initial context, then upgradeContext with configurations of the old
+// machine that hold every leaf (at most maxConfigurations) and where
+// upgradeState put them. When the old machine's context is made from the
+// instance's input, upgradeState gets {} and upgradeContext is not called
+// (Plan.ContextUnknown). Each call has the time limit of its own.
 func (m *Migration) Static(ctx context.Context) (*Plan, error) {
-	plan := &Plan{}
+	plan := &Plan{ContextUnknown: string(m.from.Context) == "null"}
+	context := m.from.Context
+	if plan.ContextUnknown {
+		context = json.RawMessage("{}")
+	}
 	err := m.do(ctx, func() error {
-		mapped := map[string][][]string{}
+		mapped := map[string][][]string{} // by jsonText: names with dots in keys would collide
 		reached := map[string]bool{}
 		for _, old := range m.from.Leaves() {
-			leaves, f := m.upgradeState(old, m.from.Context, true)
+			leaves, f := m.upgradeState(old, context, true)
 			if m.stopped != nil {
 				return m.stopped
 			}
@@ -325,10 +351,10 @@ func (m *Migration) Static(ctx context.Context) (*Plan, error) {
 			if f != nil {
 				plan.Failures = append(plan.Failures, *f)
 			} else {
-				mapped[Name(old)] = leaves
+				mapped[jsonText(old)] = leaves
 				for _, l := range leaves {
 					mp.New = append(mp.New, Name(l))
-					reached[Name(l)] = true
+					reached[jsonText(l)] = true
 				}
 			}
 			plan.Mappings = append(plan.Mappings, mp)
@@ -336,7 +362,7 @@ func (m *Migration) Static(ctx context.Context) (*Plan, error) {
 		for _, config := range m.from.Configurations(maxConfigurations) {
 			var news [][]string
 			for _, old := range config {
-				l, ok := mapped[Name(old)]
+				l, ok := mapped[jsonText(old)]
 				if !ok {
 					news = nil
 					break
@@ -346,7 +372,14 @@ func (m *Migration) Static(ctx context.Context) (*Plan, error) {
 			if news == nil {
 				continue // upgradeState failed for it: reported
 			}
-			f := m.upgradeContext(config, news, m.from.Context, true)
+			if f := m.together(config, news, true); f != nil {
+				plan.Failures = append(plan.Failures, *f)
+				continue
+			}
+			if plan.ContextUnknown {
+				continue
+			}
+			f := m.upgradeContext(config, news, context, true)
 			if m.stopped != nil {
 				return m.stopped
 			}
@@ -355,13 +388,27 @@ func (m *Migration) Static(ctx context.Context) (*Plan, error) {
 			}
 		}
 		for _, s := range m.to.States {
-			if s.leaf() && s.Type != "history" && !reached[Name(s.Path)] {
+			if s.leaf() && s.Type != "history" && !reached[jsonText(s.Path)] {
 				plan.Unreached = append(plan.Unreached, Name(s.Path))
 			}
 		}
 		return nil
 	})
 	return plan, err
+}
+
+// together fails a configuration that upgradeState put in states of the
+// new machine that cannot be active at once.
+func (m *Migration) together(olds, news [][]string, show bool) *Failure {
+	a, b, ok := m.to.Together(news)
+	if ok {
+		return nil
+	}
+	f := &Failure{Function: "upgradeState", Old: jsonText(olds), Why: "put the instance in states of the new machine that cannot be active at once"}
+	if show {
+		f.Why += ": " + jsonText(a) + " and " + jsonText(b) + " are not regions of one parallel state"
+	}
+	return f
 }
 
 // Instance is an instance's state, read from the API, to replay the
@@ -375,11 +422,13 @@ type Instance struct {
 // Replay runs the migration on each instance's own state and context, as
 // the platform will when it moves the instance, and returns the failures,
 // at most one per instance. Neither the context nor what the functions
-// return or throw is reported, only what kind of thing went wrong.
+// return or throw is reported, only what kind of thing went wrong. Each
+// call has the time limit of its own.
 func (m *Migration) Replay(ctx context.Context, instances []Instance) ([]Failure, error) {
 	var failures []Failure
 	err := m.do(ctx, func() error {
 		for _, in := range instances {
+			m.instance = in.Name
 			f := m.replay(in)
 			if m.stopped != nil {
 				return m.stopped
@@ -397,12 +446,13 @@ func (m *Migration) Replay(ctx context.Context, instances []Instance) ([]Failure
 func (m *Migration) replay(in Instance) *Failure {
 	olds, err := LeavesOf(in.State)
 	if err != nil {
-		return &Failure{Function: "upgradeState", Why: "cannot be called: " + err.Error()}
+		return &Failure{Function: "upgradeState", Why: "cannot be called: the instance's state value is not one this check reads"}
 	}
 	var news [][]string
 	for _, old := range olds {
 		if s, ok := m.from.state(old); !ok || !s.leaf() {
-			return &Failure{Function: "upgradeState", Old: jsonText(old),
+			// Not a state of the machine: the server's text, not shown.
+			return &Failure{Function: "upgradeState",
 				Why: "cannot be called: the instance is in a state that from-machine-file does not have as a leaf state: is it the source of from-version?"}
 		}
 		leaves, f := m.upgradeState(old, in.Context, false)
@@ -410,6 +460,9 @@ func (m *Migration) replay(in Instance) *Failure {
 			return f
 		}
 		news = append(news, leaves...)
+	}
+	if f := m.together(olds, news, false); f != nil {
+		return f
 	}
 	return m.upgradeContext(olds, news, in.Context, false)
 }
@@ -425,7 +478,7 @@ func (m *Migration) upgradeState(old []string, context json.RawMessage, show boo
 	}
 	r, err := m.js.path(goja.Undefined(), v, m.s.vm.ToValue(show))
 	if err != nil {
-		f.Why = "returned something that cannot be read: " + m.s.thrown(Threw, err).Error()
+		f.Why, f.Pos = m.unreadable(err, show)
 		return nil, f
 	}
 	o := r.ToObject(m.s.vm)
@@ -460,7 +513,7 @@ func (m *Migration) upgradeContext(olds, news [][]string, context json.RawMessag
 	}
 	why, err := m.js.plain(goja.Undefined(), v, m.s.vm.ToValue(show))
 	if err != nil {
-		f.Why = "returned something that cannot be read: " + m.s.thrown(Threw, err).Error()
+		f.Why, f.Pos = m.unreadable(err, show)
 		return f
 	}
 	if w := why.String(); w != "" {
@@ -470,15 +523,38 @@ func (m *Migration) upgradeContext(olds, news [][]string, context json.RawMessag
 	return nil
 }
 
+// unreadable describes a throw while what a function returned was read (a
+// getter, a Proxy): with the message only if show.
+func (m *Migration) unreadable(err error, show bool) (string, Position) {
+	var ve *Error
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) || !errors.As(m.s.thrown(Threw, err), &ve) {
+		m.stopped = err
+		return "", Position{}
+	}
+	if show {
+		return "returned something that threw when it was read: " + ve.Message, ve.Pos
+	}
+	return "returned something that threw when it was read", ve.Pos
+}
+
+// builtinErrors are the names of the errors the language throws, which a
+// replay may show: a name the code sets could hold the instance's data.
+var builtinErrors = []string{"Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError", "AggregateError"}
+
 // call calls fn, the call that what describes, with args, copied into the
 // sandbox as JSON. A throw comes back as a failure's Why and Pos: the
-// message only if show. An interrupt sets m.stopped.
+// message only if show, else the error's name if it is a built-in one. An
+// interrupt sets m.stopped. Each call restarts the time limit.
 func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (goja.Value, *Failure) {
 	data, err := json.Marshal(args)
 	if err != nil {
 		return nil, &Failure{Why: "cannot be called: " + err.Error()}
 	}
-	m.calling.Store(what)
+	record := *what
+	record.Instance = m.instance
+	m.calling.Store(&record)
+	m.s.restart()
 	v, err := m.js.call(goja.Undefined(), fn, m.s.vm.ToValue(string(data)))
 	if err == nil {
 		return v, nil
@@ -490,28 +566,31 @@ func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (
 		return nil, &Failure{}
 	}
 	f := &Failure{Why: "threw", Pos: ve.Pos}
+	name, _, _ := strings.Cut(ve.Message, ":")
 	switch {
 	case show:
 		f.Why = "threw " + ve.Message
-	case strings.Contains(ve.Message, ":"): // the error's name, not its message, which may hold the context's data
-		f.Why = "threw " + strings.TrimSpace(ve.Message[:strings.Index(ve.Message, ":")])
+	case slices.Contains(builtinErrors, name):
+		f.Why = "threw " + name
 	}
 	return nil, f
 }
 
-// do runs fn on the engine within the bounds; a call that does not return
-// in time, or allocates past the bound, is named in a *MigrationError.
+// do runs fn on the engine within the bounds, each call of the migration
+// with a time limit of its own; a call that does not return in time, or
+// allocates past the bound, is named in a *MigrationError.
 func (m *Migration) do(ctx context.Context, fn func() error) error {
 	if m.s.stuck {
 		return errors.New("validate: the engine is still running a call of the migration it was told to stop")
 	}
 	m.calling.Store(nil)
-	m.stopped = nil
+	m.stopped, m.instance = nil, ""
 	err := m.s.do(ctx, m.opts, fn)
 	var e *Error
 	if errors.As(err, &e) && (e.Reason == Timeout || e.Reason == TooMuchMemory) {
 		if what := m.calling.Load(); what != nil {
-			f := Failure{Function: what.Function, Old: what.Old, Why: "did not return within " + e.Limit}
+			f := *what
+			f.Why = "did not return within " + e.Limit
 			if e.Reason == TooMuchMemory {
 				f.Why = "allocated more than " + e.Limit + " of memory"
 			}

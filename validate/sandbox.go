@@ -186,6 +186,17 @@ type sandbox struct {
 	// stuck is set when the engine did not stop for an interrupt in time:
 	// it may still be running.
 	stuck bool
+	// restarts starts the time limit of supervise over (see restart).
+	restarts chan struct{}
+}
+
+// restart starts the time limit over: the engine goroutine calls it before
+// each of several calls that each get the whole limit.
+func (s *sandbox) restart() {
+	select {
+	case s.restarts <- struct{}{}:
+	default: // one is pending already
+	}
 }
 
 func newSandbox(script []byte) *sandbox {
@@ -203,7 +214,7 @@ func newSandbox(script []byte) *sandbox {
 	})
 	r := rand.New(rand.NewPCG(1, 2))
 	vm.SetRandSource(r.Float64)
-	s := &sandbox{vm: vm, source: source{script: script}, rand: r}
+	s := &sandbox{vm: vm, source: source{script: script}, rand: r, restarts: make(chan struct{}, 1)}
 	vm.SetPromiseRejectionTracker(s.track)
 	return s
 }

@@ -58,6 +58,8 @@ func (s *sandbox) supervise(ctx context.Context, done <-chan error, heap *heapWa
 		select {
 		case err := <-done:
 			return result(err)
+		case <-s.restarts:
+			timer.Reset(opts.Timeout)
 		case <-timer.C:
 			return s.interrupt(done, &Error{Reason: Timeout, Limit: opts.Timeout.String()})
 		case <-ctx.Done():

@@ -169,6 +169,7 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	w.used.Store(true)
 	go w.watch(ctx, lower, done)
 	if err := writeFrame(w.in, req); err != nil {
+		w.kill("a request could not be sent: " + err.Error()) // too large, or the worker is gone
 		return w.crash(ctx, entry)
 	}
 	for {

@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -247,5 +248,27 @@ func TestOutOfTurn(t *testing.T) {
 				t.Errorf("stopped after %s", took)
 			}
 		})
+	}
+}
+
+// TestRequestTooLarge checks that a request over the frame limit ends the
+// worker at once, instead of waiting for an answer to a request it never
+// got.
+func TestRequestTooLarge(t *testing.T) {
+	t.Parallel()
+	w, _ := start(t, map[string]string{"m.ts": migration})
+	context := json.RawMessage(`{"x":"` + strings.Repeat("a", 1<<20) + `"}`)
+	var instances []validate.Instance
+	for range maxFrame>>20 + 1 {
+		instances = append(instances, validate.Instance{Name: "i", State: json.RawMessage(`"off"`), Context: context})
+	}
+	began := time.Now()
+	_, err := w.Replay(t.Context(), instances)
+	var crash *CrashError
+	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "could not be sent") {
+		t.Fatalf("err = %v, want a *CrashError: the request could not be sent", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("stopped after %s", took)
 	}
 }
