@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"errors"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -119,5 +120,33 @@ func TestMemoryBoundIgnoresGarbage(t *testing.T) {
 			}
 			runtime.KeepAlive(kept)
 		})
+	}
+}
+
+// TestRestartGivesEachCallTheLimit checks that restart starts the time
+// limit over: three steps of 80% of the limit each pass, together past the
+// limit and the grace, and one step past both is stopped.
+func TestRestartGivesEachCallTheLimit(t *testing.T) {
+	t.Parallel()
+	const limit = time.Second
+	s := newSandbox(nil)
+	err := s.do(t.Context(), Options{Timeout: limit, MaxHeapBytes: DefaultMaxHeapBytes}, func() error {
+		for range 3 {
+			s.restart()
+			time.Sleep(limit * 8 / 10)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("three steps within the limit each: %v", err)
+	}
+	err = s.do(t.Context(), Options{Timeout: limit, MaxHeapBytes: DefaultMaxHeapBytes}, func() error {
+		s.restart()
+		time.Sleep(limit + 2*grace)
+		return nil
+	})
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != Timeout {
+		t.Errorf("one step past the limit: %v, want a Timeout", err)
 	}
 }
