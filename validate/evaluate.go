@@ -24,7 +24,8 @@ func (s *sandbox) evaluate(kind bundle.Kind) error {
 	if err := in.functions(exports, Functions(kind)...); err != nil || kind != bundle.MachineVersion {
 		return err
 	}
-	return in.machine(exports)
+	_, err = in.machine(exports)
+	return err
 }
 
 // Functions are the exports of kind that must be functions: all but the
@@ -100,34 +101,34 @@ func (in *inspector) functions(exports *goja.Object, names ...string) error {
 // machine checks the default export as the official CLI does: an object
 // with __xstatenode whose definition resolves to something; then that
 // every initial state it enters exists, which the definition does not
-// resolve.
-func (in *inspector) machine(exports *goja.Object) error {
+// resolve. It returns the machine.
+func (in *inspector) machine(exports *goja.Object) (goja.Value, error) {
 	m, err := in.get(goja.Undefined(), exports, in.vm.ToValue("default"))
 	if err != nil {
-		return in.thrown(Threw, err)
+		return nil, in.thrown(Threw, err)
 	}
 	typ, err := in.typeOf(goja.Undefined(), m)
 	if err != nil {
-		return in.thrown(Threw, err)
+		return nil, in.thrown(Threw, err)
 	}
 	if t := typ.String(); t != "object" {
-		return &Error{Reason: NotMachine, Export: "default", Type: t}
+		return nil, &Error{Reason: NotMachine, Export: "default", Type: t}
 	}
 	has, err := in.has(goja.Undefined(), m, in.vm.ToValue("__xstatenode"))
 	if err != nil {
-		return in.thrown(Threw, err)
+		return nil, in.thrown(Threw, err)
 	}
 	if !has.ToBoolean() {
-		return &Error{Reason: NotMachine, Export: "default", Type: "object without __xstatenode"}
+		return nil, &Error{Reason: NotMachine, Export: "default", Type: "object without __xstatenode"}
 	}
 	def, err := in.get(goja.Undefined(), m, in.vm.ToValue("definition"))
 	if err != nil {
-		return in.thrown(BadDefinition, err)
+		return nil, in.thrown(BadDefinition, err)
 	}
 	if !def.ToBoolean() {
-		return &Error{Reason: BadDefinition, Export: "default", Message: "it is " + def.String()}
+		return nil, &Error{Reason: BadDefinition, Export: "default", Message: "it is " + def.String()}
 	}
-	return in.initials(m)
+	return m, in.initials(m)
 }
 
 // initials checks the initial states of machine m (see inspectors).

@@ -134,16 +134,13 @@ func Describe(ctx context.Context, script []byte, opts Options) (*Machine, error
 		if err != nil {
 			return err
 		}
-		if err := in.machine(exports); err != nil {
+		machine, err := in.machine(exports)
+		if err != nil {
 			return err
 		}
 		js, err := s.helpers()
 		if err != nil {
 			return err
-		}
-		machine, err := in.get(goja.Undefined(), exports, s.vm.ToValue("default"))
-		if err != nil {
-			return s.thrown(Threw, err)
 		}
 		v, err := js.describe(goja.Undefined(), machine)
 		if err != nil {
