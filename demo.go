@@ -148,6 +148,10 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 	port := fs.Int("port", 0, "port to listen on, on 127.0.0.1 (instead of --listen)")
 	lenient := fs.Bool("lenient", false, "accept the official JS client's extra provision body keys (for benchmarks against it)")
 	instances := fs.Int("instances", 0, fmt.Sprintf("seed this many instances of %s (0 to %d), inst-000001 and on, running %s", demoMachine, maxSeeded, demoFrom))
+	latency := fs.Duration("latency", 0, "delay each API answer this long, as a round trip would (20ms, 100ms)")
+	capacity := fs.Int("capacity", 0, "serve at most this many API requests at once, each for --latency; more wait (0: no limit)")
+	rate := fs.Float64("rate-limit", 0, "serve at most this many API requests a second, answering 429 with Retry-After past it (0: no limit)")
+	burst := fs.Int("rate-burst", 0, "with --rate-limit, the requests allowed at once (0: one second's worth)")
 	ciKeys, adminKeys := keyFlag{}, keyFlag{}
 	fs.Var(ciKeys, "key", "a CI key the emulator accepts, as sbk_<id>:sbsec_<secret> (repeatable); its tokens have only "+strings.Join(emulator.CIScopes(), ", "))
 	fs.Var(adminKeys, "admin-key", "a key whose tokens have every scope, as the token has, as sbk_<id>:sbsec_<secret> (repeatable)")
@@ -165,6 +169,8 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 		return usageErr(fmt.Sprintf("--port %d is not a port", *port))
 	case *instances < 0 || *instances > maxSeeded:
 		return usageErr(fmt.Sprintf("--instances %d is not 0 to %d", *instances, maxSeeded))
+	case *latency < 0 || *capacity < 0 || *rate < 0 || *burst < 0:
+		return usageErr("--latency, --capacity, --rate-limit and --rate-burst take no negative value")
 	case *port != 0:
 		*listen = "127.0.0.1:" + strconv.Itoa(*port)
 	}
@@ -190,7 +196,8 @@ func serveEmulator(ctx context.Context, p action.Process) error {
 		// (machines/toggle-v1.ts), so that a replay of the example's
 		// migration finds them where that machine has states.
 		DefaultInstanceState: emulator.InstanceState{State: json.RawMessage(`"off"`), Context: json.RawMessage(`{}`)},
-		Keys:                 adminKeys, CIKeys: ciKeys, AllowExtraProvisionFields: *lenient, NoRecord: true})
+		Latency:              *latency, Capacity: *capacity, RateLimit: *rate, RateBurst: *burst,
+		Keys: adminKeys, CIKeys: ciKeys, AllowExtraProvisionFields: *lenient, NoRecord: true})
 	baseURL, stop, err := em.Listen(*listen)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is in use, by another emulator or another program: stop it, or pass --port with a free port", *listen)

@@ -20,6 +20,7 @@ type config struct {
 	machine       string
 	from, to      string // the versions the inputs name, where the mode takes them
 	upgrade       bool   // upgrade; migration and release with upgrade-instances
+	concurrency   int    // max-concurrency: the most requests in flight in a rollout
 	auth          auth
 	tokenLifetime time.Duration
 	orgID         string

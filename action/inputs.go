@@ -52,6 +52,7 @@ var inputs = []input{
 	{name: "index-selectors", usage: "version and release: a JSON object of index selectors"},
 	{name: "create-machine", def: "false", usage: "version and release: create the machine first if it does not exist", boolean: true},
 	{name: "indexes", usage: "with create-machine: the machine's indexes, comma-separated"},
+	{name: "max-concurrency", def: "64", usage: "upgrade, and upgrade-instances: the most requests in flight while instances are asked to move, 1 to 256; fewer while the API pushes back"},
 	{name: "upgrade-instances", def: "false", usage: "migration and release: then ask every instance to move to the new version", boolean: true},
 	{name: "reuse-version", def: "false", usage: "version and release: reuse a version deployed before with this client-info, instead of deploying it again", boolean: true},
 }

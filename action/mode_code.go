@@ -126,11 +126,7 @@ func (d *deployer) deployCode(ctx context.Context) error {
 	if d.cfg.deploysVersion() { // to the version this run deployed
 		to = d.rep.versionID
 	}
-	rolled, err := d.rollout(ctx, client, to)
-	if err != nil {
-		return err
-	}
-	return d.writeOutputs(rolled)
+	return d.rollout(ctx, client, to)
 }
 
 // buildAll bundles and checks everything the mode deploys.

@@ -5,7 +5,7 @@ func modeMigration() *mode {
 	return &mode{
 		name:      "migration",
 		usage:     "deploy a migration between two versions (from-version, to-version, file)",
-		inputs:    append([]string{"from-version", "to-version", "upgrade-instances", "from-machine-file", "to-machine-file", "replay-instances"}, codeInputs...),
+		inputs:    append([]string{"from-version", "to-version", "from-machine-file", "to-machine-file", "replay-instances"}, append(rolloutInputs, codeInputs...)...),
 		code:      true,
 		migration: alwaysMigration,
 		load: func(c *config, l loading) {
@@ -15,6 +15,7 @@ func modeMigration() *mode {
 				l.errs.add("to-version", "%s is from-version too: a migration goes from one version to another, so check both", quote(c.to))
 			}
 			c.upgrade = c.bool(l.src, "upgrade-instances", l.errs)
+			c.loadConcurrency(l)
 			c.loadCode(l)
 		},
 		run:     (*deployer).deployCode,

@@ -6,7 +6,7 @@ func modeRelease() *mode {
 	return &mode{
 		name:      "release",
 		usage:     "deploy a machine version (file), then with from-version the migration to it (migration-file)",
-		inputs:    append([]string{"from-version", "migration-file", "upgrade-instances", "from-machine-file", "replay-instances"}, append(versionInputs, codeInputs...)...),
+		inputs:    append([]string{"from-version", "migration-file", "from-machine-file", "replay-instances"}, append(rolloutInputs, append(versionInputs, codeInputs...)...)...),
 		code:      true,
 		version:   true,
 		migration: migrationWithFrom,
@@ -15,6 +15,7 @@ func modeRelease() *mode {
 				requireVersion(l.errs, "from-version", c.from, "for a migration")
 			}
 			c.upgrade = c.bool(l.src, "upgrade-instances", l.errs)
+			c.loadConcurrency(l)
 			c.loadVersion(l)
 			c.loadCode(l)
 		},

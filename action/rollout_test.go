@@ -141,7 +141,7 @@ func TestUpgradeMode(t *testing.T) {
 	if diff := cmp.Diff(wantMoved(demoTo, "from-00", "from-01", "from-02", "from-03", "from-04", "stuck-00", "stuck-01"), moved(h.em)); diff != "" {
 		t.Errorf("instances asked to move (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string]string{"upgraded-instances": "5", "stranded-instances": "2"}, h.outputs(t)); diff != "" {
+	if diff := cmp.Diff(map[string]string{"upgraded-instances": "5", "stranded-instances": "2", "failed-instances": "0"}, h.outputs(t)); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 	for _, s := range steps(h.em) {
@@ -166,7 +166,7 @@ func TestUpgradeDryRun(t *testing.T) {
 	if m := moved(h.em); len(m) != 0 {
 		t.Errorf("a dry run asked instances to move: %v", m)
 	}
-	if diff := cmp.Diff(map[string]string{"upgraded-instances": "0", "stranded-instances": "0"}, h.outputs(t)); diff != "" {
+	if diff := cmp.Diff(map[string]string{"upgraded-instances": "0", "stranded-instances": "0", "failed-instances": "0"}, h.outputs(t)); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(stdout, "::notice::dry run: would ask 7 instances of machine toggle to move to ver_toggle_2; none was asked") {

@@ -107,7 +107,7 @@ func (r *report) title() string {
 // codeRows are the summary's rows of the modes that deploy code: what was
 // deployed, and the rollout after it.
 func codeRows(r *report, redact func(string) string) []row {
-	return append(r.deployRows(redact), r.rolloutRows(redact)...)
+	return append(append(r.deployRows(redact), r.rolloutRows(redact)...), r.throughputRows()...)
 }
 
 func (r *report) deployRows(redact func(string) string) []row {

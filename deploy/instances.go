@@ -107,15 +107,12 @@ func (c *Client) DeleteInstances(ctx context.Context, machine string, instances 
 // time an event reaches it from a settled state. The API refuses with 400
 // no-migration-path when no chain of migrations leads there.
 func (c *Client) SetInstanceVersion(ctx context.Context, machine, instance, version string) error {
-	path, err := instancePath(machine, instance, "/v")
-	if err != nil {
-		return err
-	}
 	if err := checkID("target version", version); err != nil {
 		return err
 	}
-	body := struct {
-		Target string `json:"targetMachineVersionId"`
-	}{version}
-	return c.call(ctx, StepSetInstanceVersion, http.MethodPut, path, nil, body, nil)
+	r, err := c.moveRequest(machine, instance, version)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, r, nil)
 }

@@ -35,11 +35,21 @@ type request struct {
 // and decodes a 2xx JSON answer into out unless out is nil. path is already
 // escaped and relative to the base URL.
 func (c *Client) call(ctx context.Context, step Step, method, path string, query url.Values, in, out any) error {
+	r, err := c.newRequest(step, method, path, query, in)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, r, out)
+}
+
+// newRequest is the request call sends: to path (escaped) below the API's
+// URL, with in as its JSON body unless in is nil.
+func (c *Client) newRequest(step Step, method, path string, query url.Values, in any) (request, error) {
 	r := request{step: step, method: method, api: true}
 	if in != nil {
 		var err error
 		if r.body, err = json.Marshal(in); err != nil {
-			return err
+			return request{}, err
 		}
 		r.contentType = "application/json"
 	}
@@ -47,11 +57,11 @@ func (c *Client) call(ctx context.Context, step Step, method, path string, query
 	u.RawPath = c.base.EscapedPath() + path
 	var err error
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
-		return err
+		return request{}, err
 	}
 	u.RawQuery = query.Encode()
 	r.url = &u
-	return c.do(ctx, r, out)
+	return r, nil
 }
 
 // do sends r, retrying as the retry policy says, and decodes a 2xx answer

@@ -1,11 +1,14 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
+	"time"
 )
 
 // MaxStrandedNames is how many stranded instances a RolloutResult names;
@@ -26,103 +29,281 @@ type Rollout struct {
 	To      string // the version ID to move instances to
 	// DryRun lists and counts, and asks no instance to move.
 	DryRun bool
-	// Workers bounds the requests in flight; 0 means 8.
-	Workers int
-	// Progress, if not nil, is called after each instance asked to move,
-	// with the number asked so far, never concurrently.
-	Progress func(asked int)
+	// MaxConcurrency bounds the requests in flight, 1 to MaxMaxConcurrency;
+	// 0 means DefaultMaxConcurrency. Below it the limit adapts (see
+	// limiter), starting from StartConcurrency.
+	MaxConcurrency int
+	// Progress, if not nil, is called after each instance answered (asked,
+	// stranded or failed), never concurrently.
+	Progress func(RolloutProgress)
 }
 
-// RolloutResult is what a rollout found and did.
+// RolloutProgress is how far a rollout has got.
+type RolloutProgress struct {
+	Listed, Asked, Stranded, Failed int
+	InFlight, Limit                 int // requests in flight now, and the most allowed
+}
+
+// RolloutResult is what a rollout found and did. Once it has run to the
+// end, every instance listed is counted once: OnTarget + Asked + Stranded +
+// Failed = Instances (on a dry run, OnTarget + Asked).
 type RolloutResult struct {
 	// Instances is how many instances the listing showed.
 	Instances int
 	// Before counts the listed instances by the version they ran (by ID;
 	// "" when the server did not say). After counts them by the version they
 	// will run once the next event reaches them: the target for those asked
-	// to move and those on it already, their own for the stranded. A dry run
-	// leaves After empty.
+	// to move and those on it already, their own for the stranded and the
+	// failed. A dry run leaves After empty.
 	Before, After map[string]int
-	// OnTarget is how many already ran the target version.
+	// OnTarget is how many already ran the target version, and were not
+	// asked again.
 	OnTarget int
 	// Asked is how many were asked to move and accepted (on a dry run: how
 	// many would be asked).
 	Asked int
 	// Stranded is how many have no migration path to the target (400
-	// no-migration-path); StrandedNames names the first MaxStrandedNames.
+	// no-migration-path); StrandedNames names the first MaxStrandedNames,
+	// sorted.
 	Stranded      int
 	StrandedNames []string
+	// Failed is how many could not be asked: every attempt failed in a way
+	// a retry could fix (no answer, 429, 5xx). FailedNames names the first
+	// MaxStrandedNames, sorted.
+	Failed      int
+	FailedNames []string
+	// Throttling is what the requests that ask instances to move met.
+	Throttling Throttling
+	// Took is how long the rollout took, from the first page asked for.
+	Took time.Duration
 }
 
+// ErrInstancesFailed is wrapped by the error of a rollout that ran to the
+// end but could not ask some instances (RolloutResult.Failed).
+var ErrInstancesFailed = errors.New("instances could not be asked to move")
+
 // Rollout asks every instance of r.Machine that does not run r.To to move
-// to it, page by page as the instances are listed, with at most r.Workers
-// requests at a time. An instance with no migration path to r.To is
-// stranded, not a failure: it is counted and the rollout goes on. Any other
-// error ends the rollout (no new request starts); the result then says how
-// far it got. The API moves an instance when the next event reaches it, so
-// a rollout can be run again: an instance already asked is asked again, and
-// the answer is the same.
+// to it, each once (plus its retries). The listing runs a page ahead of the
+// requests, so at most two pages are held. The requests in flight adapt to
+// the server (see limiter): a 429, a 503 or a rise in latency halves them;
+// a 429's Retry-After pauses them all.
+//
+// An instance with no migration path to r.To is stranded, and one whose
+// attempts all failed in a way a retry could fix is failed: each is counted
+// and the rollout goes on; failed ones then make the error wrap
+// ErrInstancesFailed. Any other error ends the rollout: no new request
+// starts, those under way finish, and the result says how far it got. The
+// API moves an instance when the next event reaches it, so a rollout can be
+// run again: an instance already asked is asked again, and the answer is
+// the same.
 func (c *Client) Rollout(ctx context.Context, r Rollout) (RolloutResult, error) {
 	res := RolloutResult{Before: map[string]int{}, After: map[string]int{}}
 	if err := checkID("target version", r.To); err != nil {
 		return res, err
 	}
-	workers := r.Workers
-	if workers <= 0 {
-		workers = 8
+	limit := cmp.Or(r.MaxConcurrency, DefaultMaxConcurrency)
+	if limit < 1 || limit > MaxMaxConcurrency {
+		return res, fmt.Errorf("max concurrency must be from 1 to %d, not %d", MaxMaxConcurrency, limit)
 	}
-	err := c.Instances(ctx, r.Machine, func(page []Instance) error {
-		var move []string
-		versionOf := map[string]string{} // this page's, to count the stranded by version
-		for _, in := range page {
-			count(res.Before, in.Version.ID)
-			res.Instances++
-			if in.Version.ID == r.To {
-				res.OnTarget++
-				if !r.DryRun {
-					count(res.After, r.To)
-				}
-				continue
-			}
-			move = append(move, in.Slug)
-			versionOf[in.Slug] = in.Version.ID
-		}
-		if r.DryRun {
-			res.Asked += len(move)
-			return nil
-		}
-		return each(ctx, move, workers, func(ctx context.Context, name string) (bool, error) {
-			err := c.SetInstanceVersion(ctx, r.Machine, name, r.To)
-			switch {
-			case err == nil:
-				return true, nil
-			case isNoMigrationPath(err):
-				return false, nil
-			}
-			return false, fmt.Errorf("instance %s: %w", name, err)
-		}, func(name string, moved bool) {
-			if !moved {
-				res.strand(name)
-				count(res.After, versionOf[name])
-				return
-			}
-			count(res.After, r.To)
-			res.Asked++
-			if r.Progress != nil {
-				r.Progress(res.Asked)
-			}
-		})
-	})
-	slices.Sort(res.StrandedNames) // the workers finish in any order
+	start := time.Now()
+	ro := &rollout{c: c, r: r, res: &res, l: newLimiter(StartConcurrency, limit, time.Now), stop: make(chan struct{})}
+	err := ro.run(ctx)
+	slices.Sort(res.StrandedNames) // the requests finish in any order
+	slices.Sort(res.FailedNames)
+	if !r.DryRun {
+		_, _, res.Throttling = ro.l.state()
+	}
+	res.Took = time.Since(start)
+	if err == nil && res.Failed > 0 {
+		err = fmt.Errorf("%d %w after their retries; the last failure: %w", res.Failed, ErrInstancesFailed, ro.lastFailure)
+	}
 	return res, err
 }
 
-// strand records an instance with no migration path to the target.
-func (res *RolloutResult) strand(name string) {
-	res.Stranded++
-	if len(res.StrandedNames) < MaxStrandedNames {
-		res.StrandedNames = append(res.StrandedNames, name)
+// rollout is one run of Client.Rollout: what the listing and the requests
+// share.
+type rollout struct {
+	c   *Client
+	r   Rollout
+	l   *limiter
+	wg  sync.WaitGroup
+	mu  sync.Mutex // guards what follows, and res once the listing is done with a page
+	res *RolloutResult
+	// stop is closed by the first error that ends the rollout, stopErr.
+	stop        chan struct{}
+	stopErr     error
+	lastFailure error
+}
+
+// run lists the instances in a goroutine of its own, a page ahead, and asks
+// those of each page to move as slots free up.
+func (ro *rollout) run(ctx context.Context) error {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []Instance) // unbuffered: the listing holds one page while one is worked on
+	listed := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		listed <- ro.c.Instances(lctx, ro.r.Machine, func(page []Instance) error {
+			select {
+			case pages <- page:
+				return nil
+			case <-lctx.Done():
+				return lctx.Err()
+			}
+		})
+	}()
+	ro.dispatch(ctx, pages)
+	cancel() // the listing, if dispatch stopped before its end
+	for range pages {
 	}
+	ro.wg.Wait()
+	listErr := <-listed
+	if ro.stopErr != nil {
+		return ro.stopErr
+	}
+	return cmp.Or(ctx.Err(), listErr)
+}
+
+// dispatch counts each page's instances and starts a request for each one
+// to move, until the pages end, ctx ends or a request stops the rollout,
+// whichever comes first.
+func (ro *rollout) dispatch(ctx context.Context, pages <-chan []Instance) {
+	for page := range pages {
+		move := ro.count(page)
+		for _, in := range move {
+			if ro.l.acquire(ctx) != nil {
+				return
+			}
+			select {
+			case <-ro.stop:
+				ro.l.release()
+				return
+			default:
+			}
+			ro.wg.Go(func() {
+				defer ro.l.release()
+				ro.done(in, ro.ask(ctx, in.Slug))
+			})
+		}
+	}
+}
+
+// count counts a page's instances, and returns those to ask to move: none
+// on a dry run, which counts them as asked.
+func (ro *rollout) count(page []Instance) []Instance {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	res, move := ro.res, page[:0:0]
+	for _, in := range page {
+		res.Instances++
+		count(res.Before, in.Version.ID)
+		switch {
+		case in.Version.ID == ro.r.To:
+			res.OnTarget++
+			if !ro.r.DryRun {
+				count(res.After, ro.r.To)
+			}
+		case ro.r.DryRun:
+			res.Asked++
+		default:
+			move = append(move, in)
+		}
+	}
+	return move
+}
+
+// ask asks one instance to move, each attempt waiting out a pause and
+// reporting its answer to the limiter.
+func (ro *rollout) ask(ctx context.Context, instance string) error {
+	c, l := ro.c, ro.l
+	r, err := c.moveRequest(ro.r.Machine, instance, ro.r.To)
+	if err != nil {
+		return err
+	}
+	return c.retry(ctx, r.step, func(ctx context.Context) error {
+		if wait := l.pause(); wait > 0 {
+			if err := c.sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		sent := l.sent()
+		err := c.attempt(ctx, r, nil)
+		if ctx.Err() == nil { // a cancelled attempt says nothing of the server
+			status, retryAfter := answerOf(err)
+			l.observe(sent, status, retryAfter)
+		}
+		return err
+	})
+}
+
+// moveRequest is the request SetInstanceVersion sends, for ask to send
+// attempt by attempt.
+func (c *Client) moveRequest(machine, instance, version string) (request, error) {
+	path, err := instancePath(machine, instance, "/v")
+	if err != nil {
+		return request{}, err
+	}
+	body := struct {
+		Target string `json:"targetMachineVersionId"`
+	}{version}
+	return c.newRequest(StepSetInstanceVersion, http.MethodPut, path, nil, body)
+}
+
+// done records what asking in to move came to.
+func (ro *rollout) done(in Instance, err error) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	res := ro.res
+	var tooLong *retryAfterError
+	switch {
+	case err == nil:
+		res.Asked++
+		count(res.After, ro.r.To)
+	case isNoMigrationPath(err):
+		res.Stranded++
+		res.StrandedNames = addName(res.StrandedNames, in.Slug)
+		count(res.After, in.Version.ID)
+	case retryable(err) && !errors.As(err, &tooLong) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		res.Failed++
+		res.FailedNames = addName(res.FailedNames, in.Slug)
+		count(res.After, in.Version.ID)
+		ro.lastFailure = fmt.Errorf("instance %s: %w", in.Slug, err)
+	default:
+		if ro.stopErr == nil {
+			ro.stopErr = fmt.Errorf("instance %s: %w", in.Slug, err)
+			close(ro.stop)
+		}
+		return
+	}
+	if ro.r.Progress != nil {
+		limit, inFlight, _ := ro.l.state()
+		ro.r.Progress(RolloutProgress{Listed: res.Instances, Asked: res.Asked, Stranded: res.Stranded, Failed: res.Failed,
+			InFlight: inFlight - 1, Limit: limit}) // this request's slot is released after
+	}
+}
+
+// answerOf is the status of the answer an attempt got (0 for none) and
+// its Retry-After.
+func answerOf(err error) (int, time.Duration) {
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		return http.StatusOK, 0
+	case errors.As(err, &apiErr):
+		return apiErr.Status, apiErr.RetryAfter
+	case errors.As(err, new(*transportError)):
+		return 0, 0
+	}
+	return http.StatusOK, 0 // an answer, if not a usable one
+}
+
+// addName adds name to names while they are fewer than MaxStrandedNames.
+func addName(names []string, name string) []string {
+	if len(names) < MaxStrandedNames {
+		names = append(names, name)
+	}
+	return names
 }
 
 // count counts one instance on version, keeping at most

@@ -56,7 +56,7 @@ func TestRollout(t *testing.T) {
 	em, url := testkit.Emulator(t, rolloutConfig(5, 3, 2))
 	var progress []int
 	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{
-		Machine: "toggle", To: "ver_2", Progress: func(n int) { progress = append(progress, n) },
+		Machine: "toggle", To: "ver_2", Progress: func(p deploy.RolloutProgress) { progress = append(progress, p.Asked+p.Stranded) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,9 @@ func TestRollout(t *testing.T) {
 		Instances: 10, Before: map[string]int{"ver_1": 5, "ver_2": 3, "ver_3": 2},
 		After:    map[string]int{"ver_2": 8, "ver_3": 2},
 		OnTarget: 3, Asked: 5, Stranded: 2, StrandedNames: []string{"c-00", "c-01"},
+		Throttling: deploy.Throttling{Attempts: 7, PeakLimit: 8},
 	}
+	res.Took = 0
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
@@ -83,8 +85,8 @@ func TestRollout(t *testing.T) {
 			t.Errorf("a-%02d desired version = %q, %v; want ver_2", i, v, ok)
 		}
 	}
-	if !slices.Equal(progress, []int{1, 2, 3, 4, 5}) {
-		t.Errorf("progress = %v, want 1 to 5", progress)
+	if !slices.Equal(progress, []int{1, 2, 3, 4, 5, 6, 7}) {
+		t.Errorf("progress = %v, want 1 to 7 answered", progress)
 	}
 	if n := steps(em)[emulator.StepListInstances]; n != 3 {
 		t.Errorf("%d list requests, want 3 pages of 4", n)
@@ -99,6 +101,7 @@ func TestRolloutDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := deploy.RolloutResult{Instances: 10, Before: map[string]int{"ver_1": 5, "ver_2": 3, "ver_3": 2}, After: map[string]int{}, OnTarget: 3, Asked: 7}
+	res.Took = 0
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
@@ -115,7 +118,7 @@ func TestRolloutSurvivesFaults(t *testing.T) {
 	em.InjectSequence(emulator.StepSetInstanceVersion,
 		emulator.Fault{Status: 503}, emulator.Fault{Reset: true}, emulator.Fault{Status: 503, Body: `{"error":"busy"}`})
 	em.InjectSequence(emulator.StepListInstances, emulator.Fault{Status: 502})
-	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", Workers: 2})
+	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", MaxConcurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +139,7 @@ func TestRolloutStopsOnOtherErrors(t *testing.T) {
 	cfg := rolloutConfig(5, 0, 0)
 	cfg.Scopes = []string{"instances.read"}
 	em, url := testkit.Emulator(t, cfg)
-	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", Workers: 1})
+	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", MaxConcurrency: 1})
 	var apiErr *deploy.APIError
 	if !errors.As(err, &apiErr) || apiErr.MissingScope() != "instances.write" {
 		t.Fatalf("err = %v, want 403 missing instances.write", err)

@@ -58,6 +58,18 @@ type Config struct {
 	// teardown of a million instances sends a million requests, whose
 	// records (headers and bodies) would hold gigabytes.
 	NoRecord bool
+	// Latency delays each API answer, as a round trip would; for
+	// benchmarks.
+	Latency time.Duration
+	// Capacity, if > 0, is how many API requests are served at once, each
+	// for Latency; the others wait their turn, so past it the latency rises.
+	Capacity int
+	// RateLimit, if > 0, is how many API requests a second are served: a
+	// token bucket that holds RateBurst (0: one second's worth). A request
+	// past it is answered 429 rate-limited, with the whole seconds until a
+	// token is due in Retry-After (at least 1).
+	RateLimit float64
+	RateBurst int
 	// Limits are the largest upload accepted; zero means the service's
 	// (docs/api.md): 10,000,000 bytes plain or unzipped, 1,000,000 gzipped.
 	// Tests of the limits' logic use small ones.

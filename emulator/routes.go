@@ -20,13 +20,15 @@ type route struct {
 type apiFunc func(r *http.Request, body []byte) (any, *apiError)
 
 // routes is every request the emulator serves, with the status of each API
-// answer that succeeds. Paths name the machine {machine}, so checkCaller can
+// answer that succeeds. API requests are paced as Config says (Latency,
+// Capacity, RateLimit); uploads are not. Paths name the machine {machine}, so checkCaller can
 // check it. A request with a method its path does not take is recorded with
 // the step of the path's last route here: reads come first, so on a shared
 // path that is the write, as it was before routing used a ServeMux.
 func (e *Emulator) routes() []route {
+	p := newPacer(e.cfg)
 	api := func(pattern string, step Step, ok int, f apiFunc) route {
-		return route{pattern, step, e.api(step, ok, f)}
+		return route{pattern, step, p.pace(e.api(step, ok, f))}
 	}
 	return []route{
 		api("POST /machines", StepCreateMachine, http.StatusCreated, e.createMachine),
