@@ -50,6 +50,10 @@ func (c *config) loadConcurrency(l loading) {
 			quote(v), deploy.MaxMaxConcurrency, deploy.DefaultMaxConcurrency)
 	}
 	c.concurrency = n
+	if !c.upgrade && l.src.given("max-concurrency") {
+		l.errs.add("max-concurrency", "bounds the requests of a rollout, which this run does not do: set %s, or remove %s",
+			c.names.setting("upgrade-instances", "true"), c.names.input("max-concurrency"))
+	}
 }
 
 // upgrade moves every instance of the machine to to-version: mode upgrade.

@@ -27,6 +27,7 @@ func TestMaxConcurrencyInput(t *testing.T) {
 		{"over 256", "257", "upgrade", 2, `input max-concurrency: "257" is not a number from 1 to 256`},
 		{"not a number", "lots", "upgrade", 2, `input max-concurrency: "lots" is not a number from 1 to 256`},
 		{"another mode", "4", "teardown", 2, "input max-concurrency: not used by mode teardown"},
+		{"no rollout", "4", "migration", 2, "input max-concurrency: bounds the requests of a rollout, which this run does not do: set upgrade-instances: true"},
 		{"one", "1", "upgrade", 0, ""},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,10 @@ const (
 	riseSlack  = 5 * time.Millisecond
 )
 
+// calm is the shortest time after a push back (a 429, a 5xx, no answer)
+// in which the limit does not grow.
+const calm = time.Second
+
 // limiter is an adaptive bound on the requests in flight, additive increase
 // and multiplicative decrease (AIMD), as TCP Vegas and Netflix's
 // concurrency-limits do it:
@@ -34,11 +38,14 @@ const (
 //     one past it halves the limit, and the baseline moves a quarter of the
 //     way towards that mean, so a server that became slower for good stops
 //     halving it after a few windows;
-//   - a 429, a 503 or no answer halves the limit at once, unless the request
+//   - a 429, a 5xx or no answer halves the limit at once, unless the request
 //     was sent before the last change (that answer says nothing about the
-//     limit now: many in flight would halve it many times);
+//     limit now: many in flight would halve it many times), and the limit
+//     does not grow again for as long as the server asked to wait (at least
+//     calm) after the pause;
 //   - a 429's Retry-After pauses every request, first attempts and retries
-//     alike, until it has passed.
+//     alike, until it has passed; one longer than a request waits
+//     (maxRetryAfter) pauses none.
 //
 // It never goes below 1. Its clock is now, so that tests can pin its
 // decisions.
@@ -55,6 +62,7 @@ type limiter struct {
 	latency  time.Duration // summed over this window
 	baseline time.Duration // the best window's mean; 0 before the first window
 	until    time.Time     // no request is sent before it (a 429's Retry-After)
+	calm     time.Time     // the limit does not grow before it (after a push back)
 	stats    Throttling
 }
 
@@ -128,18 +136,24 @@ func (l *limiter) observe(sent time.Time, status int, retryAfter time.Duration) 
 	defer l.mu.Unlock()
 	now := l.now()
 	current := !sent.Before(l.changed)
-	switch status {
-	case http.StatusTooManyRequests:
+	switch {
+	case status == http.StatusTooManyRequests:
 		l.stats.TooMany++
-		if until := now.Add(retryAfter); until.After(l.until) {
+		// A wait longer than a request waits ends that request (see
+		// retry.go): it pauses no other.
+		if until := now.Add(retryAfter); retryAfter <= maxRetryAfter && until.After(l.until) {
 			l.until = until
 			l.stats.LongestPause = max(l.stats.LongestPause, retryAfter)
 		}
 		fallthrough
-	case http.StatusServiceUnavailable, 0:
+	case status >= 500, status == 0:
 		if status == http.StatusServiceUnavailable {
 			l.stats.Unavailable++
 		}
+		// No growth until as long again as the server asked to wait (at
+		// least calm) has passed after it: growing by a window at a time,
+		// the limit would be back past the server's rate at once.
+		l.calm = maxTime(l.calm, l.until.Add(max(retryAfter, calm)), now.Add(calm))
 		if current {
 			l.halve(now)
 		}
@@ -162,7 +176,21 @@ func (l *limiter) observe(sent time.Time, status int, retryAfter time.Duration) 
 		l.halve(now)
 		return
 	}
+	if now.Before(l.calm) {
+		l.set(l.limit, now) // a new window at the same limit
+		return
+	}
 	l.set(min(l.limit+1, l.max), now)
+}
+
+func maxTime(ts ...time.Time) time.Time {
+	m := ts[0]
+	for _, t := range ts[1:] {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
 }
 
 // halve halves the limit. Callers hold l.mu.

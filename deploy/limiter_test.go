@@ -126,3 +126,35 @@ func TestLimiterPausesOnRetryAfter(t *testing.T) {
 		t.Errorf("throttling = %+v, want 2 429s, 1 503, longest pause 3s", th)
 	}
 }
+
+// TestLimiterAfterPushBack pins what follows a push back: any 5xx halves
+// the limit as a 503 does; the limit does not grow until as long again as
+// the server asked to wait has passed after the pause; and a Retry-After
+// longer than a request waits pauses no other request.
+func TestLimiterAfterPushBack(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Unix(0, 0)}
+	l := newLimiter(16, 64, clk.now)
+	l.observe(clk.now(), http.StatusInternalServerError, 0)
+	if limit, _, _ := l.state(); limit != 8 {
+		t.Fatalf("limit = %d after a 500, want 8", limit)
+	}
+	clk.advance(time.Millisecond)
+	l.observe(clk.now(), http.StatusTooManyRequests, 2*time.Second)
+	if limit, _, _ := l.state(); limit != 4 || l.pause() != 2*time.Second {
+		t.Fatalf("limit = %d, pause %v after a 429 asking for 2 s; want 4 and 2s", limit, l.pause())
+	}
+	clk.advance(2 * time.Second) // the pause is over
+	if got := window(l, clk, 40*time.Millisecond); got != 4 {
+		t.Errorf("limit = %d after a flat window right after the pause, want 4: no growth for 2 s more", got)
+	}
+	clk.advance(2 * time.Second)
+	if got := window(l, clk, 40*time.Millisecond); got != 5 {
+		t.Errorf("limit = %d after a flat window once calm, want 5", got)
+	}
+	clk.advance(time.Millisecond)
+	l.observe(clk.now(), http.StatusTooManyRequests, time.Hour)
+	if p := l.pause(); p != 0 {
+		t.Errorf("a Retry-After of an hour paused every request for %v; the request it answered ends instead", p)
+	}
+}

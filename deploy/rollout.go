@@ -221,15 +221,17 @@ func (ro *rollout) ask(ctx context.Context, instance string) error {
 	if err != nil {
 		return err
 	}
-	return c.retry(ctx, r.step, func(ctx context.Context) error {
+	return c.retry(ctx, r.step, func(actx context.Context) error {
 		if wait := l.pause(); wait > 0 {
-			if err := c.sleep(ctx, wait); err != nil {
+			if err := c.sleep(actx, wait); err != nil {
 				return err
 			}
 		}
 		sent := l.sent()
-		err := c.attempt(ctx, r, nil)
-		if ctx.Err() == nil { // a cancelled attempt says nothing of the server
+		err := c.attempt(actx, r, nil)
+		// An attempt cut short by the rollout's end says nothing of the
+		// server; one that ran out of its own time is no answer.
+		if ctx.Err() == nil {
 			status, retryAfter := answerOf(err)
 			l.observe(sent, status, retryAfter)
 		}
