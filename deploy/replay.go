@@ -25,28 +25,25 @@ func (c *Client) ReplayStates(ctx context.Context, machine, version string, max 
 	enough := errors.New("enough instances")
 	read := 0
 	err := c.Instances(ctx, machine, func(page []Instance) error {
-		var names []string
+		var states []Replayed
 		for _, in := range page {
-			if in.Version.ID == version && read+len(names) < max {
-				names = append(names, in.Slug)
+			if in.Version.ID == version && read+len(states) < max {
+				states = append(states, Replayed{Name: in.Slug})
 			}
 		}
-		states := make([]Replayed, len(names))
-		index := make(map[string]int, len(names))
-		for i, name := range names {
-			index[name] = i
+		slots := make([]*Replayed, len(states)) // each read fills its own, even for a name listed twice
+		for i := range states {
+			slots[i] = &states[i]
 		}
-		err := each(ctx, names, ReadWorkers, func(ctx context.Context, name string) (bool, error) {
-			s, err := c.InstanceState(ctx, machine, name)
-			if err == nil {
-				states[index[name]] = Replayed{Name: name, InstanceState: s}
-			}
+		err := each(ctx, slots, ReadWorkers, func(ctx context.Context, r *Replayed) (bool, error) {
+			var err error
+			r.InstanceState, err = c.InstanceState(ctx, machine, r.Name)
 			return true, err
 		}, nil)
 		if err != nil {
 			return err
 		}
-		read += len(names)
+		read += len(states)
 		// One that moved between the listing and the read is not on version.
 		states = slices.DeleteFunc(states, func(r Replayed) bool { return r.Version.ID != "" && r.Version.ID != version })
 		if len(states) > 0 {
