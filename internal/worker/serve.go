@@ -98,17 +98,29 @@ var variant = bundle.Check{GlobalName: validate.GlobalName, Outfile: validate.Ou
 
 // evaluate builds the evaluation variant of the entry point and checks it.
 func (s *server) evaluate(e *evaluateRequest) error {
-	old := debug.SetGCPercent(-1)
-	script, err := bundle.BuildCheck(context.Background(), bundle.Options{Dir: e.Dir, Entry: e.Entry, Root: s.workspace}, variant)
-	debug.SetGCPercent(old)
+	scripts, _, err := s.variants(e.Dir, e.Entry)
 	if err != nil {
 		return s.send(reply{Done: true, Err: toWire(err)})
 	}
 	if err := s.evaluating(); err != nil {
 		return err
 	}
-	err = validate.Check(context.Background(), script, e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
+	err = validate.Check(context.Background(), scripts[0], e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
 	return s.send(reply{Done: true, Err: toWire(err)})
+}
+
+// variants builds the evaluation variants of entries with the collector
+// off, as a build runs; an error says which entry it failed on.
+func (s *server) variants(dir string, entries ...string) (scripts [][]byte, failed string, err error) {
+	old := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(old)
+	scripts = make([][]byte, len(entries))
+	for i, entry := range entries {
+		if scripts[i], err = bundle.BuildCheck(context.Background(), bundle.Options{Dir: dir, Entry: entry, Root: s.workspace}, variant); err != nil {
+			return nil, entry, err
+		}
+	}
+	return scripts, "", nil
 }
 
 // evaluating gives the memory of the builds back to the system and says
@@ -129,30 +141,22 @@ func (s *server) plan(p *planRequest) error {
 		entries = append(entries, p.Migration)
 	}
 	failed := func(entry string, err error) error { return s.send(reply{Done: true, Err: toWire(err), Entry: entry}) }
-	scripts := make([][]byte, len(entries))
-	old := debug.SetGCPercent(-1)
-	for i, entry := range entries {
-		var err error
-		if scripts[i], err = bundle.BuildCheck(context.Background(), bundle.Options{Dir: p.Dir, Entry: entry, Root: s.workspace}, variant); err != nil {
-			debug.SetGCPercent(old)
-			return failed(entry, err)
-		}
+	scripts, entry, err := s.variants(p.Dir, entries...)
+	if err != nil {
+		return failed(entry, err)
 	}
-	debug.SetGCPercent(old)
 	if err := s.evaluating(); err != nil {
 		return err
 	}
 	ctx, opts := context.Background(), validate.Options{Timeout: p.Timeout, MaxHeapBytes: p.MaxHeap}
 	var machines [2]*validate.Machine
 	for i := range machines {
-		var err error
 		if machines[i], err = validate.Describe(ctx, scripts[i], opts); err != nil {
 			return failed(entries[i], err)
 		}
 	}
 	plan := &Plan{Diff: validate.DiffOf(machines[0], machines[1])}
 	if p.Migration != "" {
-		var err error
 		if s.migration, err = validate.NewMigration(ctx, scripts[2], machines[0], machines[1], opts); err == nil {
 			plan.Migration, err = s.migration.Static(ctx)
 		}
