@@ -189,21 +189,13 @@ func batches(page []deploy.Replayed) iter.Seq[[]validate.Instance] {
 	}
 }
 
-// reasonOf sorts a failure into the reasons the summary counts.
+// reasonOf is the reason the summary counts a failure under.
 func reasonOf(f validate.Failure) string {
-	switch why := f.Why; {
-	case strings.HasPrefix(why, "threw"):
-		return f.Function + " threw"
-	case strings.HasPrefix(why, "did not return"), strings.HasPrefix(why, "allocated"):
-		return f.Function + " did not return"
-	case strings.Contains(why, "names no state"):
-		return "no such state in the new machine"
-	case strings.HasPrefix(why, "cannot be called"):
-		return "state not in from-machine-file"
-	case f.Function == "upgradeState":
-		return "upgradeState returned no state path"
+	switch f.Kind {
+	case validate.KindNoSuchState, validate.KindNotCalled:
+		return string(f.Kind)
 	}
-	return "upgradeContext returned no JSON object"
+	return f.Function + " " + string(f.Kind)
 }
 
 // planFailed reports a failed check: each failure annotated where it

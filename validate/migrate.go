@@ -280,9 +280,23 @@ type Mapping struct {
 	New []string
 }
 
+// FailureKind says what kind of thing went wrong, for counting.
+type FailureKind string
+
+const (
+	KindThrew       FailureKind = "threw"                  // the function threw, or what it returned did when read
+	KindNoReturn    FailureKind = "did not return"         // within the time or memory bound
+	KindNoPath      FailureKind = "returned no state path" // upgradeState's answer is not an array of keys
+	KindNoSuchState FailureKind = "no such state in the new machine"
+	KindApart       FailureKind = "put states that cannot be active at once" // a configuration's new states
+	KindNotJSON     FailureKind = "returned no JSON object"                  // upgradeContext's answer
+	KindNotCalled   FailureKind = "state not in from-machine-file"           // the instance's state value cannot be called with
+)
+
 // Failure is one call of the migration that would break an instance.
 type Failure struct {
-	Instance string   // the instance replayed; "" in the static check
+	Instance string // the instance replayed; "" in the static check
+	Kind     FailureKind
 	Function string   // upgradeState or upgradeContext
 	Old      string   // the old state (or states, for upgradeContext) it was called with
 	Why      string   // what went wrong
@@ -401,7 +415,7 @@ func (m *Migration) together(olds, news [][]string, show bool) *Failure {
 	if ok {
 		return nil
 	}
-	f := &Failure{Function: "upgradeState", Old: jsonText(olds), Why: "put the instance in states of the new machine that cannot be active at once"}
+	f := &Failure{Function: "upgradeState", Kind: KindApart, Old: jsonText(olds), Why: "put the instance in states of the new machine that cannot be active at once"}
 	if show {
 		f.Why += ": " + jsonText(a) + " and " + jsonText(b) + " are not regions of one parallel state"
 	}
@@ -443,13 +457,13 @@ func (m *Migration) Replay(ctx context.Context, instances []Instance) ([]Failure
 func (m *Migration) replay(in Instance) *Failure {
 	olds, err := LeavesOf(in.State)
 	if err != nil {
-		return &Failure{Function: "upgradeState", Why: "cannot be called: the instance's state value is not one this check reads"}
+		return &Failure{Function: "upgradeState", Kind: KindNotCalled, Why: "cannot be called: the instance's state value is not one this check reads"}
 	}
 	var news [][]string
 	for _, old := range olds {
 		if s, ok := m.from.state(old); !ok || !s.leaf() {
 			// Not a state of the machine: the server's text, not shown.
-			return &Failure{Function: "upgradeState",
+			return &Failure{Function: "upgradeState", Kind: KindNotCalled,
 				Why: "cannot be called: the instance is in a state that from-machine-file does not have as a leaf state: is it the source of from-version?"}
 		}
 		leaves, f := m.upgradeState(old, in.Context, false)
@@ -470,26 +484,28 @@ func (m *Migration) upgradeState(old []string, context json.RawMessage, show boo
 	f := &Failure{Function: "upgradeState", Old: jsonText(old)}
 	v, threw := m.call(f, m.state, show, old, context)
 	if threw != nil {
-		f.Why, f.Pos = threw.Why, threw.Pos
+		f.Kind, f.Why, f.Pos = threw.Kind, threw.Why, threw.Pos
 		return nil, f
 	}
 	r, err := m.js.path(goja.Undefined(), v, m.s.vm.ToValue(show))
 	if err != nil {
+		f.Kind = KindThrew
 		f.Why, f.Pos = m.unreadable(err, show)
 		return nil, f
 	}
 	o := r.ToObject(m.s.vm)
 	if why := o.Get("why"); why != nil {
-		f.Why = why.String()
+		f.Kind, f.Why = KindNoPath, why.String()
 		return nil, f
 	}
 	var path []string
 	if err := m.s.vm.ExportTo(o.Get("path"), &path); err != nil {
-		f.Why = "returned something that cannot be read as state keys"
+		f.Kind, f.Why = KindNoPath, "returned something that cannot be read as state keys"
 		return nil, f
 	}
 	leaves, ok := m.to.Resolve(path)
 	if !ok {
+		f.Kind = KindNoSuchState
 		f.Why = "returned a path that names no state of the new machine"
 		if show {
 			f.Why = "returned " + jsonText(path) + ", which names no state of the new machine (to-machine-file)"
@@ -505,16 +521,17 @@ func (m *Migration) upgradeContext(olds, news [][]string, context json.RawMessag
 	f := &Failure{Function: "upgradeContext", Old: jsonText(olds)}
 	v, threw := m.call(f, m.context, show, olds, news, context)
 	if threw != nil {
-		f.Why, f.Pos = threw.Why, threw.Pos
+		f.Kind, f.Why, f.Pos = threw.Kind, threw.Why, threw.Pos
 		return f
 	}
 	why, err := m.js.plain(goja.Undefined(), v, m.s.vm.ToValue(show))
 	if err != nil {
+		f.Kind = KindThrew
 		f.Why, f.Pos = m.unreadable(err, show)
 		return f
 	}
 	if w := why.String(); w != "" {
-		f.Why = w
+		f.Kind, f.Why = KindNotJSON, w
 		return f
 	}
 	return nil
@@ -546,7 +563,7 @@ var builtinErrors = []string{"Error", "TypeError", "RangeError", "ReferenceError
 func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (goja.Value, *Failure) {
 	data, err := json.Marshal(args)
 	if err != nil {
-		return nil, &Failure{Why: "cannot be called: " + err.Error()}
+		return nil, &Failure{Kind: KindNotCalled, Why: "cannot be called: " + err.Error()}
 	}
 	record := *what
 	record.Instance = m.instance
@@ -562,7 +579,7 @@ func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (
 		m.stopped = err
 		return nil, &Failure{}
 	}
-	f := &Failure{Why: "threw", Pos: ve.Pos}
+	f := &Failure{Kind: KindThrew, Why: "threw", Pos: ve.Pos}
 	name, _, _ := strings.Cut(ve.Message, ":")
 	switch {
 	case show:
@@ -587,7 +604,7 @@ func (m *Migration) do(ctx context.Context, fn func() error) error {
 	if errors.As(err, &e) && (e.Reason == Timeout || e.Reason == TooMuchMemory) {
 		if what := m.calling.Load(); what != nil {
 			f := *what
-			f.Why = "did not return within " + e.Limit
+			f.Kind, f.Why = KindNoReturn, "did not return within "+e.Limit
 			if e.Reason == TooMuchMemory {
 				f.Why = "allocated more than " + e.Limit + " of memory"
 			}

@@ -201,7 +201,7 @@ func TestStaticCheck(t *testing.T) {
 			plan, err := m.Static(context.Background())
 			if tt.wantErr != "" {
 				var me *MigrationError
-				if !errors.As(err, &me) || !strings.HasPrefix(me.Failures[0].String(), tt.wantErr) {
+				if !errors.As(err, &me) || !strings.HasPrefix(me.Failures[0].String(), tt.wantErr) || me.Failures[0].Kind != KindNoReturn {
 					t.Fatalf("err = %v, want a *MigrationError starting %q", err, tt.wantErr)
 				}
 				return
@@ -212,6 +212,9 @@ func TestStaticCheck(t *testing.T) {
 			var got []string
 			for _, f := range plan.Failures {
 				got = append(got, f.String())
+				if f.Kind == "" {
+					t.Errorf("failure %q has no kind", f)
+				}
 			}
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("failures\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
@@ -270,6 +273,13 @@ func TestReplay(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(got, " "), "secret") {
 		t.Error("a failure shows the instance's context")
+	}
+	var kinds []FailureKind
+	for _, f := range failures {
+		kinds = append(kinds, f.Kind)
+	}
+	if want := []FailureKind{KindThrew, KindThrew, KindNotCalled, KindThrew, KindNotJSON}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("kinds %q, want %q", kinds, want)
 	}
 }
 
