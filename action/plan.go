@@ -325,9 +325,5 @@ func codes(redact func(string) string, names []string) string {
 	if len(names) == 0 {
 		return "none"
 	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = code(redact, n)
-	}
-	return strings.Join(out, ", ")
+	return strings.Join(mapSlice(names, func(n string) string { return code(redact, n) }), ", ")
 }
