@@ -86,8 +86,7 @@ var ErrInstancesFailed = errors.New("instances could not be asked to move")
 // to it, each once (plus its retries). The listing runs a page ahead of the
 // requests, so at most two pages are held. The requests in flight adapt to
 // the server (see limiter): a 429, a 5xx, no answer or a rise in latency
-// halves them;
-// a 429's Retry-After pauses them all.
+// halves them; a 429's Retry-After pauses them all.
 //
 // An instance with no migration path to r.To is stranded, and one whose
 // attempts all failed in a way a retry could fix is failed: each is counted
