@@ -58,12 +58,11 @@ type Client struct {
 	userAgent string
 	http      *http.Client
 
-	attempts         int
-	minWait, maxWait time.Duration
-	requestTimeout   time.Duration
-	sleep            func(context.Context, time.Duration) error
-	onRetry          func(RetryEvent)
-	onSecret         func(string)
+	attempts       int
+	requestTimeout time.Duration
+	sleep          func(context.Context, time.Duration) error
+	onRetry        func(RetryEvent)
+	onSecret       func(string)
 	// secrets are the token and what provision answers carry that grants
 	// access: hidden in server text before it is cleaned (see text).
 	secrets secretSet
@@ -80,18 +79,6 @@ func WithOrgID(id string) Option {
 			return errors.New("org ID must not contain spaces or newlines")
 		}
 		c.orgID = id
-		return nil
-	}
-}
-
-// withHTTPClient replaces the HTTP client. The client given should follow
-// no redirects, as the default one does.
-func withHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
-		if hc == nil {
-			return errors.New("nil HTTP client")
-		}
-		c.http = hc
 		return nil
 	}
 }
@@ -125,8 +112,16 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("empty token")
 	}
-	c := &Client{base: base, token: token, userAgent: "sbdeploy", http: newHTTPClient(),
-		attempts: DefaultAttempts, minWait: defaultMinWait, maxWait: defaultMaxWait, requestTimeout: DefaultRequestTimeout, sleep: sleep}
+	// The client follows no redirects: a redirect would either carry the
+	// token to another host or hide a misconfigured base URL, and the API
+	// never sends one. Its transport is its own (see transport), so that
+	// Preconnect can hand its connection to the first request.
+	hc := &http.Client{
+		Transport:     newTransport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c := &Client{base: base, token: token, userAgent: "sbdeploy", http: hc,
+		attempts: DefaultAttempts, requestTimeout: DefaultRequestTimeout, sleep: sleep}
 	c.secrets.add(token)
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
@@ -134,17 +129,6 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		}
 	}
 	return c, nil
-}
-
-// newHTTPClient follows no redirects: a redirect would either carry the token
-// to another host or hide a misconfigured base URL, and the API never sends
-// one. Its transport is the client's own (see transport), so that
-// Preconnect can hand its connection to the first request.
-func newHTTPClient() *http.Client {
-	return &http.Client{
-		Transport:     newTransport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
 
 // ParseBaseURL checks an API or upload URL: absolute, https (plain http only
@@ -174,17 +158,11 @@ func ParseBaseURL(s string) (*url.URL, error) {
 // Printable is u as it may be shown: scheme, host and path, without
 // credentials, query or fragment, which can carry signatures.
 func Printable(u *url.URL) string {
-	p := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return p.String()
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool { return host == "localhost" || net.ParseIP(host).IsLoopback() }
 
 // localAPI reports whether the API is on this machine (tests, a local
 // emulator): only then may uploads go to this machine or its network.
@@ -243,14 +221,6 @@ func machinePath(machine string, rest ...string) (string, error) {
 		return "", fmt.Errorf("invalid machine name %q", machine)
 	}
 	return "/machines/" + machine + strings.Join(rest, ""), nil
-}
-
-// checkID checks an ID the caller gave.
-func checkID(name, id string) error {
-	if !validID(id) {
-		return fmt.Errorf("invalid %s %q: %s", name, id, idRule)
-	}
-	return nil
 }
 
 // checkServerID checks an ID from the server's answer at step before it is

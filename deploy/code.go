@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -68,10 +69,8 @@ type StepDone struct {
 // upload is provisioned again, once.
 func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (string, error) {
 	e := code.endpoints()
-	report := func(step Step, start time.Time, n int) {
-		if done != nil {
-			done(StepDone{Step: step, Duration: time.Since(start), Bytes: n})
-		}
+	if done == nil {
+		done = func(StepDone) {}
 	}
 	var p *presignedUpload
 	var err error
@@ -80,13 +79,13 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 		if p, err = c.provision(ctx, code); err != nil {
 			return "", err
 		}
-		report(e.provisionStep, start, 0)
+		done(StepDone{Step: e.provisionStep, Duration: time.Since(start)})
 		start = time.Now()
 		if err = c.upload(ctx, code, p); err == nil {
-			report(StepUpload, start, len(e.code))
+			done(StepDone{Step: StepUpload, Duration: time.Since(start), Bytes: len(e.code)})
 			break
 		}
-		if try == 2 || !isUploadRefused(err) {
+		if try == 2 || !isAPIError(err, http.StatusForbidden, "") {
 			return "", err
 		}
 		if c.onRetry != nil {
@@ -98,7 +97,7 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 	if err != nil {
 		return "", err
 	}
-	report(e.finalizeStep, start, 0)
+	done(StepDone{Step: e.finalizeStep, Duration: time.Since(start)})
 	return id, nil
 }
 
@@ -111,16 +110,21 @@ func (c *Client) provision(ctx context.Context, code Code) (*presignedUpload, er
 	if err != nil {
 		return nil, err
 	}
+	var query url.Values
+	if e.gzipped {
+		query = url.Values{"gzip": {"true"}}
+	}
 	var out struct {
 		MigrationID string `json:"machineVersionMigrationId"`
 		VersionID   string `json:"machineVersionId"`
-		provisioned
+		URL         string `json:"codeUploadUrl"`
+		Fields      Fields `json:"codeUploadFields"`
 	}
-	if err := c.call(ctx, e.provisionStep, http.MethodPost, path, gzipQuery(e.gzipped), e.provisionBody, &out); err != nil {
+	if err := c.call(ctx, e.provisionStep, http.MethodPost, path, query, e.provisionBody, &out); err != nil {
 		return nil, err
 	}
 	id := map[string]string{"machineVersionMigrationId": out.MigrationID, "machineVersionId": out.VersionID}[e.idName]
-	return c.checkUpload(e.provisionStep, e.idName, id, out.provisioned)
+	return c.checkUpload(e.provisionStep, e.idName, id, out.URL, out.Fields)
 }
 
 // upload posts code to the presigned POST that p describes, as
@@ -128,7 +132,7 @@ func (c *Client) provision(ctx context.Context, code Code) (*presignedUpload, er
 // content-type, then content-encoding when gzipped, then the file part last
 // (S3 ignores fields after the file). It sends no Authorization header: the
 // upload host is not the API. Unless the API is on this machine, it connects
-// to public addresses only (see publicOnly).
+// to public addresses only (see publicOnlyKey).
 func (c *Client) upload(ctx context.Context, code Code, p *presignedUpload) error {
 	e := code.endpoints()
 	body, contentType, err := uploadForm(p.fields, code.Filename(), e.code, e.gzipped)
@@ -136,7 +140,7 @@ func (c *Client) upload(ctx context.Context, code Code, p *presignedUpload) erro
 		return err
 	}
 	if !c.localAPI() {
-		ctx = publicOnly(ctx)
+		ctx = context.WithValue(ctx, publicOnlyKey{}, true)
 	}
 	return c.do(ctx, request{step: StepUpload, method: http.MethodPost, url: p.url, body: body, contentType: contentType}, nil)
 }
@@ -236,17 +240,12 @@ type presignedUpload struct {
 	fields   Fields // in the server's order
 }
 
-// provisioned is the upload part of a provision answer.
-type provisioned struct {
-	URL    string `json:"codeUploadUrl"`
-	Fields Fields `json:"codeUploadFields"`
-}
-
-// checkUpload checks a provision answer; decodeJSON has reported its
-// secrets. A hostile or broken API must not turn the runner's upload into a
-// request to a service on the runner's own machine or network (a cloud
-// metadata service at 169.254.169.254, say), nor change what the client
-// itself says of the file. So:
+// checkUpload checks a provision answer (the signed ID, the upload's URL and
+// its fields); decodeJSON has reported its secrets. A hostile or broken API
+// must not turn the runner's upload into a request to a service on the
+// runner's own machine or network (a cloud metadata service at
+// 169.254.169.254, say), nor change what the client itself says of the
+// file. So:
 //   - the signed ID is an ID (validID): it goes into finalize's path;
 //   - the upload URL is https, or plain http only when the API is plain http
 //     on a loopback address too (a local emulator);
@@ -254,7 +253,7 @@ type provisioned struct {
 //     link-local, unspecified, multicast or otherwise internal (see
 //     internalAddr), unless the API is on this machine (tests, the
 //     emulator). A name that resolves to such an address is refused when
-//     the upload connects (see publicOnly);
+//     the upload connects (see publicOnlyKey);
 //   - no field sets what the client sets itself (file, content-type,
 //     content-encoding), and no field comes twice, in any case: S3 takes
 //     field names without regard to case, and which of two values it would
@@ -262,11 +261,11 @@ type provisioned struct {
 //
 // Its errors name the field or the host, never a field's value: policy and
 // signature are secrets.
-func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) (*presignedUpload, error) {
+func (c *Client) checkUpload(step Step, idName, signedID, rawURL string, fields Fields) (*presignedUpload, error) {
 	if err := c.checkServerID(step, idName, signedID); err != nil {
 		return nil, err
 	}
-	u, err := ParseBaseURL(p.URL)
+	u, err := ParseBaseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s response refused: unusable codeUploadUrl: %w", step, err)
 	}
@@ -280,7 +279,7 @@ func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) 
 		}
 	}
 	seen := map[string]bool{}
-	for _, f := range p.Fields {
+	for _, f := range fields {
 		name := strings.ToLower(f.Name)
 		switch {
 		case name == "" || strings.ContainsFunc(f.Name, Folds):
@@ -292,8 +291,8 @@ func (c *Client) checkUpload(step Step, idName, signedID string, p provisioned) 
 		}
 		seen[name] = true
 	}
-	up, _ := url.Parse(p.URL) // as given: ParseBaseURL trims a trailing slash
-	return &presignedUpload{signedID: signedID, url: up, fields: p.Fields}, nil
+	up, _ := url.Parse(rawURL) // as given: ParseBaseURL trims a trailing slash
+	return &presignedUpload{signedID: signedID, url: up, fields: fields}, nil
 }
 
 // isSecretField reports whether a presigned POST field holds something that
@@ -308,34 +307,18 @@ func isSecretField(name string) bool {
 	return false
 }
 
-func isUploadRefused(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.Step == StepUpload && e.Status == http.StatusForbidden
-}
-
-func gzipQuery(gzipped bool) url.Values {
-	if !gzipped {
-		return nil
-	}
-	return url.Values{"gzip": {"true"}}
-}
-
 // uploadForm builds the whole multipart body in memory, so it can be sent
 // again as it is.
 func uploadForm(fields Fields, filename string, code []byte, gzipped bool) ([]byte, string, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(code) + 4096)
 	w := multipart.NewWriter(&buf)
+	fields = append(slices.Clip(fields), Field{"content-type", "application/javascript"})
+	if gzipped {
+		fields = append(fields, Field{"content-encoding", "gzip"})
+	}
 	for _, f := range fields {
 		if err := w.WriteField(f.Name, f.Value); err != nil {
-			return nil, "", err
-		}
-	}
-	if err := w.WriteField("content-type", "application/javascript"); err != nil {
-		return nil, "", err
-	}
-	if gzipped {
-		if err := w.WriteField("content-encoding", "gzip"); err != nil {
 			return nil, "", err
 		}
 	}

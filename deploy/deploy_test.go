@@ -666,7 +666,8 @@ func TestSuccessThatSaysItFailed(t *testing.T) {
 			return c.DeleteInstance(context.Background(), "toggle", "user-1")
 		}},
 		{"move an instance", emulator.StepSetInstanceVersion, func(c *deploy.Client) error {
-			return c.SetInstanceVersion(context.Background(), "toggle", "user-1", "ver_2")
+			_, err := c.Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2"})
+			return err
 		}},
 		{"look a machine up", emulator.StepGetMachine, func(c *deploy.Client) error {
 			_, err := c.EnsureMachine(context.Background(), "toggle", nil)

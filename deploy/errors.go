@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // APIError is an answer outside 2xx from the API or the upload host.
@@ -55,7 +55,7 @@ func (e *APIError) MissingScope() string {
 			return word
 		}
 	}
-	return StepScope(e.Step)
+	return stepScopes[e.Step]
 }
 
 // knownScopes are the API's key scopes.
@@ -65,28 +65,32 @@ var knownScopes = []string{
 	"analytics.read", "org.read", "org.write", "org.keys.write", "org-members.write", "logs.read", "tokens.admin",
 }
 
-// StepScope is the scope the API requires for step (docs/api.md, "Scopes").
-func StepScope(step Step) string {
-	switch step {
-	case StepProvision, StepFinalize, StepProvisionVersion, StepFinalizeVersion:
-		return "machine-versions.write"
-	case StepListVersions:
-		return "machine-versions.read"
-	case StepGetMachine:
-		return "machines.read"
-	case StepCreateMachine:
-		return "machines.write"
-	case StepDeleteMachine:
-		return "machines.admin"
-	case StepListInstances:
-		return "instances.read"
-	case StepSetInstanceVersion:
-		return "instances.write"
-	case StepDeleteInstance, StepReadInstance:
-		return "instances.admin"
-	}
-	return ""
+// stepScopes are the scopes the API requires for each step (docs/api.md,
+// "Scopes").
+var stepScopes = map[Step]string{
+	StepProvision:          "machine-versions.write",
+	StepFinalize:           "machine-versions.write",
+	StepProvisionVersion:   "machine-versions.write",
+	StepFinalizeVersion:    "machine-versions.write",
+	StepListVersions:       "machine-versions.read",
+	StepGetMachine:         "machines.read",
+	StepCreateMachine:      "machines.write",
+	StepDeleteMachine:      "machines.admin",
+	StepListInstances:      "instances.read",
+	StepSetInstanceVersion: "instances.write",
+	StepDeleteInstance:     "instances.admin",
+	StepReadInstance:       "instances.admin",
 }
+
+// isAPIError reports whether err is an answer with status and, unless code
+// is "", the API's code.
+func isAPIError(err error, status int, code string) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == status && (code == "" || e.Code == code)
+}
+
+// IsNotFound reports whether err is a 404 answer from the API.
+func IsNotFound(err error) bool { return isAPIError(err, http.StatusNotFound, "") }
 
 // checkResponse turns an answer outside 2xx into an *APIError, reading at
 // most 64 KiB of the body. The body may be JSON (the API), XML (S3), or
@@ -106,10 +110,7 @@ func (c *Client) checkResponse(step Step, resp *http.Response) error {
 // text, then cleaned). Decoded, not raw: JSON and XML escapes could
 // otherwise spell a secret that no match of the raw bytes finds.
 func decodeErrorBody(e *APIError, data []byte, show func(string) string) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return
-	}
+	data = bytes.TrimSpace(data) // an empty body leaves every field empty
 	var j struct {
 		Error     string `json:"error"`
 		Code      string `json:"code"`
@@ -123,11 +124,10 @@ func decodeErrorBody(e *APIError, data []byte, show func(string) string) {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
 	}
-	if bytes.HasPrefix(data, []byte("<?xml")) || bytes.HasPrefix(data, []byte("<Error")) {
-		if xml.Unmarshal(data, &x) == nil && x.Code != "" {
-			e.Code, e.Message = show(x.Code), show(x.Message)
-			return
-		}
+	xmlBody := bytes.HasPrefix(data, []byte("<?xml")) || bytes.HasPrefix(data, []byte("<Error"))
+	if xmlBody && xml.Unmarshal(data, &x) == nil && x.Code != "" {
+		e.Code, e.Message = show(x.Code), show(x.Message)
+		return
 	}
 	if bytes.HasPrefix(bytes.ToLower(data), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(data), []byte("<html")) {
 		e.Message = "the server answered with an HTML page, not the API's JSON"
@@ -137,21 +137,22 @@ func decodeErrorBody(e *APIError, data []byte, show func(string) string) {
 	e.Message = show(string(data))
 }
 
-// clean makes server text safe for a log line: C0 and C1 controls (which
-// could start a workflow command or a terminal escape) become spaces, and
-// format characters (bidirectional overrides and isolates, zero-width
-// characters, which could make a line read as something else or hide a
-// secret from the runner's mask) and line or paragraph separators are
-// dropped: every character that Folds. Nothing is cut: whoever prints the
-// text redacts it first and shortens it after. Server text reaches clean
-// only through Client.text, which hides the client's secrets first.
+// clean makes server text safe for a log line: every character that Folds
+// is dropped or replaced. Format characters (bidirectional overrides and
+// isolates, zero-width characters, which could make a line read as
+// something else or hide a secret from the runner's mask) and line or
+// paragraph separators are dropped; the rest, C0 and C1 controls (which
+// could start a workflow command or a terminal escape), DEL and invalid
+// bytes, become spaces. Nothing is cut: whoever prints the text redacts it
+// first and shortens it after. Server text reaches clean only through
+// Client.text, which hides the client's secrets first.
 func clean(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
-		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == utf8.RuneError:
-			return ' '
 		case unicode.Is(unicode.Cf, r), r == 0x2028, r == 0x2029:
 			return -1
+		case Folds(r):
+			return ' '
 		}
 		return r
 	}, s)

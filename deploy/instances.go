@@ -31,15 +31,11 @@ func (c *Client) Instances(ctx context.Context, machine string, visit func([]Ins
 	if err != nil {
 		return err
 	}
-	return paginate(ctx, StepListInstances, c.text, func(ctx context.Context, cursor string) ([]Instance, string, error) {
-		var out struct {
-			Instances []Instance `json:"instances"`
-			Cursor    string     `json:"cursor"`
-		}
-		if err := c.listPage(ctx, StepListInstances, path, cursor, &out); err != nil {
-			return nil, "", err
-		}
-		for _, in := range out.Instances {
+	return paginate(ctx, c, StepListInstances, path, func(page *struct {
+		Instances []Instance `json:"instances"`
+		Cursor    string     `json:"cursor"`
+	}) ([]Instance, string, error) {
+		for _, in := range page.Instances {
 			if !ValidSlug(in.Slug) {
 				return nil, "", fmt.Errorf("%s response refused: invalid instance name %q", StepListInstances, c.text(in.Slug))
 			}
@@ -49,7 +45,7 @@ func (c *Client) Instances(ctx context.Context, machine string, visit func([]Ins
 				}
 			}
 		}
-		return out.Instances, out.Cursor, nil
+		return page.Instances, page.Cursor, nil
 	}, visit)
 }
 
@@ -67,52 +63,13 @@ func (c *Client) DeleteInstance(ctx context.Context, machine, instance string) e
 	if err != nil {
 		return err
 	}
-	body := struct {
-		Danger bool   `json:"dangerDataWillBeDeletedForever"`
-		Proof  string `json:"hmacSha256OfMachineInstanceNameWithMachineNameKey"`
-	}{true, DeletionProof(machine, instance)}
-	return c.call(ctx, StepDeleteInstance, http.MethodDelete, path, nil, body, nil)
+	return c.deleteForever(ctx, StepDeleteInstance, path, "hmacSha256OfMachineInstanceNameWithMachineNameKey", DeletionProof(machine, instance))
 }
 
-// DeleteInstances deletes instances of machine with at most workers
-// requests at a time, calling deleted (if not nil, never concurrently) after
-// each deletion this run made. An instance that is already gone is skipped;
-// one whose earlier attempt got no answer and whose retry finds it gone is
-// counted, since that attempt deleted it. After the first failure no new
-// deletion starts. It returns how many instances it deleted.
-func (c *Client) DeleteInstances(ctx context.Context, machine string, instances []string, workers int, deleted func()) (int, error) {
-	n := 0
-	err := each(ctx, instances, workers, func(ctx context.Context, name string) (bool, error) {
-		err := c.DeleteInstance(ctx, machine, name)
-		switch {
-		case err == nil, goneAfterRetry(err):
-			return true, nil
-		case IsNotFound(err):
-			return false, nil
-		}
-		return false, fmt.Errorf("instance %s: %w", name, err)
-	}, func(_ string, ok bool) {
-		if !ok {
-			return // gone already
-		}
-		n++
-		if deleted != nil {
-			deleted()
-		}
-	})
-	return n, err
-}
-
-// SetInstanceVersion asks instance of machine to move to version the next
-// time an event reaches it from a settled state. The API refuses with 400
-// no-migration-path when no chain of migrations leads there.
-func (c *Client) SetInstanceVersion(ctx context.Context, machine, instance, version string) error {
-	if err := checkID("target version", version); err != nil {
-		return err
-	}
-	r, err := c.moveRequest(machine, instance, version)
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, r, nil)
+// deleteForever sends DELETE to path with the body the API requires: the
+// acknowledgement that data is deleted for good, and the deletion's proof
+// (see DeletionProof) under proofMember.
+func (c *Client) deleteForever(ctx context.Context, step Step, path, proofMember, proof string) error {
+	body := map[string]any{"dangerDataWillBeDeletedForever": true, proofMember: proof}
+	return c.call(ctx, step, http.MethodDelete, path, nil, body, nil)
 }

@@ -153,7 +153,11 @@ func (l *limiter) observe(sent time.Time, status int, retryAfter time.Duration) 
 		// No growth until as long again as the server asked to wait (at
 		// least calm) has passed after it: growing by a window at a time,
 		// the limit would be back past the server's rate at once.
-		l.calm = maxTime(l.calm, l.until.Add(max(retryAfter, calm)), now.Add(calm))
+		for _, t := range []time.Time{l.until.Add(max(retryAfter, calm)), now.Add(calm)} {
+			if t.After(l.calm) {
+				l.calm = t
+			}
+		}
 		if current {
 			l.halve(now)
 		}
@@ -181,16 +185,6 @@ func (l *limiter) observe(sent time.Time, status int, retryAfter time.Duration) 
 		return
 	}
 	l.set(min(l.limit+1, l.max), now)
-}
-
-func maxTime(ts ...time.Time) time.Time {
-	m := ts[0]
-	for _, t := range ts[1:] {
-		if t.After(m) {
-			m = t
-		}
-	}
-	return m
 }
 
 // halve halves the limit. Callers hold l.mu.

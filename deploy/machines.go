@@ -61,12 +61,8 @@ func (c *Client) EnsureMachine(ctx context.Context, machine string, indexes []st
 	if err != nil {
 		return false, err
 	}
-	err = c.call(ctx, StepGetMachine, http.MethodGet, path, nil, nil, nil)
-	if err == nil {
-		return false, nil
-	}
-	if !IsNotFound(err) {
-		return false, err
+	if err := c.call(ctx, StepGetMachine, http.MethodGet, path, nil, nil, nil); !IsNotFound(err) {
+		return false, err // nil when it exists
 	}
 	if indexes == nil {
 		indexes = []string{}
@@ -76,8 +72,7 @@ func (c *Client) EnsureMachine(ctx context.Context, machine string, indexes []st
 		Indexes []string `json:"indexes"`
 	}{machine, indexes}
 	err = c.call(ctx, StepCreateMachine, http.MethodPost, "/machines", nil, in, nil)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict {
+	if isAPIError(err, http.StatusConflict, "") {
 		return false, nil
 	}
 	return err == nil, err
@@ -90,20 +85,16 @@ func (c *Client) Versions(ctx context.Context, machine string, visit func([]Vers
 	if err != nil {
 		return err
 	}
-	return paginate(ctx, StepListVersions, c.text, func(ctx context.Context, cursor string) ([]VersionInfo, string, error) {
-		var out struct {
-			Versions []VersionInfo `json:"versions"`
-			Cursor   string        `json:"cursor"`
-		}
-		if err := c.listPage(ctx, StepListVersions, path, cursor, &out); err != nil {
-			return nil, "", err
-		}
-		for _, v := range out.Versions {
+	return paginate(ctx, c, StepListVersions, path, func(page *struct {
+		Versions []VersionInfo `json:"versions"`
+		Cursor   string        `json:"cursor"`
+	}) ([]VersionInfo, string, error) {
+		for _, v := range page.Versions {
 			if err := c.checkVersion(StepListVersions, v); err != nil {
 				return nil, "", err
 			}
 		}
-		return out.Versions, out.Cursor, nil
+		return page.Versions, page.Cursor, nil
 	}, visit)
 }
 
@@ -116,12 +107,6 @@ func DeletionProof(machine, name string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// IsNotFound reports whether err is a 404 answer from the API.
-func IsNotFound(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
-}
-
 // DeleteMachine deletes machine with all its versions, migrations and
 // instances, for good. The API refuses (409 invalid-state) while the machine
 // has instances.
@@ -130,11 +115,7 @@ func (c *Client) DeleteMachine(ctx context.Context, machine string) error {
 	if err != nil {
 		return err
 	}
-	body := struct {
-		Danger bool   `json:"dangerDataWillBeDeletedForever"`
-		Proof  string `json:"hmacSha256OfMachineNameWithMachineNameKey"`
-	}{true, DeletionProof(machine, machine)}
-	return c.call(ctx, StepDeleteMachine, http.MethodDelete, path, nil, body, nil)
+	return c.deleteForever(ctx, StepDeleteMachine, path, "hmacSha256OfMachineNameWithMachineNameKey", DeletionProof(machine, machine))
 }
 
 // FindVersion returns the version of machine whose clientInfo is

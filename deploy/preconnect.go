@@ -1,12 +1,11 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
-	"sync"
 	"time"
 )
 
@@ -22,8 +21,8 @@ import (
 // would. If it fails, or the server closed it while it waited, the first
 // request dials as it would have without it.
 //
-// Preconnect does nothing when called a second time, when the client was
-// made withHTTPClient, or when a proxy is set for the API's URL
+// Preconnect does nothing when called a second time, when the client's
+// transport is not its own, or when a proxy is set for the API's URL
 // (HTTPS_PROXY): a request through a proxy needs a connection to the proxy.
 func (c *Client) Preconnect(ctx context.Context) {
 	t, ok := c.http.Transport.(*transport)
@@ -33,7 +32,35 @@ func (c *Client) Preconnect(ctx context.Context) {
 	if proxy, err := t.Proxy(&http.Request{URL: c.base}); err != nil || proxy != nil {
 		return
 	}
-	t.preconnect(ctx, c.base)
+	port, useTLS := cmp.Or(c.base.Port(), "80"), c.base.Scheme == "https"
+	if useTLS {
+		port = cmp.Or(c.base.Port(), "443")
+	}
+	p := &preconn{addr: net.JoinHostPort(c.base.Hostname(), port), tls: useTLS, ready: make(chan struct{})}
+	t.mu.Lock()
+	if t.pre != nil {
+		t.mu.Unlock()
+		return
+	}
+	t.pre = p
+	t.mu.Unlock()
+	stop := context.AfterFunc(ctx, t.discard)
+	go func() {
+		defer close(p.ready)
+		conn, err := t.connect(ctx, "tcp", p.addr, useTLS)
+		if err != nil {
+			stop()
+			return
+		}
+		t.mu.Lock()
+		if !p.dropped {
+			p.conn, conn = conn, nil
+		}
+		t.mu.Unlock()
+		if conn != nil { // discarded while it opened
+			_ = conn.Close()
+		}
+	}()
 }
 
 // CloseIdleConnections closes the connections the client keeps open between
@@ -44,80 +71,29 @@ func (c *Client) CloseIdleConnections() {
 }
 
 // preconn is the connection Preconnect opens ahead of the first request.
+// The transport's mu guards conn, taken and dropped.
 type preconn struct {
 	addr  string // host:port, as http.Transport names it to a dial
 	tls   bool
 	ready chan struct{} // closed once the dial has ended
 
-	mu      sync.Mutex
 	conn    net.Conn // the open connection, until a dial takes it or it is discarded
 	taken   bool     // a dial claimed it: the first only
 	dropped bool     // discarded: a connection that opens now is closed at once
 }
 
-// preconnect starts the dial of base's host, unless one was started before.
-func (t *transport) preconnect(ctx context.Context, base *url.URL) {
-	useTLS := base.Scheme == "https"
-	port := base.Port()
-	switch {
-	case port != "":
-	case useTLS:
-		port = "443"
-	default:
-		port = "80"
-	}
-	p := &preconn{addr: net.JoinHostPort(base.Hostname(), port), tls: useTLS, ready: make(chan struct{})}
+// discard closes the preconnection, if there is one, unless a dial took it,
+// and any that opens later.
+func (t *transport) discard() {
 	t.mu.Lock()
-	if t.pre != nil {
-		t.mu.Unlock()
-		return
+	var conn net.Conn
+	if p := t.pre; p != nil {
+		conn, p.conn, p.dropped = p.conn, nil, true
 	}
-	t.pre = p
 	t.mu.Unlock()
-	stop := context.AfterFunc(ctx, p.discard)
-	go func() {
-		defer close(p.ready)
-		conn, err := t.connect(ctx, "tcp", p.addr, useTLS)
-		if err != nil {
-			stop()
-			return
-		}
-		p.park(conn)
-	}()
-}
-
-// park keeps conn for the first dial, or closes it if it was discarded
-// while it opened.
-func (p *preconn) park(conn net.Conn) {
-	p.mu.Lock()
-	if !p.dropped {
-		p.conn, conn = conn, nil
-	}
-	p.mu.Unlock()
 	if conn != nil {
 		_ = conn.Close()
 	}
-}
-
-// discard closes the connection unless a dial took it, and any that opens
-// later.
-func (p *preconn) discard() {
-	p.mu.Lock()
-	conn := p.conn
-	p.conn, p.dropped = nil, true
-	p.mu.Unlock()
-	if conn != nil {
-		_ = conn.Close()
-	}
-}
-
-// claim reports whether this dial is the first to ask for the connection.
-func (p *preconn) claim() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	first := !p.taken
-	p.taken = true
-	return first
 }
 
 // take hands the preconnection to the first dial for its address, waiting
@@ -127,20 +103,24 @@ func (p *preconn) claim() bool {
 func (t *transport) take(ctx context.Context, addr string, useTLS bool) net.Conn {
 	t.mu.Lock()
 	p := t.pre
+	first := p != nil && p.addr == addr && p.tls == useTLS && !p.taken
+	if first {
+		p.taken = true
+	}
 	t.mu.Unlock()
-	if p == nil || p.addr != addr || p.tls != useTLS || !p.claim() {
+	if !first {
 		return nil
 	}
 	select {
 	case <-p.ready:
 	case <-ctx.Done():
-		p.discard() // no other dial may take it now
+		t.discard() // no other dial may take it now
 		return nil
 	}
-	p.mu.Lock()
+	t.mu.Lock()
 	conn := p.conn
 	p.conn = nil
-	p.mu.Unlock()
+	t.mu.Unlock()
 	if conn != nil && !alive(conn) {
 		_ = conn.Close()
 		return nil

@@ -278,10 +278,10 @@ func TestPreconnectUnderWay(t *testing.T) {
 		_, err := c.Deploy(context.Background(), preMigration, nil)
 		done <- err
 	}()
-	pre := preconnOf(t, c)
+	pre, tr := preconnOf(t, c), c.http.Transport.(*transport)
 	eventually(t, "the first request claims the preconnection", func() bool {
-		pre.mu.Lock()
-		defer pre.mu.Unlock()
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
 		return pre.taken
 	})
 	close(gate)

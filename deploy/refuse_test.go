@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"sbdeploy/emulator"
 )
@@ -77,7 +76,7 @@ func TestUploadHostRefused(t *testing.T) {
 		{"https://10.0.0.1/", local, ""},
 	}
 	for _, tt := range tests {
-		p, err := tt.c.checkUpload(StepProvision, "machineVersionMigrationId", "mvm_1", provisioned{URL: tt.upload})
+		p, err := tt.c.checkUpload(StepProvision, "machineVersionMigrationId", "mvm_1", tt.upload, nil)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("API %s, upload %s: %v, want it accepted", tt.c.base, tt.upload, err)
@@ -107,7 +106,7 @@ func TestUploadConnectsToPublicAddressesOnly(t *testing.T) {
 	upload := func(t *testing.T, api, target string) error {
 		t.Helper()
 		var retries int
-		c, err := New(api, "sbtest_token", withRetryWait(time.Millisecond, time.Millisecond), WithRetryNotify(func(RetryEvent) { retries++ }))
+		c, err := New(api, "sbtest_token", WithRetryNotify(func(RetryEvent) { retries++ }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +164,7 @@ func TestUploadFieldsRefused(t *testing.T) {
 		if err := f.UnmarshalJSON([]byte(tt.fields)); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		_, err := c.checkUpload(StepProvision, "machineVersionMigrationId", "mvm_1", provisioned{URL: "https://bucket.s3.amazonaws.com/", Fields: f})
+		_, err := c.checkUpload(StepProvision, "machineVersionMigrationId", "mvm_1", "https://bucket.s3.amazonaws.com/", f)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "provision response refused") {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 			continue
@@ -184,7 +183,8 @@ func TestUploadURLMustBeHTTPS(t *testing.T) {
 	srv := httptest.NewTLSServer(em)
 	t.Cleanup(srv.Close)
 	em.FailNext(emulator.StepProvision, 1, 200, `{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"http://127.0.0.1:6379/","codeUploadFields":{}}`)
-	c := newClient(t, srv.URL, withHTTPClient(srv.Client()))
+	c := newClient(t, srv.URL)
+	c.http = srv.Client() // which trusts the server's certificate
 	_, err := c.Deploy(context.Background(), preMigration, nil)
 	if err == nil || !strings.Contains(err.Error(), "plain http codeUploadUrl") {
 		t.Fatalf("err = %v, want the plain http upload URL refused", err)

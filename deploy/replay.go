@@ -31,15 +31,12 @@ func (c *Client) ReplayStates(ctx context.Context, machine, version string, max 
 				states = append(states, Replayed{Name: in.Slug})
 			}
 		}
-		slots := make([]*Replayed, len(states)) // each read fills its own, even for a name listed twice
-		for i := range states {
-			slots[i] = &states[i]
-		}
-		err := each(ctx, slots, ReadWorkers, func(ctx context.Context, r *Replayed) (bool, error) {
+		// Each read fills its own slot, even for a name listed twice.
+		err := each(ctx, len(states), ReadWorkers, func(ctx context.Context, i int) error {
 			var err error
-			r.InstanceState, err = c.InstanceState(ctx, machine, r.Name)
-			return true, err
-		}, nil)
+			states[i].InstanceState, err = c.InstanceState(ctx, machine, states[i].Name)
+			return err
+		})
 		if err != nil {
 			return err
 		}

@@ -46,8 +46,8 @@ func (c *Client) call(ctx context.Context, step Step, method, path string, query
 // URL, with in as its JSON body unless in is nil.
 func (c *Client) newRequest(step Step, method, path string, query url.Values, in any) (request, error) {
 	r := request{step: step, method: method, api: true}
+	var err error
 	if in != nil {
-		var err error
 		if r.body, err = json.Marshal(in); err != nil {
 			return request{}, err
 		}
@@ -55,7 +55,6 @@ func (c *Client) newRequest(step Step, method, path string, query url.Values, in
 	}
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + path
-	var err error
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
 		return request{}, err
 	}
@@ -97,8 +96,11 @@ func (c *Client) attempt(ctx context.Context, r request, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &transportError{sent: wrote,
-			err: fmt.Errorf("%s failed: %s %s: %w", r.step, r.method, Printable(r.url), unwrapURLError(err))}
+		// *url.Error's "Post "URL":" prefix would print the URL whole.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return &transportError{sent: wrote, err: fmt.Errorf("%s failed: %s %s: %w", r.step, r.method, Printable(r.url), err)}
 	}
 	defer drain(resp.Body)
 	if err := c.checkResponse(r.step, resp); err != nil {
@@ -108,16 +110,6 @@ func (c *Client) attempt(ctx context.Context, r request, out any) error {
 		return nil
 	}
 	return c.decodeJSON(r.step, resp, out)
-}
-
-// unwrapURLError drops *url.Error's "Post "URL":" prefix, which would print
-// the URL whole; the caller names the request itself.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // BadResponseError is a 2xx answer that cannot be used: not the JSON object
@@ -227,28 +219,14 @@ func (c *Client) learnSecrets(members map[string]json.RawMessage) {
 }
 
 // caseMismatch finds a member of the answer whose name equals a JSON field
-// name of out's struct only when case is ignored (encoding/json would take
-// it). Such an answer is another shape than the API's.
+// name of out's struct, which embeds none, only when case is ignored
+// (encoding/json would take it). Such an answer is another shape than the
+// API's.
 func caseMismatch(members map[string]json.RawMessage, out any) (got, want string, found bool) {
-	t := reflect.TypeOf(out).Elem()
-	var names []string
-	var collect func(reflect.Type)
-	collect = func(t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				collect(f.Type)
-				continue
-			}
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
-				names = append(names, name)
-			}
-		}
-	}
-	collect(t)
-	for member := range members {
-		for _, name := range names {
-			if member != name && strings.EqualFold(member, name) {
+	for f := range reflect.TypeOf(out).Elem().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		for member := range members {
+			if name != "" && name != "-" && member != name && strings.EqualFold(member, name) {
 				return member, name, true
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,8 +18,8 @@ import (
 const (
 	DefaultAttempts       = 4
 	DefaultRequestTimeout = 60 * time.Second
-	defaultMinWait        = 500 * time.Millisecond
-	defaultMaxWait        = 10 * time.Second
+	minWait               = 500 * time.Millisecond
+	maxWait               = 10 * time.Second
 	// maxRetryAfter is the longest Retry-After honoured; a longer one ends
 	// the step at once rather than waiting out the run's timeout.
 	maxRetryAfter = 60 * time.Second
@@ -46,18 +45,6 @@ func WithAttempts(n int) Option {
 			return fmt.Errorf("attempts must be from 1 to 20, not %d", n)
 		}
 		c.attempts = n
-		return nil
-	}
-}
-
-// withRetryWait sets the first wait between attempts and the longest;
-// each wait doubles up to max, with jitter.
-func withRetryWait(first, max time.Duration) Option {
-	return func(c *Client) error {
-		if first <= 0 || max < first {
-			return fmt.Errorf("retry waits must satisfy 0 < first <= max, not %v and %v", first, max)
-		}
-		c.minWait, c.maxWait = first, max
 		return nil
 	}
 }
@@ -116,26 +103,15 @@ func retryable(err error) bool {
 		return apiErr.Status == http.StatusTooManyRequests ||
 			apiErr.Status >= 500 && apiErr.Status != http.StatusNotImplemented
 	}
-	var te *transportError
-	var internal *internalAddressError
-	return errors.As(err, &te) && !isCertError(err) && !errors.As(err, &internal)
+	// crypto/tls reports every failed verification of a server's
+	// certificate as a *tls.CertificateVerificationError.
+	return errors.As(err, new(*transportError)) && !errors.As(err, new(*tls.CertificateVerificationError)) &&
+		!errors.As(err, new(*internalAddressError))
 }
 
-func isCertError(err error) bool {
-	var (
-		unknown  x509.UnknownAuthorityError
-		invalid  x509.CertificateInvalidError
-		hostname x509.HostnameError
-		verify   *tls.CertificateVerificationError
-	)
-	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.As(err, &verify)
-}
-
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP date; 0
+// for none.
 func parseRetryAfter(h string, now time.Time) time.Duration {
-	if h == "" {
-		return 0
-	}
 	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
 		return time.Duration(s) * time.Second
 	}
@@ -148,19 +124,14 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 // retry runs attempt, each try under its own timeout, until it succeeds,
 // fails in a way that retrying cannot fix, or runs out of attempts or time.
 func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Context) error) error {
-	waits := backoff.ExponentialBackOff{InitialInterval: c.minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: c.maxWait}
+	waits := backoff.ExponentialBackOff{InitialInterval: minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: maxWait}
 	waits.Reset()
-	var last error
 	lost := false // an earlier attempt left and got no answer: it may have taken effect
 	for tries := 1; ; tries++ {
 		err := c.try(ctx, step, attempt)
 		if err == nil {
 			return nil
 		}
-		if prev := (*transportError)(nil); errors.As(last, &prev) {
-			lost = lost || prev.sent
-		}
-		last = err
 		wait, stop := nextWait(ctx, err, &waits)
 		if stop != nil || tries == c.attempts {
 			return failed(ctx, step, tries, cmp.Or(stop, err), lost)
@@ -170,6 +141,9 @@ func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Cont
 		}
 		if c.sleep(ctx, wait) != nil {
 			return failed(ctx, step, tries, err, lost)
+		}
+		if te := (*transportError)(nil); errors.As(err, &te) && te.sent {
+			lost = true
 		}
 	}
 }
@@ -226,10 +200,8 @@ func failed(ctx context.Context, step Step, tries int, last error, lost bool) er
 
 // sleep waits for d, or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d): // the timer is garbage once sleep returns
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

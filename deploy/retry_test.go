@@ -17,15 +17,16 @@ import (
 
 // TestCancelWhileWaiting checks that a run cancelled while it waits to
 // retry ends at once, saying so and naming the failure it would have
-// retried, with no further attempt. The client waits as it does in a run,
-// an hour here.
+// retried, with no further attempt. The client waits as it does in a run
+// (the default waits, with the real sleep), and is cancelled as the wait
+// begins.
 func TestCancelWhileWaiting(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, emulator.Config{})
 	em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 503})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := New(url, testToken, withRetryWait(time.Hour, time.Hour), WithRetryNotify(func(RetryEvent) { cancel() }))
+	c, err := New(url, testToken, WithRetryNotify(func(RetryEvent) { cancel() }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,8 @@ func TestTeardownRefusedConnectionIsNotALostAnswer(t *testing.T) {
 		return d.DialContext(ctx, network, addr)
 	}}
 	t.Cleanup(transport.CloseIdleConnections)
-	c := newClient(t, url, withHTTPClient(&http.Client{Transport: transport}))
+	c := newClient(t, url)
+	c.http = &http.Client{Transport: transport}
 	res, err := c.Teardown(context.Background(), Teardown{Machine: "gone"})
 	if err != nil || res.Deleted || !res.AlreadyGone {
 		t.Fatalf("result %+v, err %v; want AlreadyGone and not Deleted", res, err)

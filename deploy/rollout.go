@@ -98,8 +98,8 @@ var ErrInstancesFailed = errors.New("instances could not be asked to move")
 // the same.
 func (c *Client) Rollout(ctx context.Context, r Rollout) (RolloutResult, error) {
 	res := RolloutResult{Before: map[string]int{}, After: map[string]int{}}
-	if err := checkID("target version", r.To); err != nil {
-		return res, err
+	if !validID(r.To) {
+		return res, fmt.Errorf("invalid target version %q: %s", r.To, idRule)
 	}
 	limit := cmp.Or(r.MaxConcurrency, DefaultMaxConcurrency)
 	if limit < 1 || limit > MaxMaxConcurrency {
@@ -135,8 +135,10 @@ type rollout struct {
 	lastFailure error
 }
 
-// run lists the instances in a goroutine of its own, a page ahead, and asks
-// those of each page to move as slots free up.
+// run lists the instances in a goroutine of its own, a page ahead, and
+// counts each page's instances and starts a request for each one to move as
+// slots free up, until the pages end, ctx ends or a request stops the
+// rollout, whichever comes first.
 func (ro *rollout) run(ctx context.Context) error {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -153,32 +155,16 @@ func (ro *rollout) run(ctx context.Context) error {
 			}
 		})
 	}()
-	ro.dispatch(ctx, pages)
-	cancel() // the listing, if dispatch stopped before its end
-	for range pages {
-	}
-	ro.wg.Wait()
-	listErr := <-listed
-	if ro.stopErr != nil {
-		return ro.stopErr
-	}
-	return cmp.Or(ctx.Err(), listErr)
-}
-
-// dispatch counts each page's instances and starts a request for each one
-// to move, until the pages end, ctx ends or a request stops the rollout,
-// whichever comes first.
-func (ro *rollout) dispatch(ctx context.Context, pages <-chan []Instance) {
+dispatch:
 	for page := range pages {
-		move := ro.count(page)
-		for _, in := range move {
+		for _, in := range ro.count(page) {
 			if ro.l.acquire(ctx) != nil {
-				return
+				break dispatch
 			}
 			select {
 			case <-ro.stop:
 				ro.l.release()
-				return
+				break dispatch
 			default:
 			}
 			ro.wg.Go(func() {
@@ -187,6 +173,15 @@ func (ro *rollout) dispatch(ctx context.Context, pages <-chan []Instance) {
 			})
 		}
 	}
+	cancel() // the listing, if the requests stopped before its end
+	for range pages {
+	}
+	ro.wg.Wait()
+	listErr := <-listed
+	if ro.stopErr != nil {
+		return ro.stopErr
+	}
+	return cmp.Or(ctx.Err(), listErr)
 }
 
 // count counts a page's instances, and returns those to ask to move: none
@@ -213,11 +208,21 @@ func (ro *rollout) count(page []Instance) []Instance {
 	return move
 }
 
-// ask asks one instance to move, each attempt waiting out a pause and
-// reporting its answer to the limiter.
+// ask asks one instance to move (PUT /machines/{machine}/i/{instance}/v),
+// each attempt waiting out a pause and reporting its answer to the limiter.
+// The API moves it the next time an event reaches it from a settled state,
+// and refuses with 400 no-migration-path when no chain of migrations leads
+// to the target.
 func (ro *rollout) ask(ctx context.Context, instance string) error {
 	c, l := ro.c, ro.l
-	r, err := c.moveRequest(ro.r.Machine, instance, ro.r.To)
+	path, err := instancePath(ro.r.Machine, instance, "/v")
+	if err != nil {
+		return err
+	}
+	body := struct {
+		Target string `json:"targetMachineVersionId"`
+	}{ro.r.To}
+	r, err := c.newRequest(StepSetInstanceVersion, http.MethodPut, path, nil, body)
 	if err != nil {
 		return err
 	}
@@ -239,19 +244,6 @@ func (ro *rollout) ask(ctx context.Context, instance string) error {
 	})
 }
 
-// moveRequest is the request SetInstanceVersion sends, for ask to send
-// attempt by attempt.
-func (c *Client) moveRequest(machine, instance, version string) (request, error) {
-	path, err := instancePath(machine, instance, "/v")
-	if err != nil {
-		return request{}, err
-	}
-	body := struct {
-		Target string `json:"targetMachineVersionId"`
-	}{version}
-	return c.newRequest(StepSetInstanceVersion, http.MethodPut, path, nil, body)
-}
-
 // done records what asking in to move came to.
 func (ro *rollout) done(in Instance, err error) {
 	ro.mu.Lock()
@@ -262,7 +254,7 @@ func (ro *rollout) done(in Instance, err error) {
 	case err == nil:
 		res.Asked++
 		count(res.After, ro.r.To)
-	case isNoMigrationPath(err):
+	case isAPIError(err, http.StatusBadRequest, "no-migration-path"):
 		res.Stranded++
 		res.StrandedNames = addName(res.StrandedNames, in.Slug)
 		count(res.After, in.Version.ID)
@@ -290,14 +282,12 @@ func (ro *rollout) done(in Instance, err error) {
 func answerOf(err error) (int, time.Duration) {
 	var apiErr *APIError
 	switch {
-	case err == nil:
-		return http.StatusOK, 0
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.RetryAfter
 	case errors.As(err, new(*transportError)):
 		return 0, 0
 	}
-	return http.StatusOK, 0 // an answer, if not a usable one
+	return http.StatusOK, 0 // success, or an answer that is not usable
 }
 
 // addName adds name to names while they are fewer than MaxStrandedNames.
@@ -312,14 +302,8 @@ func addName(names []string, name string) []string {
 // maxVersionsCounted versions apart: a listing with a new version on every
 // instance cannot grow the map without bound.
 func count(counts map[string]int, version string) {
-	if _, ok := counts[version]; ok || len(counts) < maxVersionsCounted {
-		counts[version]++
-		return
+	if _, ok := counts[version]; !ok && len(counts) >= maxVersionsCounted {
+		version = OtherVersions
 	}
-	counts[OtherVersions]++
-}
-
-func isNoMigrationPath(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.Status == http.StatusBadRequest && e.Code == "no-migration-path"
+	counts[version]++
 }

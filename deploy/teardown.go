@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 )
 
 // maxTeardownPasses bounds how often a teardown lists and deletes
@@ -30,8 +31,6 @@ type Teardown struct {
 
 // TeardownResult is what a teardown found and did.
 type TeardownResult struct {
-	// Listed reports whether instances were listed (DeleteInstances or DryRun).
-	Listed bool
 	// Instances is how many instances the listings showed.
 	Instances int
 	// DeletedInstances is how many instances this run deleted.
@@ -77,7 +76,7 @@ func (c *Client) Teardown(ctx context.Context, t Teardown) (TeardownResult, erro
 			res.Deleted = true // an earlier attempt deleted it; its answer was lost
 		case IsNotFound(err):
 			res.AlreadyGone = res.DeletedInstances == 0 // else someone else deleted it meanwhile
-		case hasInstances(err) && t.DeleteInstances && res.DeletedInstances > deletedBefore && pass < maxTeardownPasses:
+		case isAPIError(err, http.StatusConflict, "invalid-state") && t.DeleteInstances && res.DeletedInstances > deletedBefore && pass < maxTeardownPasses:
 			continue // the listing skipped some, or new ones came: list again
 		case err != nil:
 			return res, err
@@ -89,41 +88,43 @@ func (c *Client) Teardown(ctx context.Context, t Teardown) (TeardownResult, erro
 }
 
 // instancePass lists every instance once, counting them and, with remove,
-// deleting each page's instances before the next page is asked for.
+// deleting each page's instances with at most t.Workers requests at a time
+// before the next page is asked for. An instance that is already gone is
+// skipped; one whose earlier attempt got no answer and whose retry finds it
+// gone is counted, since that attempt deleted it. After the first failure no
+// new deletion starts.
 func (c *Client) instancePass(ctx context.Context, t Teardown, res *TeardownResult, remove bool) error {
 	workers := t.Workers
 	if workers <= 0 {
 		workers = 8
 	}
 	pages := 0
+	var mu sync.Mutex // Progress is never called concurrently
 	err := c.Instances(ctx, t.Machine, func(page []Instance) error {
 		pages++
-		res.Listed = true
 		res.Instances += len(page)
 		if !remove {
 			return nil
 		}
-		names := make([]string, len(page))
-		for i, in := range page {
-			names[i] = in.Slug
-		}
-		_, err := c.DeleteInstances(ctx, t.Machine, names, workers, func() {
+		return each(ctx, len(page), workers, func(ctx context.Context, i int) error {
+			switch err := c.DeleteInstance(ctx, t.Machine, page[i].Slug); {
+			case err == nil, goneAfterRetry(err):
+			case IsNotFound(err):
+				return nil // gone already
+			default:
+				return fmt.Errorf("instance %s: %w", page[i].Slug, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
 			res.DeletedInstances++
 			if t.Progress != nil {
 				t.Progress(res.DeletedInstances)
 			}
+			return nil
 		})
-		return err
 	})
 	if pages > 0 && IsNotFound(err) {
 		return fmt.Errorf("%w (after %d pages): %w", ErrMachineVanished, pages, err)
 	}
 	return err
-}
-
-// hasInstances reports the API's refusal to delete a machine that still has
-// instances.
-func hasInstances(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.Status == http.StatusConflict && e.Code == "invalid-state"
 }

@@ -88,12 +88,12 @@ func TestTeardown(t *testing.T) {
 		},
 		{
 			name: "delete-instances over several pages", instances: 7, td: deploy.Teardown{DeleteInstances: true},
-			want: deploy.TeardownResult{Listed: true, Instances: 7, DeletedInstances: 7, Deleted: true}, gone: true,
+			want: deploy.TeardownResult{Instances: 7, DeletedInstances: 7, Deleted: true}, gone: true,
 			requests: map[emulator.Step]int{emulator.StepListInstances: 3, emulator.StepDeleteInstance: 7, emulator.StepDeleteMachine: 1},
 		},
 		{
 			name: "dry run lists and deletes nothing", instances: 7, td: deploy.Teardown{DryRun: true, DeleteInstances: true},
-			want:     deploy.TeardownResult{Listed: true, Instances: 7},
+			want:     deploy.TeardownResult{Instances: 7},
 			requests: map[emulator.Step]int{emulator.StepListInstances: 3},
 		},
 		{
@@ -109,7 +109,7 @@ func TestTeardown(t *testing.T) {
 			},
 			// Pages are worked on as they come: the first failure ends the
 			// teardown on the first page.
-			want:     deploy.TeardownResult{Listed: true, Instances: 3},
+			want:     deploy.TeardownResult{Instances: 3},
 			wantErr:  "deleted 0 instances, then stopped; the machine was not deleted",
 			requests: map[emulator.Step]int{emulator.StepListInstances: 1, emulator.StepDeleteInstance: 1},
 		},
@@ -146,7 +146,7 @@ func TestTeardown(t *testing.T) {
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepDeleteInstance, 1, 404, `{"error":"instance not found","code":"not-found"}`)
 			},
-			want: deploy.TeardownResult{Listed: true, Instances: 3, DeletedInstances: 2, Deleted: true}, gone: true,
+			want: deploy.TeardownResult{Instances: 3, DeletedInstances: 2, Deleted: true}, gone: true,
 			requests: map[emulator.Step]int{emulator.StepListInstances: 2, emulator.StepDeleteInstance: 3, emulator.StepDeleteMachine: 2},
 		},
 		{
@@ -154,7 +154,7 @@ func TestTeardown(t *testing.T) {
 			fail: func(e *emulator.Emulator) {
 				e.FailNext(emulator.StepListInstances, 5, 200, `{"instances":[{"slug":"a"}],"cursor":"same"}`)
 			},
-			want:     deploy.TeardownResult{Listed: true, Instances: 1},
+			want:     deploy.TeardownResult{Instances: 1},
 			wantErr:  `sent cursor "same" twice`,
 			requests: map[emulator.Step]int{emulator.StepListInstances: 2, emulator.StepDeleteInstance: 1},
 		},
@@ -195,10 +195,10 @@ func TestTeardown(t *testing.T) {
 	}
 }
 
-// TestDeleteInstancesConcurrently checks that deletions run with exactly the
-// number of workers asked for (really that many at once, and no more), that
-// progress is reported one deletion at a time, and that every instance is
-// deleted once.
+// TestDeleteInstancesConcurrently checks that a teardown's deletions run
+// with exactly the number of workers asked for (really that many at once,
+// and no more), that progress is reported one deletion at a time, and that
+// every instance is deleted once. The instances fit on one page.
 //
 // The server holds each deletion until as many as the workers are held (or
 // as many as are left), then lets them through together, so a client that
@@ -222,6 +222,10 @@ func TestDeleteInstancesConcurrently(t *testing.T) {
 		batch          = make(chan struct{}) // closed to let the batch being filled through
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodDelete || !strings.Contains(r.URL.Path, "/i/") {
+			em.ServeHTTP(w, r) // the listing and the machine's deletion
+			return
+		}
 		mu.Lock()
 		inFlight++
 		peak = max(peak, inFlight)
@@ -250,9 +254,10 @@ func TestDeleteInstancesConcurrently(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	progress := 0 // not synchronized: the race detector fails the test if progress runs concurrently
-	n, err := newClient(t, srv.URL).DeleteInstances(context.Background(), "toggle", names, workers, func() { progress++ })
-	if err != nil || n != len(names) || progress != len(names) {
-		t.Fatalf("deleted %d (progress %d), err %v; want %d, nil", n, progress, err, len(names))
+	res, err := newClient(t, srv.URL).Teardown(context.Background(), deploy.Teardown{Machine: "toggle", DeleteInstances: true, Workers: workers,
+		Progress: func(deleted int) { progress++ }})
+	if err != nil || res.DeletedInstances != len(names) || progress != len(names) || !res.Deleted {
+		t.Fatalf("result %+v (progress %d), err %v; want %d deleted, then the machine", res, progress, err, len(names))
 	}
 	mu.Lock()
 	defer mu.Unlock()

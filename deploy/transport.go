@@ -39,8 +39,8 @@ type transport struct {
 	dialer *net.Dialer
 	tls    *tls.Config
 
-	mu  sync.Mutex
-	pre *preconn // nil until Preconnect
+	mu  sync.Mutex // guards pre, and what preconn says it guards
+	pre *preconn   // nil until Preconnect
 }
 
 func newTransport() *transport {
@@ -53,8 +53,8 @@ func newTransport() *transport {
 	}
 	t.Transport = &http.Transport{
 		Proxy:          http.ProxyFromEnvironment,
-		DialContext:    t.dial,
-		DialTLSContext: t.dialTLS,
+		DialContext:    t.dial(false),
+		DialTLSContext: t.dial(true),
 		// Used only for a target reached through a proxy's CONNECT tunnel;
 		// DialTLSContext does every other handshake.
 		TLSClientConfig:     t.tls,
@@ -65,21 +65,17 @@ func newTransport() *transport {
 	return t
 }
 
-// dial opens a plain TCP connection: to a loopback API over http, or to a
-// proxy.
-func (t *transport) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if conn := t.take(ctx, addr, false); conn != nil {
-		return conn, nil
+// dial is the transport's dial: with useTLS, of a TLS connection past its
+// handshake; without, of a plain TCP connection (to a loopback API over
+// http, or to a proxy). It takes the preconnection when there is one for
+// the address.
+func (t *transport) dial(useTLS bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if conn := t.take(ctx, addr, useTLS); conn != nil {
+			return conn, nil
+		}
+		return t.connect(ctx, network, addr, useTLS)
 	}
-	return t.connect(ctx, network, addr, false)
-}
-
-// dialTLS opens a TLS connection, past its handshake.
-func (t *transport) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
-	if conn := t.take(ctx, addr, true); conn != nil {
-		return conn, nil
-	}
-	return t.connect(ctx, network, addr, true)
 }
 
 // connect dials addr and, with useTLS, completes the handshake as
@@ -112,21 +108,15 @@ func (t *transport) connect(ctx context.Context, network, addr string, useTLS bo
 	return conn, nil
 }
 
-// publicOnlyKey marks a context whose connections must reach public
-// addresses only.
-type publicOnlyKey struct{}
-
-// publicOnly marks ctx so that the client's transport refuses to connect,
-// for a request made with it, to an address that internalAddr refuses. The
+// A context with publicOnlyKey makes the client's transport refuse to
+// connect, for a request made with it, to an address that internalAddr
+// refuses. The
 // check is made on the address dialed, after name resolution: an upload
 // URL whose name resolves (or is rebound) to 169.254.169.254 or 10.0.0.1 is
 // refused there, where no check of the URL can see it. Through a proxy the
 // address dialed is the proxy's, which the runner chose: it is not checked,
-// and the proxy resolves the name. A client made withHTTPClient uses its own
-// transport, which does not check.
-func publicOnly(ctx context.Context) context.Context {
-	return context.WithValue(ctx, publicOnlyKey{}, true)
-}
+// and the proxy resolves the name.
+type publicOnlyKey struct{}
 
 // internalAddressError is a connection refused before it was made: to an
 // internal address, for a request that may reach public addresses only. It
@@ -159,10 +149,5 @@ func refuseInternal(ctx context.Context, network, address string, _ syscall.RawC
 // and the preconnection if no request took it.
 func (t *transport) CloseIdleConnections() {
 	t.Transport.CloseIdleConnections()
-	t.mu.Lock()
-	p := t.pre
-	t.mu.Unlock()
-	if p != nil {
-		p.discard()
-	}
+	t.discard()
 }

@@ -42,13 +42,7 @@ type adminState struct {
 // readInstance answers GET /machines/{slug}/i/{instance}/admin: the
 // instance's full state, context included. The API runs no authorizer for
 // it; the scope instances.admin is all it asks.
-func (e *Emulator) readInstance(r *http.Request, _ []byte) (any, *apiError) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, p := e.machineLocked(r.PathValue("machine"))
-	if p != nil {
-		return nil, p
-	}
+func (e *Emulator) readInstance(r *http.Request, _ []byte, m *machine) (any, *apiError) {
 	in := m.instance(r.PathValue("instance"))
 	if in == nil {
 		return nil, notFound("instance")
@@ -77,7 +71,8 @@ func (e *Emulator) readInstance(r *http.Request, _ []byte) (any, *apiError) {
 func seedState(s InstanceState, where string) InstanceState {
 	var out InstanceState
 	if len(s.State) > 0 {
-		if !validStateValue(s.State) {
+		var v any
+		if json.Unmarshal(s.State, &v) != nil || !isStateValue(v) {
 			panic(fmt.Sprintf("emulator: %s.State is %.100s, which is not a StateValue (a JSON string, or an object whose every value is a StateValue)", where, s.State))
 		}
 		out.State = compact(s.State)
@@ -92,28 +87,19 @@ func seedState(s InstanceState, where string) InstanceState {
 	return out
 }
 
-// validStateValue reports whether raw is a StateValue: a JSON string, or a
-// non-empty object whose every value is a StateValue.
-func validStateValue(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return false
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		return json.Unmarshal(raw, &s) == nil
-	case '{':
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil || len(obj) == 0 {
-			return false
-		}
-		for _, v := range obj {
-			if !validStateValue(v) {
+// isStateValue reports whether v, decoded JSON, is a StateValue: a string,
+// or a non-empty object whose every value is a StateValue.
+func isStateValue(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return true
+	case map[string]any:
+		for _, child := range v {
+			if !isStateValue(child) {
 				return false
 			}
 		}
-		return true
+		return len(v) > 0
 	}
 	return false
 }

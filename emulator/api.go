@@ -5,7 +5,10 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -20,22 +23,6 @@ const (
 	maxJSONBody = 64 << 10
 	idParam     = "signedMachineVersionMigrationId"
 )
-
-// stepScopes names the scope each API step needs.
-var stepScopes = map[Step]string{
-	StepProvision:          scopeWrite,
-	StepFinalize:           scopeWrite,
-	StepProvisionVersion:   scopeWrite,
-	StepFinalizeVersion:    scopeWrite,
-	StepGetMachine:         "machines.read",
-	StepCreateMachine:      "machines.write",
-	StepDeleteMachine:      "machines.admin",
-	StepListInstances:      "instances.read",
-	StepDeleteInstance:     "instances.admin",
-	StepListVersions:       "machine-versions.read",
-	StepSetInstanceVersion: "instances.write",
-	StepReadInstance:       "instances.admin",
-}
 
 // ciScopes are the scopes of a key made with `smply keys create --use ci`
 // (docs/api.md, "Scopes"): it reads and writes machines and their versions,
@@ -67,13 +54,22 @@ func badParam(param, format string, args ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Code: "invalid-parameter", Parameter: param}
 }
 
-// api returns the handler of an API route: the checks every endpoint
-// shares, then f, answered with status ok and the JSON f returns (no body if
-// it returns nil), or the error.
-func (e *Emulator) api(step Step, ok int, f apiFunc) func(http.ResponseWriter, *http.Request, []byte) {
+// notFound returns the 404 for a missing machine or instance.
+func notFound(what string) *apiError {
+	return &apiError{status: http.StatusNotFound, Message: what + " not found", Code: "not-found"}
+}
+
+// apiFunc answers an API request that passed checkCaller: the JSON to answer
+// (nil for no body), or the error.
+type apiFunc func(r *http.Request, body []byte) (any, *apiError)
+
+// api returns the handler of an API route: checkCaller, then f, answered
+// with status ok and the JSON f returns (no body if it returns nil), or the
+// error.
+func (e *Emulator) api(step Step, scope string, ok int, f apiFunc) func(http.ResponseWriter, *http.Request, []byte) {
 	return func(w http.ResponseWriter, r *http.Request, body []byte) {
 		var res any
-		p := e.checkCaller(r, step)
+		p := e.checkCaller(r, step, scope)
 		if p == nil {
 			res, p = f(r, body)
 		}
@@ -88,24 +84,23 @@ func (e *Emulator) api(step Step, ok int, f apiFunc) func(http.ResponseWriter, *
 	}
 }
 
-// notFound returns the 404 for a missing machine or instance.
-// machineLocked returns the machine slug, with e.mu held: not found if it
-// was deleted since checkCaller found it.
-func (e *Emulator) machineLocked(slug string) (*machine, *apiError) {
-	m, ok := e.machines[slug]
-	if !ok {
-		return nil, notFound("machine")
+// withMachine returns an apiFunc that calls f with e.mu held and the machine
+// the path names, or answers 404 if it was deleted since checkCaller found it.
+func (e *Emulator) withMachine(f func(r *http.Request, body []byte, m *machine) (any, *apiError)) apiFunc {
+	return func(r *http.Request, body []byte) (any, *apiError) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		m, ok := e.machines[r.PathValue("machine")]
+		if !ok {
+			return nil, notFound("machine")
+		}
+		return f(r, body, m)
 	}
-	return m, nil
 }
 
-func notFound(what string) *apiError {
-	return &apiError{status: http.StatusNotFound, Message: what + " not found", Code: "not-found"}
-}
-
-// checkCaller applies the checks every API endpoint shares: token, org, the
-// step's scope, the slugs in the path, and that the machine exists.
-func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
+// checkCaller applies the checks every API endpoint shares: token, org,
+// scope, the slugs in the path, and that the machine exists.
+func (e *Emulator) checkCaller(r *http.Request, step Step, scope string) *apiError {
 	scopes := e.cfg.Scopes // Token's; nil is every scope
 	auth := r.Header.Get("Authorization")
 	if subtle.ConstantTimeCompare([]byte(auth), []byte("Bearer "+e.cfg.Token)) != 1 {
@@ -123,7 +118,7 @@ func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
 		return &apiError{status: http.StatusForbidden, Code: "missing-org",
 			Message: fmt.Sprintf("the user is not a member of org %q", org)}
 	}
-	if scope := stepScopes[step]; scopes != nil && !slices.Contains(scopes, scope) {
+	if scopes != nil && !slices.Contains(scopes, scope) {
 		return &apiError{status: http.StatusForbidden, Code: "missing-scope",
 			Message: "the token lacks the " + scope + " scope"}
 	}
@@ -144,91 +139,54 @@ func (e *Emulator) checkCaller(r *http.Request, step Step) *apiError {
 	return nil
 }
 
-// provisioned is the answer to a provision request.
-type provisioned struct {
-	ID     string            `json:"machineVersionMigrationId"`
-	URL    string            `json:"codeUploadUrl"`
-	Fields map[string]string `json:"codeUploadFields"`
+// jsonObject decodes a JSON object body sent with content-type application/json.
+func jsonObject(r *http.Request, body []byte) (map[string]json.RawMessage, *apiError) {
+	if len(body) > maxJSONBody {
+		return nil, badParam("", "request body is larger than %d bytes", maxJSONBody)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, badParam("", "content-type must be application/json, not %q", r.Header.Get("Content-Type"))
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return nil, badParam("", "request body must be a JSON object")
+	}
+	return obj, nil
 }
 
-// provision checks the body of POST /machines/{slug}/migrations and, if it
-// is valid, issues a migration with its presigned upload.
-func (e *Emulator) provision(r *http.Request, body []byte) (any, *apiError) {
-	slug := r.PathValue("machine")
-	gz, p := gzipFlag(r.URL.Query())
-	if p != nil {
-		return nil, p
-	}
+// jsonBody decodes a JSON object body as jsonObject does, and refuses the
+// first property, in name order, that is not one of keys: "unexpected
+// property", then takes, which says what the body takes.
+func jsonBody(r *http.Request, body []byte, takes string, keys ...string) (map[string]json.RawMessage, *apiError) {
 	obj, p := jsonObject(r, body)
 	if p != nil {
 		return nil, p
 	}
-	keys := []string{"fromMachineVersionId", "toMachineVersionId"}
 	for _, k := range sortedKeys(obj) {
-		if !slices.Contains(keys, k) && !e.cfg.AllowExtraProvisionFields {
-			return nil, badParam(k, "unexpected property %q: the body takes only fromMachineVersionId and toMachineVersionId", k)
+		if !slices.Contains(keys, k) {
+			return nil, badParam(k, "unexpected property %q: %s", k, takes)
 		}
 	}
-	e.mu.Lock()
-	var known []string
-	if m, ok := e.machines[slug]; ok { // deleted since checkCaller if not
-		for _, v := range m.versions {
-			known = append(known, v.ID)
-		}
-	}
-	e.mu.Unlock()
-	var versions []string
-	for _, k := range keys {
-		var v string
-		if err := json.Unmarshal(obj[k], &v); err != nil || v == "" {
-			return nil, badParam(k, "%s must be a non-empty string", k)
-		}
-		if !slices.Contains(known, v) {
-			return nil, badParam(k, "machine version %q does not exist for machine %q", v, slug)
-		}
-		versions = append(versions, v)
-	}
-
-	id := "mvm_" + hex.EncodeToString(randomBytes(8))
-	m := &migration{
-		Migration: Migration{ID: id, SignedID: id + "." + sign(e.idKey, id), Machine: slug, From: versions[0], To: versions[1], Gzip: gz},
-		key:       "migrations/" + slug + "/" + id + ".js",
-	}
-	uploadURL, p := e.issue(r, m)
-	if p != nil {
-		return nil, p
-	}
-	return provisioned{ID: m.SignedID, URL: uploadURL, Fields: m.fields}, nil
+	return obj, nil
 }
 
-// issue presigns the upload of m's code and records m; it returns the URL
-// to upload to.
-func (e *Emulator) issue(r *http.Request, m *migration) (string, *apiError) {
-	maxSize := e.cfg.Limits.Plain
-	if m.Gzip {
-		maxSize = e.cfg.Limits.Gzipped
+// emptyBody checks the body of a request that takes none: nothing, or an
+// empty JSON object.
+func emptyBody(r *http.Request, body []byte, what string) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
-	var uploadURL string
-	if e.cfg.Uploads != nil {
-		policy := UploadPolicy{Key: m.key, MaxBytes: int64(maxSize), ContentType: "application/javascript"}
-		if m.Gzip {
-			policy.ContentEncoding = "gzip"
-		}
-		var p *apiError
-		if uploadURL, m.fields, p = presignAt(r.Context(), e.cfg.Uploads, policy); p != nil {
-			return "", p
-		}
-	} else {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		uploadURL, m.fields = scheme+"://"+r.Host+"/upload/"+bucket, e.presign(m.key, maxSize, m.Gzip)
+	_, p := jsonBody(r, body, what+" takes an empty body")
+	return p
+}
+
+// nonEmptyString decodes property k of obj, which must be a non-empty string.
+func nonEmptyString(obj map[string]json.RawMessage, k string) (string, *apiError) {
+	var s string
+	if err := json.Unmarshal(obj[k], &s); err != nil || s == "" {
+		return "", badParam(k, "%s must be a non-empty string", k)
 	}
-	e.mu.Lock()
-	e.migrations = append(e.migrations, m)
-	e.mu.Unlock()
-	return uploadURL, nil
+	return s, nil
 }
 
 // gzipFlag reads the gzip query flag: present bare or as true/1 means the
@@ -247,55 +205,180 @@ func gzipFlag(q url.Values) (bool, *apiError) {
 	return false, badParam("gzip", "gzip must be true or false, not %q", v[0])
 }
 
-// jsonObject decodes a JSON object body sent with content-type application/json.
-func jsonObject(r *http.Request, body []byte) (map[string]json.RawMessage, *apiError) {
-	if len(body) > maxJSONBody {
-		return nil, badParam("", "request body is larger than %d bytes", maxJSONBody)
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return nil, badParam("", "content-type must be application/json, not %q", r.Header.Get("Content-Type"))
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return nil, badParam("", "request body must be a JSON object")
-	}
-	return obj, nil
+// writeJSON answers v as JSON. As the API's JSON.stringify does, it leaves
+// <, > and & as they are, so a seeded context comes back byte for byte.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
-// finalized is the answer to a finalize request.
-type finalized struct {
-	ID string `json:"machineVersionMigrationId"`
+// provisioned is the answer to provisioning: the signed ID of the migration,
+// or of the version, and where to upload its code.
+type provisioned struct {
+	MigrationID string            `json:"machineVersionMigrationId,omitempty"`
+	VersionID   string            `json:"machineVersionId,omitempty"`
+	URL         string            `json:"codeUploadUrl"`
+	Fields      map[string]string `json:"codeUploadFields"`
 }
 
-// finalize checks PUT /machines/{slug}/migrations/{signedID} and marks the
-// migration finalized: it exists, for setting instances' versions. Finalizing
-// again answers the same.
-func (e *Emulator) finalize(r *http.Request, body []byte) (any, *apiError) {
-	if p := emptyBody(r, body, "finalizing a migration"); p != nil {
+// provision answers POST /machines/{slug}/migrations: if the body names two
+// versions of the machine, it issues a migration between them, with its
+// presigned upload.
+func (e *Emulator) provision(r *http.Request, body []byte) (any, *apiError) {
+	slug := r.PathValue("machine")
+	gz, p := gzipFlag(r.URL.Query())
+	if p != nil {
 		return nil, p
 	}
-	slug := r.PathValue("machine")
-	m, p := e.complete(r, slug, r.PathValue("signedID"), idParam, false)
+	keys := []string{"fromMachineVersionId", "toMachineVersionId"}
+	var obj map[string]json.RawMessage
+	if e.cfg.AllowExtraProvisionFields {
+		obj, p = jsonObject(r, body)
+	} else {
+		obj, p = jsonBody(r, body, "the body takes only fromMachineVersionId and toMachineVersionId", keys...)
+	}
 	if p != nil {
 		return nil, p
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	mach, p := e.machineLocked(slug)
+	var known []string
+	if m, ok := e.machines[slug]; ok { // deleted since checkCaller if not
+		for _, v := range m.versions {
+			known = append(known, v.ID)
+		}
+	}
+	e.mu.Unlock()
+	var versions []string
+	for _, k := range keys {
+		v, p := nonEmptyString(obj, k)
+		if p != nil {
+			return nil, p
+		}
+		if !slices.Contains(known, v) {
+			return nil, badParam(k, "machine version %q does not exist for machine %q", v, slug)
+		}
+		versions = append(versions, v)
+	}
+	return e.issue(r, &migration{Migration: Migration{Machine: slug, From: versions[0], To: versions[1], Gzip: gz}})
+}
+
+// provisionVersion answers POST /machines/{slug}/v, whose body is empty:
+// see issue.
+func (e *Emulator) provisionVersion(r *http.Request, body []byte) (any, *apiError) {
+	gz, p := gzipFlag(r.URL.Query())
 	if p != nil {
 		return nil, p
 	}
-	if edge := [2]string{m.From, m.To}; !slices.Contains(mach.migrations, edge) {
-		mach.migrations = append(mach.migrations, edge)
+	if p := emptyBody(r, body, "provisioning a version"); p != nil {
+		return nil, p
 	}
-	return finalized{ID: m.ID}, nil
+	return e.issue(r, &migration{Migration: Migration{Machine: r.PathValue("machine"), Gzip: gz}, version: &Version{}})
 }
 
-// complete finalizes the record that signedID names, after checking that it
-// belongs to machine slug, is of the right kind, and has its code uploaded.
-// param names the signed ID in errors.
-func (e *Emulator) complete(r *http.Request, slug, signedID, param string, version bool) (*migration, *apiError) {
-	id, sig, _ := strings.Cut(signedID, ".")
+// issue records m, a migration or (with m.version set) a version of
+// m.Machine being provisioned, under a new ID, and answers its signed ID and
+// the presigned upload of its code: from Config.Uploads if set, else from
+// the emulator's own S3 stand-in.
+func (e *Emulator) issue(r *http.Request, m *migration) (any, *apiError) {
+	prefix, dir := "mvm_", "migrations/"
+	if m.version != nil {
+		prefix, dir = "ver_", "versions/"
+	}
+	m.ID = prefix + hex.EncodeToString(randomBytes(8))
+	m.SignedID = m.ID + "." + sign(e.idKey, m.ID)
+	m.key = dir + m.Machine + "/" + m.ID + ".js"
+	maxSize := e.cfg.Limits.Plain
+	if m.Gzip {
+		maxSize = e.cfg.Limits.Gzipped
+	}
+	var uploadURL string
+	if e.cfg.Uploads != nil {
+		policy := UploadPolicy{Key: m.key, MaxBytes: int64(maxSize), ContentType: "application/javascript"}
+		if m.Gzip {
+			policy.ContentEncoding = "gzip"
+		}
+		var err error
+		if uploadURL, m.fields, err = e.cfg.Uploads.Presign(r.Context(), policy); err != nil {
+			return nil, targetError("presign the upload", err)
+		}
+		m.fields = maps.Clone(m.fields) // the target may keep its map
+	} else {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		uploadURL, m.fields = scheme+"://"+r.Host+"/upload/"+bucket, e.presign(m.key, maxSize, m.Gzip)
+	}
+	e.mu.Lock()
+	e.migrations = append(e.migrations, m)
+	e.mu.Unlock()
+	if m.version != nil {
+		return provisioned{VersionID: m.SignedID, URL: uploadURL, Fields: m.fields}, nil
+	}
+	return provisioned{MigrationID: m.SignedID, URL: uploadURL, Fields: m.fields}, nil
+}
+
+// finalized is the answer to finalizing: the public ID of the migration, or
+// of the version.
+type finalized struct {
+	MigrationID string `json:"machineVersionMigrationId,omitempty"`
+	VersionID   string `json:"machineVersionId,omitempty"`
+}
+
+// finalize answers PUT /machines/{slug}/migrations/{signedID}: see complete.
+func (e *Emulator) finalize(r *http.Request, body []byte) (any, *apiError) {
+	if p := emptyBody(r, body, "finalizing a migration"); p != nil {
+		return nil, p
+	}
+	return e.complete(r, idParam, nil)
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// finalizeVersion answers PUT /machines/{slug}/v/{signedId}, whose body
+// sets what Version records from it: see complete.
+func (e *Emulator) finalizeVersion(r *http.Request, body []byte) (any, *apiError) {
+	obj, p := jsonObject(r, body)
+	if p != nil {
+		return nil, p
+	}
+	var v Version
+	for _, k := range sortedKeys(obj) {
+		var err error
+		switch k {
+		case "clientInfo":
+			err = json.Unmarshal(obj[k], &v.ClientInfo)
+		case "makeCurrent":
+			err = json.Unmarshal(obj[k], &v.MakeCurrent)
+		case "indexSelectors":
+			var sel map[string]json.RawMessage
+			if err = json.Unmarshal(obj[k], &sel); err == nil && sel == nil {
+				err = errNotObject
+			}
+			v.IndexSelectors = obj[k]
+		default:
+			return nil, badParam(k, "unexpected property %q: finalizing a version takes clientInfo, makeCurrent and indexSelectors", k)
+		}
+		if err != nil {
+			return nil, badParam(k, "%s has the wrong type", k)
+		}
+	}
+	return e.complete(r, versionParam, &v)
+}
+
+// complete finalizes the migration, or with v the version, that the path's
+// signed ID names, after checking that it belongs to the path's machine and
+// has its code uploaded; param names the signed ID in errors. A finalized
+// migration exists, for setting instances' versions. A finalized version
+// exists for the machine: migrations can name it, and it is listed, created
+// now, and current if finalized with makeCurrent. Finalizing again answers
+// the same and changes nothing.
+func (e *Emulator) complete(r *http.Request, param string, v *Version) (any, *apiError) {
+	slug := r.PathValue("machine")
+	id, sig, _ := strings.Cut(r.PathValue("signedID"), ".")
 	if !verify(e.idKey, id, sig) {
 		return nil, badParam(param, "signed id does not verify: use the id that provisioning returned")
 	}
@@ -303,16 +386,22 @@ func (e *Emulator) complete(r *http.Request, slug, signedID, param string, versi
 	m := e.find(func(m *migration) bool { return m.ID == id })
 	e.mu.Unlock()
 	switch {
-	case m == nil || (m.version != nil) != version: // unreachable while only IDs this emulator issued verify
+	case m == nil || (m.version != nil) != (v != nil): // unreachable while only IDs this emulator issued verify
 		return nil, badParam(param, "%s does not exist", id)
 	case m.Machine != slug: // Machine and key never change after provision
 		return nil, badParam(param, "%s belongs to machine %q, not %q", id, m.Machine, slug)
 	}
 	var fetched []byte
 	if e.cfg.Uploads != nil { // outside the lock: it is a request to another server
-		var p *apiError
-		if fetched, p = fetchFrom(r.Context(), e.cfg.Uploads, m.key); p != nil {
-			return nil, p
+		code, err := e.cfg.Uploads.Fetch(r.Context(), m.key)
+		switch {
+		case errors.Is(err, fs.ErrNotExist): // nothing was uploaded
+		case err != nil:
+			return nil, targetError("read the upload", err)
+		case code == nil:
+			fetched = []byte{} // an empty object is still an upload
+		default:
+			fetched = code
 		}
 	}
 
@@ -325,31 +414,22 @@ func (e *Emulator) complete(r *http.Request, slug, signedID, param string, versi
 		return nil, badParam(param, "no code was uploaded for %s: upload it to codeUploadUrl before finalizing", id)
 	}
 	m.Finalized = true
-	return m, nil
-}
-
-// emptyBody checks the body of a request that takes none: nothing, or an
-// empty JSON object.
-func emptyBody(r *http.Request, body []byte, what string) *apiError {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
+	mach, ok := e.machines[slug]
+	if !ok { // deleted since checkCaller
+		return nil, notFound("machine")
 	}
-	obj, p := jsonObject(r, body)
-	if p != nil {
-		return p
+	if v == nil {
+		if edge := [2]string{m.From, m.To}; !slices.Contains(mach.migrations, edge) {
+			mach.migrations = append(mach.migrations, edge)
+		}
+		return finalized{MigrationID: m.ID}, nil
 	}
-	if keys := sortedKeys(obj); len(keys) > 0 {
-		return badParam(keys[0], "unexpected property %q: %s takes an empty body", keys[0], what)
+	if mach.version(m.ID) == nil { // finalized for the first time
+		*m.version = *v
+		mach.versions = append(mach.versions, versionInfo{ID: m.ID, CreatedAt: stamp(time.Now()), ClientInfo: v.ClientInfo})
+		if v.MakeCurrent {
+			mach.current = m.ID
+		}
 	}
-	return nil
-}
-
-// writeJSON answers v as JSON. As the API's JSON.stringify does, it leaves
-// <, > and & as they are, so a seeded context comes back byte for byte.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	return finalized{VersionID: m.ID}, nil
 }

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -21,22 +20,15 @@ const (
 // nameMAC returns base64url, unpadded, of HMAC-SHA256 of name keyed with the
 // machine name: the proof of intent a delete must carry.
 func nameMAC(machine, name string) string {
-	mac := hmac.New(sha256.New, []byte(machine))
-	mac.Write([]byte(name))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(mac([]byte(machine), name))
 }
 
 // confirmDelete checks the body of a delete: exactly the danger flag, true,
 // and macParam, equal to want (unpadded base64url, compared as sent).
 func confirmDelete(r *http.Request, body []byte, macParam, want, of string) *apiError {
-	obj, p := jsonObject(r, body)
+	obj, p := jsonBody(r, body, "the body takes only "+dangerParam+" and "+macParam, dangerParam, macParam)
 	if p != nil {
 		return p
-	}
-	for _, k := range sortedKeys(obj) {
-		if k != dangerParam && k != macParam {
-			return badParam(k, "unexpected property %q: the body takes only %s and %s", k, dangerParam, macParam)
-		}
 	}
 	var danger bool
 	if err := json.Unmarshal(obj[dangerParam], &danger); err != nil || !danger {
@@ -51,18 +43,12 @@ func confirmDelete(r *http.Request, body []byte, macParam, want, of string) *api
 
 // deleteMachine checks DELETE /machines/{slug} and deletes the machine with
 // its versions, unless it still has instances.
-func (e *Emulator) deleteMachine(r *http.Request, body []byte) (any, *apiError) {
+func (e *Emulator) deleteMachine(r *http.Request, body []byte, m *machine) (any, *apiError) {
 	slug := r.PathValue("machine")
 	if p := confirmDelete(r, body, machineMACParam, nameMAC(slug, slug), "the machine name"); p != nil {
 		return nil, p
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, ok := e.machines[slug]
-	switch {
-	case !ok: // deleted since checkCaller
-		return nil, notFound("machine")
-	case len(m.instances) > 0:
+	if len(m.instances) > 0 {
 		return nil, &apiError{status: http.StatusConflict, Code: "invalid-state",
 			Message: fmt.Sprintf("machine %q cannot be deleted while instances exist (%d): delete each with DELETE /machines/%s/i/{instanceSlug} first", slug, len(m.instances), slug)}
 	}
@@ -72,15 +58,9 @@ func (e *Emulator) deleteMachine(r *http.Request, body []byte) (any, *apiError) 
 
 // deleteInstance checks DELETE /machines/{slug}/i/{instance} and deletes the
 // instance.
-func (e *Emulator) deleteInstance(r *http.Request, body []byte) (any, *apiError) {
+func (e *Emulator) deleteInstance(r *http.Request, body []byte, m *machine) (any, *apiError) {
 	slug, name := r.PathValue("machine"), r.PathValue("instance")
 	if p := confirmDelete(r, body, instanceMACParam, nameMAC(slug, name), "the instance name"); p != nil {
-		return nil, p
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, p := e.machineLocked(slug)
-	if p != nil {
 		return nil, p
 	}
 	i, found := m.instanceIndex(name)

@@ -9,13 +9,13 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -160,8 +160,7 @@ type Emulator struct {
 	cfg     Config         // the settings; the state Config seeds lives in machines
 	idKey   []byte         // signs migration IDs, so finalize can reject forged ones
 	postKey []byte         // signs upload policies, as an S3 secret access key would
-	mux     *http.ServeMux // routes a request to its route; see routes
-	paths   *http.ServeMux // finds the refusal of a request mux has no route for
+	mux     *http.ServeMux // routes a request to the endpoint of its path; see newMux
 
 	mu         sync.Mutex
 	requests   []Request
@@ -194,12 +193,8 @@ func New(cfg Config) *Emulator {
 	if cfg.PageSize < 0 {
 		panic(fmt.Sprintf("emulator: Config.PageSize is %d", cfg.PageSize))
 	}
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = Limits{Plain: maxPlain, Gzipped: maxGzipped}
-	}
-	if cfg.PageSize == 0 {
-		cfg.PageSize = 100
-	}
+	cfg.Limits = cmp.Or(cfg.Limits, Limits{Plain: maxPlain, Gzipped: maxGzipped})
+	cfg.PageSize = cmp.Or(cfg.PageSize, 100)
 	for _, id := range sortedKeys(cfg.CIKeys) {
 		if _, ok := cfg.Keys[id]; ok {
 			panic(fmt.Sprintf("emulator: key %q is in both Config.Keys and Config.CIKeys", id))
@@ -221,34 +216,8 @@ func New(cfg Config) *Emulator {
 	cfg.Machines, cfg.Instances, cfg.CurrentVersions, cfg.VersionClientInfo = nil, nil, nil, nil
 	cfg.InstanceVersions, cfg.PausedInstances, cfg.Migrations, cfg.InstanceStates = nil, nil, nil, nil
 	e := &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), machines: machines, fails: map[Step][]run{}}
-	e.mux, e.paths = e.muxes()
+	e.mux = e.newMux()
 	return e
-}
-
-// ServeHTTP records the request under its step, then answers an injected
-// fault, or routes it to its handler (or to its refusal: 404 or 405).
-func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	step, refused := e.match(r)
-	i := e.record(step, r)
-	// Reading one byte past the cap lets handlers see an oversized body as too large.
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRecorded+1))
-	e.update(i, func(req *Request) { req.Body = body[:min(len(body), maxRecorded)] })
-	sw := &statusWriter{ResponseWriter: w, e: e, i: i}
-	defer func() {
-		if sw.status == 0 && !sw.cut {
-			e.update(i, func(req *Request) { req.Status = http.StatusOK }) // what net/http sends for no answer
-		}
-	}()
-
-	switch {
-	case err != nil:
-		http.Error(sw, "cannot read request body", http.StatusBadRequest)
-	case refused != nil:
-		refused.ServeHTTP(sw, r)
-	case e.inject(sw, r, step):
-	default: // through the mux again, since only serving sets the path values
-		e.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
-	}
 }
 
 // record appends r on arrival, so the log keeps arrival order even when
@@ -345,15 +314,12 @@ func (e *Emulator) Instances(machine string) []string {
 func (e *Emulator) DesiredVersion(machine, instance string) (string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[machine]
-	if !ok {
-		return "", false
+	if m, ok := e.machines[machine]; ok {
+		if in := m.instance(instance); in != nil && in.desired != "" {
+			return in.desired, true
+		}
 	}
-	in := m.instance(instance)
-	if in == nil || in.desired == "" {
-		return "", false
-	}
-	return in.desired, true
+	return "", false
 }
 
 // find returns the migration for which match is true, or nil. Callers hold e.mu.
@@ -421,12 +387,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
 }
 
-// sign returns the hex HMAC-SHA256 of msg under key.
-func sign(key []byte, msg string) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(msg))
-	return hex.EncodeToString(mac.Sum(nil))
+// mac returns the HMAC-SHA256 of msg under key.
+func mac(key []byte, msg string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(msg))
+	return h.Sum(nil)
 }
+
+// sign returns the hex HMAC-SHA256 of msg under key.
+func sign(key []byte, msg string) string { return hex.EncodeToString(mac(key, msg)) }
 
 // verify reports whether sig is sign(key, msg), in constant time.
 func verify(key []byte, msg, sig string) bool {

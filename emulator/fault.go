@@ -48,7 +48,7 @@ type run struct {
 // test.
 func (e *Emulator) Inject(step Step, n int, f Fault) {
 	if n <= 0 {
-		e.InjectSequence(step)
+		e.pend(step, nil)
 		return
 	}
 	e.pend(step, []run{{n: n, f: check(f)}})
@@ -84,13 +84,10 @@ func check(f Fault) Fault {
 	return f
 }
 
+// pend replaces the faults pending for step with runs.
 func (e *Emulator) pend(step Step, runs []run) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(runs) == 0 {
-		delete(e.fails, step)
-		return
-	}
 	e.fails[step] = runs
 }
 
@@ -102,16 +99,10 @@ func (e *Emulator) next(step Step) (Fault, bool) {
 	if len(runs) == 0 {
 		return Fault{}, false
 	}
-	f := runs[0].f
 	if runs[0].n--; runs[0].n == 0 {
-		runs = runs[1:]
+		e.fails[step] = runs[1:]
 	}
-	if len(runs) == 0 {
-		delete(e.fails, step)
-	} else {
-		e.fails[step] = runs
-	}
-	return f, true
+	return runs[0].f, true
 }
 
 // inject applies a pending fault for step to the request, if there is one,

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 )
 
@@ -28,17 +27,11 @@ type instanceItem struct {
 // order, starting after the slug the cursor encodes. Since the cursor names a
 // slug rather than a position, deleting instances between pages neither skips
 // nor repeats any.
-func (e *Emulator) listInstances(r *http.Request, _ []byte) (any, *apiError) {
+func (e *Emulator) listInstances(r *http.Request, _ []byte, m *machine) (any, *apiError) {
 	after, hasCursor, p := cursorOf(r)
 	if p == nil && hasCursor && !validSlug(after) {
 		p = badCursor(r)
 	}
-	if p != nil {
-		return nil, p
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, p := e.machineLocked(r.PathValue("machine"))
 	if p != nil {
 		return nil, p
 	}
@@ -80,15 +73,12 @@ func badCursor(r *http.Request) *apiError {
 // setInstanceVersion answers PUT /machines/{slug}/i/{instance}/v by recording
 // the version the instance is to run. The API moves the instance only when
 // an event next reaches it, so the listing keeps its version.
-func (e *Emulator) setInstanceVersion(r *http.Request, body []byte) (any, *apiError) {
-	target, p := targetOf(r, body)
+func (e *Emulator) setInstanceVersion(r *http.Request, body []byte, m *machine) (any, *apiError) {
+	obj, p := jsonBody(r, body, "the body takes only "+targetParam, targetParam)
 	if p != nil {
 		return nil, p
 	}
-	slug := r.PathValue("machine")
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, p := e.machineLocked(slug)
+	target, p := nonEmptyString(obj, targetParam)
 	if p != nil {
 		return nil, p
 	}
@@ -97,30 +87,11 @@ func (e *Emulator) setInstanceVersion(r *http.Request, body []byte) (any, *apiEr
 	case in == nil:
 		return nil, notFound("instance")
 	case m.version(target) == nil:
-		return nil, badParam(targetParam, "machine version %q does not exist for machine %q", target, slug)
+		return nil, badParam(targetParam, "machine version %q does not exist for machine %q", target, r.PathValue("machine"))
 	case !m.leadsTo(in.version, target):
 		return nil, &apiError{status: http.StatusBadRequest, Code: "no-migration-path",
 			Message: "no chain of migrations leads from version " + in.version + " of instance " + in.slug + " to " + target + ": deploy a migration between them first"}
 	}
 	in.desired = target
 	return nil, nil
-}
-
-// targetOf reads the body of set-instance-version: exactly a non-empty
-// targetMachineVersionId.
-func targetOf(r *http.Request, body []byte) (string, *apiError) {
-	obj, p := jsonObject(r, body)
-	if p != nil {
-		return "", p
-	}
-	for _, k := range sortedKeys(obj) {
-		if k != targetParam {
-			return "", badParam(k, "unexpected property %q: the body takes only %s", k, targetParam)
-		}
-	}
-	var target string
-	if err := json.Unmarshal(obj[targetParam], &target); err != nil || target == "" {
-		return "", badParam(targetParam, "%s must be a non-empty string", targetParam)
-	}
-	return target, nil
 }

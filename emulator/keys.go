@@ -2,16 +2,12 @@ package emulator
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 )
-
-var errNotObject = errors.New("not a JSON object")
 
 // checkKeyToken accepts a token minted from one of Config.Keys or
 // Config.CIKeys, checked as docs/api.md describes it: HS256 with the key ID
@@ -38,14 +34,17 @@ func (e *Emulator) checkKeyToken(token string, now time.Time) ([]string, *apiErr
 	if decodeSegment(parts[0], &header) != nil || header.Alg != "HS256" {
 		return refuse("the header must be HS256")
 	}
-	secret, scopes, ok := e.key(header.Kid)
+	secret, ok := e.cfg.Keys[header.Kid]
+	scopes := e.cfg.Scopes
+	if !ok {
+		secret, ok = e.cfg.CIKeys[header.Kid]
+		scopes = ciScopes
+	}
 	if !ok {
 		return refuse("unknown key " + header.Kid)
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(parts[0] + "." + parts[1]))
-	if err != nil || !hmac.Equal(sig, mac.Sum(nil)) {
+	if err != nil || !hmac.Equal(sig, mac([]byte(secret), parts[0]+"."+parts[1])) {
 		return refuse("bad signature")
 	}
 	var claims struct {
@@ -73,16 +72,6 @@ func (e *Emulator) checkKeyToken(token string, now time.Time) ([]string, *apiErr
 		return refuse("act must be an object")
 	}
 	return scopes, nil
-}
-
-// key returns the secret of key id and the scopes of its tokens, or false
-// if there is no such key.
-func (e *Emulator) key(id string) (secret string, scopes []string, ok bool) {
-	if secret, ok := e.cfg.Keys[id]; ok {
-		return secret, e.cfg.Scopes, true
-	}
-	secret, ok = e.cfg.CIKeys[id]
-	return secret, ciScopes, ok
 }
 
 func decodeSegment(seg string, v any) error {

@@ -2,10 +2,7 @@ package emulator
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"maps"
 	"net/http"
 )
 
@@ -33,31 +30,6 @@ type UploadPolicy struct {
 	// ContentEncoding, if not "", is what the content-encoding field must
 	// equal; if "", the policy allows no content-encoding field.
 	ContentEncoding string
-}
-
-// presignAt asks the upload target for a presigned POST, and returns its URL
-// and a copy of its fields.
-func presignAt(ctx context.Context, t UploadTarget, p UploadPolicy) (string, map[string]string, *apiError) {
-	url, fields, err := t.Presign(ctx, p)
-	if err != nil {
-		return "", nil, targetError("presign the upload", err)
-	}
-	return url, maps.Clone(fields), nil
-}
-
-// fetchFrom reads the code uploaded to key from the upload target: nil, and
-// no error, if nothing was uploaded.
-func fetchFrom(ctx context.Context, t UploadTarget, key string) ([]byte, *apiError) {
-	code, err := t.Fetch(ctx, key)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case err != nil:
-		return nil, targetError("read the upload", err)
-	case code == nil:
-		return []byte{}, nil // an empty object is still an upload
-	}
-	return code, nil
 }
 
 // targetError is the 502 the API answers when its upload target fails.

@@ -3,7 +3,6 @@ package emulator
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -54,95 +53,6 @@ func (e *Emulator) MachineIndexes(slug string) []string {
 	return nil
 }
 
-// provisionVersion answers POST /machines/{slug}/v, whose body is empty.
-func (e *Emulator) provisionVersion(r *http.Request, body []byte) (any, *apiError) {
-	slug := r.PathValue("machine")
-	gz, p := gzipFlag(r.URL.Query())
-	if p != nil {
-		return nil, p
-	}
-	if p := emptyBody(r, body, "provisioning a version"); p != nil {
-		return nil, p
-	}
-	id := "ver_" + hex.EncodeToString(randomBytes(8))
-	m := &migration{
-		Migration: Migration{ID: id, SignedID: id + "." + sign(e.idKey, id), Machine: slug, Gzip: gz},
-		key:       "versions/" + slug + "/" + id + ".js",
-		version:   &Version{},
-	}
-	uploadURL, p := e.issue(r, m)
-	if p != nil {
-		return nil, p
-	}
-	return struct {
-		ID     string            `json:"machineVersionId"`
-		URL    string            `json:"codeUploadUrl"`
-		Fields map[string]string `json:"codeUploadFields"`
-	}{m.SignedID, uploadURL, m.fields}, nil
-}
-
-// finalizeVersion answers PUT /machines/{slug}/v/{signedId}. A finalized
-// version exists for the machine: migrations can name it, and it is listed,
-// created now, and current if finalized with makeCurrent. Finalizing again
-// answers the same and changes nothing.
-func (e *Emulator) finalizeVersion(r *http.Request, body []byte) (any, *apiError) {
-	v, p := finalizeBody(r, body)
-	if p != nil {
-		return nil, p
-	}
-	slug := r.PathValue("machine")
-	m, p := e.complete(r, slug, r.PathValue("signedID"), versionParam, true)
-	if p != nil {
-		return nil, p
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	mach, p := e.machineLocked(slug)
-	if p != nil {
-		return nil, p
-	}
-	if mach.version(m.ID) == nil {
-		*m.version = v
-		mach.versions = append(mach.versions, versionInfo{ID: m.ID, CreatedAt: stamp(time.Now()), ClientInfo: v.ClientInfo})
-		if v.MakeCurrent {
-			mach.current = m.ID
-		}
-	}
-	return struct {
-		ID string `json:"machineVersionId"`
-	}{m.ID}, nil
-}
-
-// finalizeBody reads the body of a version finalize into what it sets.
-func finalizeBody(r *http.Request, body []byte) (Version, *apiError) {
-	var v Version
-	obj, p := jsonObject(r, body)
-	if p != nil {
-		return v, p
-	}
-	for _, k := range sortedKeys(obj) {
-		var err error
-		switch k {
-		case "clientInfo":
-			err = json.Unmarshal(obj[k], &v.ClientInfo)
-		case "makeCurrent":
-			err = json.Unmarshal(obj[k], &v.MakeCurrent)
-		case "indexSelectors":
-			var sel map[string]json.RawMessage
-			if err = json.Unmarshal(obj[k], &sel); err == nil && sel == nil {
-				err = errNotObject
-			}
-			v.IndexSelectors = obj[k]
-		default:
-			return v, badParam(k, "unexpected property %q: finalizing a version takes clientInfo, makeCurrent and indexSelectors", k)
-		}
-		if err != nil {
-			return v, badParam(k, "%s has the wrong type", k)
-		}
-	}
-	return v, nil
-}
-
 // createMachine answers POST /machines {"slug": ..., "indexes": [...]}.
 func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) {
 	obj, p := jsonObject(r, body)
@@ -179,13 +89,7 @@ func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) 
 
 // getMachine answers GET /machines/{slug}: when it was created, and its
 // current version, absent before it has one.
-func (e *Emulator) getMachine(r *http.Request, _ []byte) (any, *apiError) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, p := e.machineLocked(r.PathValue("machine"))
-	if p != nil {
-		return nil, p
-	}
+func (e *Emulator) getMachine(_ *http.Request, _ []byte, m *machine) (any, *apiError) {
 	type machineJSON struct {
 		CreatedAt      string       `json:"createdAt"`
 		CurrentVersion *versionInfo `json:"currentVersion,omitempty"`
@@ -204,14 +108,8 @@ type versionPage struct {
 // names. Since versions are only added, as the newest, naming one rather
 // than a position neither skips nor repeats any when some are added between
 // pages.
-func (e *Emulator) listVersions(r *http.Request, _ []byte) (any, *apiError) {
+func (e *Emulator) listVersions(r *http.Request, _ []byte, m *machine) (any, *apiError) {
 	after, hasCursor, p := cursorOf(r)
-	if p != nil {
-		return nil, p
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, p := e.machineLocked(r.PathValue("machine"))
 	if p != nil {
 		return nil, p
 	}

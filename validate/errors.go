@@ -31,24 +31,12 @@ const (
 	BadInitial
 )
 
+var reasonNames = [...]string{NotFunction: "NotFunction", NotMachine: "NotMachine", BadDefinition: "BadDefinition", Threw: "Threw",
+	Syntax: "Syntax", Timeout: "Timeout", TooMuchMemory: "TooMuchMemory", BadInitial: "BadInitial"}
+
 func (r Reason) String() string {
-	switch r {
-	case NotFunction:
-		return "NotFunction"
-	case NotMachine:
-		return "NotMachine"
-	case BadDefinition:
-		return "BadDefinition"
-	case Threw:
-		return "Threw"
-	case Syntax:
-		return "Syntax"
-	case Timeout:
-		return "Timeout"
-	case TooMuchMemory:
-		return "TooMuchMemory"
-	case BadInitial:
-		return "BadInitial"
+	if r > 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
 	}
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
@@ -124,7 +112,14 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("the initial state of %s, %q, is not one of its states (%s)%s: XState throws when the machine enters %s; "+
 			"set initial to one of its states", e.State, e.Initial, states, e.at(), e.State)
 	case Threw:
-		return "the code threw at the top level: " + e.Message + e.at() + e.hint()
+		msg := "the code threw at the top level: " + e.Message + e.at()
+		// A throw of an API the sandbox lacks is explained; the sandbox's
+		// own refusals say so themselves.
+		if e.Lacks != "" && !strings.Contains(e.Message, sandboxLacks) {
+			msg += "; " + sandboxLacks + " " + e.Lacks + ", which the platform's web-standard runtime has: " +
+				"use it inside a function rather than at the top level"
+		}
+		return msg
 	case Syntax:
 		return "the check's engine cannot parse the code: " + e.Message + e.at() +
 			"; the code uses a JavaScript feature that the engine (goja) lacks"
@@ -155,17 +150,6 @@ func (e *Error) Limitation() bool {
 		return e.Lacks != ""
 	}
 	return false
-}
-
-// hint explains a throw that comes from the sandbox rather than the code:
-// the platform's runtime has APIs that the sandbox does not. The sandbox's
-// own refusals say so themselves.
-func (e *Error) hint() string {
-	if e.Lacks == "" || strings.Contains(e.Message, sandboxLacks) {
-		return ""
-	}
-	return "; " + sandboxLacks + " " + e.Lacks + ", which the platform's web-standard runtime has: " +
-		"use it inside a function rather than at the top level"
 }
 
 // article puts "a" or "an" before a typeof name; undefined and null have

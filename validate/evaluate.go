@@ -14,17 +14,17 @@ import (
 	"sbdeploy/bundle"
 )
 
-// evaluate runs the prelude and the script, then checks the exports for
-// kind, on its own goroutine; supervise interrupts it.
+// evaluate runs the script and checks its exports for kind, on the
+// engine's goroutine; do supervises it.
 func (s *sandbox) evaluate(kind bundle.Kind) error {
-	exports, in, err := s.module()
+	exports, err := s.module()
 	if err != nil {
 		return err
 	}
-	if err := in.functions(exports, Functions(kind)...); err != nil || kind != bundle.MachineVersion {
+	if err := s.functions(exports, Functions(kind)...); err != nil || kind != bundle.MachineVersion {
 		return err
 	}
-	_, err = in.machine(exports)
+	_, err = s.machine(exports)
 	return err
 }
 
@@ -32,6 +32,40 @@ func (s *sandbox) evaluate(kind bundle.Kind) error {
 // default export, which is the machine.
 func Functions(kind bundle.Kind) []string {
 	return slices.DeleteFunc(kind.Exports(), func(name string) bool { return name == "default" })
+}
+
+// module runs the web APIs, the prelude and the script, loads the helpers
+// into s.js, and returns the script's exports. RunProgram also runs the
+// promise jobs that the top level queued.
+func (s *sandbox) module() (*goja.Object, error) {
+	if err := s.setUp(); err != nil {
+		return nil, s.thrown(Threw, err)
+	}
+	prg, err := s.compile()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.vm.RunProgram(prg); err != nil {
+		return nil, s.thrown(Threw, err)
+	}
+	if len(s.rejected) > 0 {
+		return nil, &Error{Reason: Threw, Message: "Uncaught (in promise) " + oneLine(s.rejected[0].Result().String())}
+	}
+	exports, ok := s.vm.Get(GlobalName).(*goja.Object)
+	if !ok {
+		return nil, fmt.Errorf("validate: the script does not set %s: build it as an IIFE with GlobalName %q", GlobalName, GlobalName)
+	}
+	js := &helpers{}
+	if err := s.load(programs().inspectors, map[string]*goja.Callable{
+		"typeOf": &js.typeOf, "has": &js.has, "get": &js.get, "badInitial": &js.badInitial, "describe": &js.describe,
+	}); err != nil {
+		return nil, s.thrown(Threw, err)
+	}
+	if err := s.load(programs().migration, map[string]*goja.Callable{"call": &js.call, "path": &js.path, "plain": &js.plain}); err != nil {
+		return nil, err
+	}
+	s.js = js
+	return exports, nil
 }
 
 // compile parses the script in strict mode, as the upload is an ES module.
@@ -56,40 +90,42 @@ func (s *sandbox) compile() (*goja.Program, error) {
 	return prg, nil
 }
 
-// inspector calls the inspectors in the sandbox, so that getters, proxies
-// and interrupts behave as they do for the code itself.
-type inspector struct {
-	*sandbox
-	typeOf, has, get, badInitial goja.Callable
+// helpers are the functions of inspectors and migrationJS in the sandbox,
+// which the checks call so that getters, proxies and interrupts behave as
+// they do for the code itself.
+type helpers struct {
+	typeOf, has, get, badInitial, describe goja.Callable // inspectors
+	call, path, plain                      goja.Callable // migrationJS
 }
 
-func (s *sandbox) inspector() (*inspector, error) {
-	v, err := s.vm.RunProgram(programs()[2])
+// load runs prg, whose value is an object of functions, and sets each of
+// fns to the function of its name.
+func (s *sandbox) load(prg *goja.Program, fns map[string]*goja.Callable) error {
+	v, err := s.vm.RunProgram(prg)
 	if err != nil {
-		return nil, s.thrown(Threw, err)
+		return err
 	}
 	obj := v.ToObject(s.vm)
-	in := inspector{sandbox: s}
-	for name, f := range map[string]*goja.Callable{"typeOf": &in.typeOf, "has": &in.has, "get": &in.get, "badInitial": &in.badInitial} {
+	for name, f := range fns {
 		fn, ok := goja.AssertFunction(obj.Get(name))
 		if !ok {
-			return nil, fmt.Errorf("validate: inspector %s is not a function", name)
+			return fmt.Errorf("validate: helper %s is not a function", name)
 		}
 		*f = fn
 	}
-	return &in, nil
+	return nil
 }
 
 // functions checks that each named export is a function.
-func (in *inspector) functions(exports *goja.Object, names ...string) error {
+func (s *sandbox) functions(exports *goja.Object, names ...string) error {
 	for _, name := range names {
-		v, err := in.get(goja.Undefined(), exports, in.vm.ToValue(name))
+		v, err := s.js.get(goja.Undefined(), exports, s.vm.ToValue(name))
 		if err != nil {
-			return in.thrown(Threw, err)
+			return s.thrown(Threw, err)
 		}
-		typ, err := in.typeOf(goja.Undefined(), v)
+		typ, err := s.js.typeOf(goja.Undefined(), v)
 		if err != nil {
-			return in.thrown(Threw, err)
+			return s.thrown(Threw, err)
 		}
 		if t := typ.String(); t != "function" {
 			return &Error{Reason: NotFunction, Export: name, Type: t}
@@ -101,57 +137,52 @@ func (in *inspector) functions(exports *goja.Object, names ...string) error {
 // machine checks the default export as the official CLI does: an object
 // with __xstatenode whose definition resolves to something; then that
 // every initial state it enters exists, which the definition does not
-// resolve. It returns the machine.
-func (in *inspector) machine(exports *goja.Object) (goja.Value, error) {
-	m, err := in.get(goja.Undefined(), exports, in.vm.ToValue("default"))
+// resolve (see inspectors). It returns the machine.
+func (s *sandbox) machine(exports *goja.Object) (goja.Value, error) {
+	m, err := s.js.get(goja.Undefined(), exports, s.vm.ToValue("default"))
 	if err != nil {
-		return nil, in.thrown(Threw, err)
+		return nil, s.thrown(Threw, err)
 	}
-	typ, err := in.typeOf(goja.Undefined(), m)
+	typ, err := s.js.typeOf(goja.Undefined(), m)
 	if err != nil {
-		return nil, in.thrown(Threw, err)
+		return nil, s.thrown(Threw, err)
 	}
 	if t := typ.String(); t != "object" {
 		return nil, &Error{Reason: NotMachine, Export: "default", Type: t}
 	}
-	has, err := in.has(goja.Undefined(), m, in.vm.ToValue("__xstatenode"))
+	has, err := s.js.has(goja.Undefined(), m, s.vm.ToValue("__xstatenode"))
 	if err != nil {
-		return nil, in.thrown(Threw, err)
+		return nil, s.thrown(Threw, err)
 	}
 	if !has.ToBoolean() {
 		return nil, &Error{Reason: NotMachine, Export: "default", Type: "object without __xstatenode"}
 	}
-	def, err := in.get(goja.Undefined(), m, in.vm.ToValue("definition"))
+	def, err := s.js.get(goja.Undefined(), m, s.vm.ToValue("definition"))
 	if err != nil {
-		return nil, in.thrown(BadDefinition, err)
+		return nil, s.thrown(BadDefinition, err)
 	}
 	if !def.ToBoolean() {
 		return nil, &Error{Reason: BadDefinition, Export: "default", Message: "it is " + def.String()}
 	}
-	return m, in.initials(m)
-}
-
-// initials checks the initial states of machine m (see inspectors).
-func (in *inspector) initials(m goja.Value) error {
-	bad, err := in.badInitial(goja.Undefined(), m)
+	bad, err := s.js.badInitial(goja.Undefined(), m)
 	if err != nil {
-		return in.thrown(BadDefinition, err)
+		return nil, s.thrown(BadDefinition, err)
 	}
 	if goja.IsNull(bad) || goja.IsUndefined(bad) {
-		return nil
+		return m, nil
 	}
-	o := bad.ToObject(in.vm)
+	o := bad.ToObject(s.vm)
 	e := &Error{Reason: BadInitial, Export: "default", State: o.Get("state").String()}
-	if err := in.vm.ExportTo(o.Get("children"), &e.Children); err != nil {
-		return fmt.Errorf("validate: the children of %s: %w", e.State, err)
+	if err := s.vm.ExportTo(o.Get("children"), &e.Children); err != nil {
+		return nil, fmt.Errorf("validate: the children of %s: %w", e.State, err)
 	}
 	if v := o.Get("entered"); v != nil {
 		e.Entered = v.String()
-		return e
+	} else {
+		e.Initial = o.Get("initial").String()
+		e.Pos = s.initialAt(e.Initial)
 	}
-	e.Initial = o.Get("initial").String()
-	e.Pos = in.initialAt(e.Initial)
-	return e
+	return nil, e
 }
 
 // initialAt returns where the app's code names initial state name, if

@@ -19,53 +19,13 @@ import (
 // states multiply them.
 const maxConfigurations = 256
 
-// describeJS and the migration helpers run in the sandbox, as the
-// inspectors do. describe reads what XState 4 and 5 both have: each node's
-// states, type and config.initial ({target} in XState 5), its transitions'
-// event types (an array in XState 4, a Map in 5), and the machine's
-// context (XState 4 computes it; XState 5 keeps the config's, which may be
-// a function of the input).
-const migrationJS = `({
-  describe: function (machine) {
-    function children(node) {
-      return node.states !== null && typeof node.states === "object" ? Object.keys(node.states) : [];
-    }
-    function initialOf(node) {
-      var i = node.config !== null && typeof node.config === "object" ? node.config.initial : undefined;
-      i = i !== null && typeof i === "object" ? i.target : i;
-      return i === undefined || i === null ? "" : String(i);
-    }
-    var states = [], events = new Set(), seen = new Set();
-    // XState 5's machine keeps its state nodes under root.
-    var root = machine.root !== null && typeof machine.root === "object" && machine.root.states ? machine.root : machine;
-    (function walk(node, path) {
-      if (node === null || typeof node !== "object" || seen.has(node)) return;
-      seen.add(node);
-      states.push({path: path, type: String(node.type), initial: node.type === "compound" ? initialOf(node) : ""});
-      var ts = node.transitions;
-      if (Array.isArray(ts)) ts.forEach(function (t) { events.add(t.eventType); });
-      else if (ts instanceof Map) ts.forEach(function (list, type) { events.add(type); });
-      children(node).forEach(function (k) { walk(node.states[k], path.concat([k])); });
-    })(root, []);
-    // XState 4 computes the context; XState 5 keeps the config's, which
-    // may be made from the instance's input: then it is not known (null).
-    var context = {};
-    try {
-      var c = machine.context;
-      if (c === undefined && machine.config) c = machine.config.context;
-      if (typeof c === "function") c = null;
-      context = c === null ? null : c !== undefined && typeof c === "object" ? JSON.parse(JSON.stringify(c)) : {};
-    } catch (e) { context = null; }
-    return JSON.stringify({
-      states: states,
-      events: Array.from(events).filter(function (e) {
-        return typeof e === "string" && e !== "" && !/^(xstate\.|done\.|error\.)/.test(e);
-      }).sort(),
-      context: context,
-    });
-  },
-  call: function (f, args) { return f.apply(undefined, JSON.parse(args)); },
-  what: function (v, show) {
+// migrationJS are the functions that a migration check calls in the
+// sandbox: call calls one of the migration's functions with arguments
+// given as JSON; path and plain read what it returned, upgradeState's
+// state keys and upgradeContext's context, and say what is wrong with it,
+// shown only if show (a replay's values are the instance's data).
+const migrationJS = `(function () {
+  function what(v, show) {
     if (v === null) return "null";
     if (Array.isArray(v)) return "an array";
     if (typeof v === "string") return show ? "a string (" + JSON.stringify(v.slice(0, 60)) + ")" : "a string";
@@ -73,145 +33,86 @@ const migrationJS = `({
     if (typeof v === "object" && typeof v.then === "function") return "a Promise (the function must not be async)";
     if (typeof v === "object") return "an object";
     return typeof v === "undefined" ? "undefined" : "a " + typeof v;
-  },
-  path: function (v, show) {
-    if (!Array.isArray(v)) return {why: "returned " + this.what(v, show) + ", not an array of state keys"};
-    for (var i = 0; i < v.length; i++) {
-      if (typeof v[i] !== "string") return {why: "returned an array whose item " + i + " is " + this.what(v[i], show) + ", not a state key"};
-    }
-    return {path: v.slice()};
-  },
-  plain: function (v, show) {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return "returned " + this.what(v, show) + ", not a context object";
-    // The path to a value is kept as a stack and joined only for a fault,
-    // and shown only if show: in a replay, keys are the instance's data.
-    var seen = new Set(), at = ["context"];
-    function where() { return show ? at.join("") : "a value in the context"; }
-    function check(x) {
-      switch (typeof x) {
-      case "string": case "boolean": return "";
-      case "number": return isFinite(x) ? "" : where() + " is " + x + ", which JSON turns into null";
-      case "undefined": return where() + " is undefined, which JSON leaves out";
-      case "function": return where() + " is a function, which JSON leaves out";
-      case "bigint": return where() + " is a BigInt, which JSON cannot encode";
-      case "symbol": return where() + " is a symbol, which JSON leaves out";
+  }
+  return {
+    call: function (f, args) { return f.apply(undefined, JSON.parse(args)); },
+    path: function (v, show) {
+      if (!Array.isArray(v)) return {why: "returned " + what(v, show) + ", not an array of state keys"};
+      for (var i = 0; i < v.length; i++) {
+        if (typeof v[i] !== "string") return {why: "returned an array whose item " + i + " is " + what(v[i], show) + ", not a state key"};
       }
-      if (x === null) return "";
-      if (seen.has(x)) return where() + " refers back to an object that holds it, which JSON cannot encode";
-      var proto = Object.getPrototypeOf(x);
-      if (!Array.isArray(x) && proto !== Object.prototype && proto !== null) {
-        var name = show && proto && proto.constructor && typeof proto.constructor.name === "string" ? proto.constructor.name : "";
-        return where() + " is " + (name ? "a " + name : "an object of a class") + ", which JSON does not keep as it is";
+      return {path: v.slice()};
+    },
+    plain: function (v, show) {
+      if (v === null || typeof v !== "object" || Array.isArray(v)) return "returned " + what(v, show) + ", not a context object";
+      // The path to a value is kept as a stack and joined only for a fault,
+      // and shown only if show: in a replay, keys are the instance's data.
+      var seen = new Set(), at = ["context"];
+      function where() { return show ? at.join("") : "a value in the context"; }
+      function check(x) {
+        switch (typeof x) {
+        case "string": case "boolean": return "";
+        case "number": return isFinite(x) ? "" : where() + " is " + x + ", which JSON turns into null";
+        case "undefined": return where() + " is undefined, which JSON leaves out";
+        case "function": return where() + " is a function, which JSON leaves out";
+        case "bigint": return where() + " is a BigInt, which JSON cannot encode";
+        case "symbol": return where() + " is a symbol, which JSON leaves out";
+        }
+        if (x === null) return "";
+        if (seen.has(x)) return where() + " refers back to an object that holds it, which JSON cannot encode";
+        var proto = Object.getPrototypeOf(x);
+        if (!Array.isArray(x) && proto !== Object.prototype && proto !== null) {
+          var name = show && proto && proto.constructor && typeof proto.constructor.name === "string" ? proto.constructor.name : "";
+          return where() + " is " + (name ? "a " + name : "an object of a class") + ", which JSON does not keep as it is";
+        }
+        if (typeof x.toJSON === "function") return where() + " has a toJSON method, which JSON calls instead";
+        seen.add(x);
+        var keys = Object.keys(x), array = Array.isArray(x);
+        for (var i = 0; i < keys.length; i++) {
+          at.push(array ? "[" + keys[i] + "]" : "." + keys[i]);
+          var why = check(x[keys[i]]);
+          at.pop();
+          if (why) return why;
+        }
+        seen.delete(x);
+        return "";
       }
-      if (typeof x.toJSON === "function") return where() + " has a toJSON method, which JSON calls instead";
-      seen.add(x);
-      var keys = Object.keys(x), array = Array.isArray(x);
-      for (var i = 0; i < keys.length; i++) {
-        at.push(array ? "[" + keys[i] + "]" : "." + keys[i]);
-        var why = check(x[keys[i]]);
-        at.pop();
-        if (why) return why;
-      }
-      seen.delete(x);
-      return "";
-    }
-    var why = check(v);
-    return why ? "returned a context that JSON changes: " + why : "";
-  },
-})`
+      var why = check(v);
+      return why ? "returned a context that JSON changes: " + why : "";
+    },
+  };
+})()`
 
 // Describe evaluates script, the evaluation variant of a machine version,
 // checks its default export as Check does, and describes the machine.
 func Describe(ctx context.Context, script []byte, opts Options) (*Machine, error) {
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
 	s := newSandbox(script)
 	var m *Machine
-	err = s.do(ctx, opts, func() error {
-		exports, in, err := s.module()
+	err := s.do(ctx, opts, func() error {
+		exports, err := s.module()
 		if err != nil {
 			return err
 		}
-		machine, err := in.machine(exports)
+		machine, err := s.machine(exports)
 		if err != nil {
 			return err
 		}
-		js, err := s.helpers()
-		if err != nil {
-			return err
-		}
-		v, err := js.describe(goja.Undefined(), machine)
+		v, err := s.js.describe(goja.Undefined(), machine)
 		if err != nil {
 			return s.thrown(BadDefinition, err)
 		}
-		m, err = machineOf(v.String())
-		return err
+		var d struct {
+			States  []State         `json:"states"`
+			Events  []string        `json:"events"`
+			Context json.RawMessage `json:"context"`
+		}
+		if err := json.Unmarshal([]byte(v.String()), &d); err != nil || len(d.States) == 0 {
+			return fmt.Errorf("validate: describe the machine: %v", err)
+		}
+		m = &Machine{Root: d.States[0], States: d.States[1:], Events: d.Events, Context: d.Context}
+		return nil
 	})
 	return m, err
-}
-
-func machineOf(described string) (*Machine, error) {
-	var d struct {
-		States  []State         `json:"states"`
-		Events  []string        `json:"events"`
-		Context json.RawMessage `json:"context"`
-	}
-	if err := json.Unmarshal([]byte(described), &d); err != nil || len(d.States) == 0 {
-		return nil, fmt.Errorf("validate: describe the machine: %v", err)
-	}
-	return &Machine{Root: d.States[0], States: d.States[1:], Events: d.Events, Context: d.Context}, nil
-}
-
-// module runs the prelude and the script, and returns its exports.
-// RunProgram also runs the promise jobs that the top level queued.
-func (s *sandbox) module() (*goja.Object, *inspector, error) {
-	if err := s.setUp(); err != nil {
-		return nil, nil, s.thrown(Threw, err)
-	}
-	prg, err := s.compile()
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := s.vm.RunProgram(prg); err != nil {
-		return nil, nil, s.thrown(Threw, err)
-	}
-	if len(s.rejected) > 0 {
-		return nil, nil, &Error{Reason: Threw, Message: "Uncaught (in promise) " + oneLine(s.rejected[0].Result().String())}
-	}
-	exports, ok := s.vm.Get(GlobalName).(*goja.Object)
-	if !ok {
-		return nil, nil, fmt.Errorf("validate: the script does not set %s: build it as an IIFE with GlobalName %q", GlobalName, GlobalName)
-	}
-	in, err := s.inspector()
-	return exports, in, err
-}
-
-// helpers are migrationJS's functions in the sandbox.
-type helpers struct{ describe, call, path, plain goja.Callable }
-
-func (s *sandbox) helpers() (*helpers, error) {
-	v, err := s.vm.RunString(migrationJS)
-	if err != nil {
-		return nil, err
-	}
-	obj, h := v.ToObject(s.vm), &helpers{}
-	for name, f := range map[string]*goja.Callable{"describe": &h.describe, "call": &h.call, "path": &h.path, "plain": &h.plain} {
-		fn, ok := goja.AssertFunction(obj.Get(name))
-		if !ok {
-			return nil, fmt.Errorf("validate: helper %s is not a function", name)
-		}
-		*f = fn
-	}
-	h.path = bind(obj, h.path)
-	h.plain = bind(obj, h.plain)
-	return h, nil
-}
-
-// bind calls f with this set to obj.
-func bind(obj *goja.Object, f goja.Callable) goja.Callable {
-	return func(_ goja.Value, args ...goja.Value) (goja.Value, error) { return f(obj, args...) }
 }
 
 // Migration is a migration's code, evaluated, between two machines.
@@ -219,7 +120,6 @@ type Migration struct {
 	s        *sandbox
 	opts     Options
 	from, to *Machine
-	js       *helpers
 	state    goja.Value // upgradeState
 	context  goja.Value // upgradeContext
 	// calling is the call under way, to name when it does not return.
@@ -234,20 +134,13 @@ type Migration struct {
 // from machine from to machine to, and checks its exports as Check does.
 // opts bounds the evaluation, and then each Static or Replay call.
 func NewMigration(ctx context.Context, script []byte, from, to *Machine, opts Options) (*Migration, error) {
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
 	m := &Migration{s: newSandbox(script), opts: opts, from: from, to: to}
-	err = m.s.do(ctx, opts, func() error {
-		exports, in, err := m.s.module()
+	err := m.s.do(ctx, opts, func() error {
+		exports, err := m.s.module()
 		if err != nil {
 			return err
 		}
-		if err := in.functions(exports, Functions(bundle.Migration)...); err != nil {
-			return err
-		}
-		if m.js, err = m.s.helpers(); err != nil {
+		if err := m.s.functions(exports, Functions(bundle.Migration)...); err != nil {
 			return err
 		}
 		m.state, m.context = exports.Get("upgradeState"), exports.Get("upgradeContext")
@@ -370,27 +263,20 @@ func (m *Migration) Static(ctx context.Context) (*Plan, error) {
 			}
 			plan.Mappings = append(plan.Mappings, mp)
 		}
+	configs:
 		for _, config := range m.from.Configurations(maxConfigurations) {
 			var news [][]string
 			for _, old := range config {
 				l, ok := mapped[jsonText(old)]
 				if !ok {
-					news = nil
-					break
+					continue configs // upgradeState failed for it: reported
 				}
 				news = append(news, l...)
 			}
-			if news == nil {
-				continue // upgradeState failed for it: reported
+			f := m.together(config, news, true)
+			if f == nil && !plan.ContextUnknown {
+				f = m.upgradeContext(config, news, context, true)
 			}
-			if f := m.together(config, news, true); f != nil {
-				plan.Failures = append(plan.Failures, *f)
-				continue
-			}
-			if plan.ContextUnknown {
-				continue
-			}
-			f := m.upgradeContext(config, news, context, true)
 			if m.stopped != nil {
 				return m.stopped
 			}
@@ -482,15 +368,8 @@ func (m *Migration) replay(in Instance) *Failure {
 // the new machine. show says whether what it returned may be shown.
 func (m *Migration) upgradeState(old []string, context json.RawMessage, show bool) ([][]string, *Failure) {
 	f := &Failure{Function: "upgradeState", Old: jsonText(old)}
-	v, threw := m.call(f, m.state, show, old, context)
-	if threw != nil {
-		f.Kind, f.Why, f.Pos = threw.Kind, threw.Why, threw.Pos
-		return nil, f
-	}
-	r, err := m.js.path(goja.Undefined(), v, m.s.vm.ToValue(show))
-	if err != nil {
-		f.Kind = KindThrew
-		f.Why, f.Pos = m.unreadable(err, show)
+	r, ok := m.call(f, m.state, m.s.js.path, show, old, context)
+	if !ok {
 		return nil, f
 	}
 	o := r.ToObject(m.s.vm)
@@ -519,15 +398,8 @@ func (m *Migration) upgradeState(old []string, context json.RawMessage, show boo
 // it returns a context that JSON keeps as it is.
 func (m *Migration) upgradeContext(olds, news [][]string, context json.RawMessage, show bool) *Failure {
 	f := &Failure{Function: "upgradeContext", Old: jsonText(olds)}
-	v, threw := m.call(f, m.context, show, olds, news, context)
-	if threw != nil {
-		f.Kind, f.Why, f.Pos = threw.Kind, threw.Why, threw.Pos
-		return f
-	}
-	why, err := m.js.plain(goja.Undefined(), v, m.s.vm.ToValue(show))
-	if err != nil {
-		f.Kind = KindThrew
-		f.Why, f.Pos = m.unreadable(err, show)
+	why, ok := m.call(f, m.context, m.s.js.plain, show, olds, news, context)
+	if !ok {
 		return f
 	}
 	if w := why.String(); w != "" {
@@ -537,57 +409,64 @@ func (m *Migration) upgradeContext(olds, news [][]string, context json.RawMessag
 	return nil
 }
 
-// unreadable describes a throw while what a function returned was read (a
-// getter, a Proxy): with the message only if show.
-func (m *Migration) unreadable(err error, show bool) (string, Position) {
-	var ve *Error
-	var ie *goja.InterruptedError
-	if errors.As(err, &ie) || !errors.As(m.s.thrown(Threw, err), &ve) {
-		m.stopped = err
-		return "", Position{}
-	}
-	if show {
-		return "returned something that threw when it was read: " + ve.Message, ve.Pos
-	}
-	return "returned something that threw when it was read", ve.Pos
-}
-
 // builtinErrors are the names of the errors the language throws, which a
 // replay may show: a name the code sets could hold the instance's data.
 var builtinErrors = []string{"Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError", "AggregateError"}
 
-// call calls fn, the call that what describes, with args, copied into the
-// sandbox as JSON. A throw comes back as a failure's Why and Pos: the
-// message only if show, else the error's name if it is a built-in one. An
-// interrupt sets m.stopped. Each call restarts the time limit.
-func (m *Migration) call(what *Failure, fn goja.Value, show bool, args ...any) (goja.Value, *Failure) {
+// call calls fn, the call that f describes, with args, copied into the
+// sandbox as JSON, and then read (path or plain) with what fn returned
+// and show; it returns what read returned. If either throws, or args are
+// not JSON, it sets f's Kind, Why and Pos and returns false: a throw's
+// message only if show, else the error's name if it is a built-in one;
+// a throw while what fn returned was read (a getter, a Proxy) says so.
+// An interrupt sets m.stopped. Each call restarts the time limit.
+func (m *Migration) call(f *Failure, fn goja.Value, read goja.Callable, show bool, args ...any) (goja.Value, bool) {
 	data, err := json.Marshal(args)
 	if err != nil {
-		return nil, &Failure{Kind: KindNotCalled, Why: "cannot be called: " + err.Error()}
+		f.Kind, f.Why = KindNotCalled, "cannot be called: "+err.Error()
+		return nil, false
 	}
-	record := *what
+	record := *f
 	record.Instance = m.instance
 	m.calling.Store(&record)
 	m.s.restart()
-	v, err := m.js.call(goja.Undefined(), fn, m.s.vm.ToValue(string(data)))
-	if err == nil {
-		return v, nil
+	v, err := m.s.js.call(goja.Undefined(), fn, m.s.vm.ToValue(string(data)))
+	if err != nil {
+		if ve := m.thrown(err); ve != nil {
+			f.Kind, f.Why, f.Pos = KindThrew, "threw", ve.Pos
+			name, _, _ := strings.Cut(ve.Message, ":")
+			switch {
+			case show:
+				f.Why = "threw " + ve.Message
+			case slices.Contains(builtinErrors, name):
+				f.Why = "threw " + name
+			}
+		}
+		return nil, false
 	}
+	r, err := read(goja.Undefined(), v, m.s.vm.ToValue(show))
+	if err != nil {
+		if ve := m.thrown(err); ve != nil {
+			f.Kind, f.Why, f.Pos = KindThrew, "returned something that threw when it was read", ve.Pos
+			if show {
+				f.Why += ": " + ve.Message
+			}
+		}
+		return nil, false
+	}
+	return r, true
+}
+
+// thrown returns the *Error of a throw; for an interrupt, or another
+// failure of the engine, it sets m.stopped and returns nil.
+func (m *Migration) thrown(err error) *Error {
 	var ve *Error
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) || !errors.As(m.s.thrown(Threw, err), &ve) {
 		m.stopped = err
-		return nil, &Failure{}
+		return nil
 	}
-	f := &Failure{Kind: KindThrew, Why: "threw", Pos: ve.Pos}
-	name, _, _ := strings.Cut(ve.Message, ":")
-	switch {
-	case show:
-		f.Why = "threw " + ve.Message
-	case slices.Contains(builtinErrors, name):
-		f.Why = "threw " + name
-	}
-	return nil, f
+	return ve
 }
 
 // do runs fn on the engine within the bounds, each call of the migration

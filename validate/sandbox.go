@@ -101,81 +101,124 @@ const prelude = `"use strict";
 // the engine, under DefaultMaxHeapBytes.
 const maxStringLength = 1 << 24
 
-// inspectors are the operators Check needs that goja's Go API lacks, as the
-// official CLI's check spells them, and badInitial, which walks a machine's
-// state nodes for an initial state that XState throws for only when an
-// instance enters it. It reads what XState 4 and 5 both have: each node's
-// states, type, id and config.initial (XState 5 also takes {target}), and
-// its transitions' targets (XState 4: an array; 5: a Map, and always).
-// It returns the first fault in document order, or null:
+// inspectors are the functions that Check and Describe call in the
+// sandbox. typeOf, has and get are the operators that goja's Go API lacks,
+// as the official CLI's check spells them.
+//
+// badInitial walks a machine's state nodes for an initial state that
+// XState throws for only when an instance enters it. It reads what XState
+// 4 and 5 both have: each node's states, type, id and config.initial
+// (XState 5 also takes {target}), and its transitions' targets (XState 4:
+// an array; 5: a Map, and always). It returns the first fault in document
+// order, or null:
 //   - a node, not parallel (XState ignores initial there), whose initial
 //     names none of its child states;
 //   - a compound node without initial that the machine enters without
 //     naming a child: when it starts (the root, and down initial states and
 //     parallel regions), or as a transition's target.
-const inspectors = `({
-  typeOf: function (v) { return v === null ? "null" : typeof v; },
-  has: function (o, k) { return k in o; },
-  get: function (o, k) { return o[k]; },
-  badInitial: function (machine) {
-    function children(node) {
-      return node.states !== null && typeof node.states === "object" ? Object.keys(node.states) : [];
-    }
-    function initialOf(node) {
-      var i = node.config !== null && typeof node.config === "object" ? node.config.initial : undefined;
-      return i !== null && typeof i === "object" ? i.target : i;
-    }
-    var nodes = [], seen = new Set();
-    (function walk(node) {
-      if (node === null || typeof node !== "object" || seen.has(node)) return;
-      seen.add(node);
-      nodes.push(node);
-      children(node).forEach(function (k) { walk(node.states[k]); });
-    })(machine);
-    for (var n = 0; n < nodes.length; n++) {
-      var node = nodes[n], initial = initialOf(node);
-      if (initial !== undefined && node.type !== "parallel" && children(node).indexOf(String(initial)) < 0) {
-        return {state: "#" + node.id, initial: String(initial), children: children(node)};
+//
+// describe returns, as JSON, each state node's path, type and initial
+// (compound states only), its transitions' event types (an array in
+// XState 4, a Map in 5), and the machine's context (XState 4 computes it;
+// XState 5 keeps the config's, which may be a function of the input).
+const inspectors = `(function () {
+  function children(node) {
+    return node.states !== null && typeof node.states === "object" ? Object.keys(node.states) : [];
+  }
+  function initialOf(node) {
+    var i = node.config !== null && typeof node.config === "object" ? node.config.initial : undefined;
+    return i !== null && typeof i === "object" ? i.target : i;
+  }
+  return {
+    typeOf: function (v) { return v === null ? "null" : typeof v; },
+    has: function (o, k) { return k in o; },
+    get: function (o, k) { return o[k]; },
+    badInitial: function (machine) {
+      var nodes = [], seen = new Set();
+      (function walk(node) {
+        if (node === null || typeof node !== "object" || seen.has(node)) return;
+        seen.add(node);
+        nodes.push(node);
+        children(node).forEach(function (k) { walk(node.states[k]); });
+      })(machine);
+      for (var n = 0; n < nodes.length; n++) {
+        var node = nodes[n], initial = initialOf(node);
+        if (initial !== undefined && node.type !== "parallel" && children(node).indexOf(String(initial)) < 0) {
+          return {state: "#" + node.id, initial: String(initial), children: children(node)};
+        }
       }
-    }
-    var entered = new Map();
-    function enter(node, how) {
-      if (node === null || typeof node !== "object" || entered.has(node) || node.type === "history") return;
-      entered.set(node, how);
-      if (node.type === "parallel") {
-        children(node).forEach(function (k) { enter(node.states[k], how); });
-      } else if (initialOf(node) !== undefined) {
-        enter(node.states[initialOf(node)], how);
+      var entered = new Map();
+      function enter(node, how) {
+        if (node === null || typeof node !== "object" || entered.has(node) || node.type === "history") return;
+        entered.set(node, how);
+        if (node.type === "parallel") {
+          children(node).forEach(function (k) { enter(node.states[k], how); });
+        } else if (initialOf(node) !== undefined) {
+          enter(node.states[initialOf(node)], how);
+        }
       }
-    }
-    enter(machine, "when it starts");
-    nodes.forEach(function (node) {
-      var ts = node.transitions, all = [];
-      if (Array.isArray(ts)) all = ts;
-      else if (ts instanceof Map) ts.forEach(function (list) { all = all.concat(list); });
-      if (Array.isArray(node.always)) all = all.concat(node.always);
-      all.forEach(function (t) {
-        var after = /^xstate\.after\((.*)\)#/.exec(t.eventType), from = " from #" + node.id;
-        var how = !t.eventType ? "through an eventless transition of #" + node.id :
-          after ? "after " + after[1] + (/^\d+$/.test(after[1]) ? " ms" : "") + from : "on " + t.eventType + from;
-        (Array.isArray(t.target) ? t.target : []).forEach(function (target) { enter(target, how); });
+      enter(machine, "when it starts");
+      nodes.forEach(function (node) {
+        var ts = node.transitions, all = [];
+        if (Array.isArray(ts)) all = ts;
+        else if (ts instanceof Map) ts.forEach(function (list) { all = all.concat(list); });
+        if (Array.isArray(node.always)) all = all.concat(node.always);
+        all.forEach(function (t) {
+          var after = /^xstate\.after\((.*)\)#/.exec(t.eventType), from = " from #" + node.id;
+          var how = !t.eventType ? "through an eventless transition of #" + node.id :
+            after ? "after " + after[1] + (/^\d+$/.test(after[1]) ? " ms" : "") + from : "on " + t.eventType + from;
+          (Array.isArray(t.target) ? t.target : []).forEach(function (target) { enter(target, how); });
+        });
       });
-    });
-    for (n = 0; n < nodes.length; n++) {
-      node = nodes[n];
-      if (node.type === "compound" && initialOf(node) === undefined && entered.has(node)) {
-        return {state: "#" + node.id, children: children(node), entered: entered.get(node)};
+      for (n = 0; n < nodes.length; n++) {
+        node = nodes[n];
+        if (node.type === "compound" && initialOf(node) === undefined && entered.has(node)) {
+          return {state: "#" + node.id, children: children(node), entered: entered.get(node)};
+        }
       }
-    }
-    return null;
-  },
-})`
+      return null;
+    },
+    describe: function (machine) {
+      var states = [], events = new Set(), seen = new Set();
+      // XState 5's machine keeps its state nodes under root.
+      var root = machine.root !== null && typeof machine.root === "object" && machine.root.states ? machine.root : machine;
+      (function walk(node, path) {
+        if (node === null || typeof node !== "object" || seen.has(node)) return;
+        seen.add(node);
+        var initial = node.type === "compound" ? initialOf(node) : undefined;
+        states.push({path: path, type: String(node.type), initial: initial === undefined || initial === null ? "" : String(initial)});
+        var ts = node.transitions;
+        if (Array.isArray(ts)) ts.forEach(function (t) { events.add(t.eventType); });
+        else if (ts instanceof Map) ts.forEach(function (list, type) { events.add(type); });
+        children(node).forEach(function (k) { walk(node.states[k], path.concat([k])); });
+      })(root, []);
+      // XState 4 computes the context; XState 5 keeps the config's, which
+      // may be made from the instance's input: then it is not known (null).
+      var context = {};
+      try {
+        var c = machine.context;
+        if (c === undefined && machine.config) c = machine.config.context;
+        if (typeof c === "function") c = null;
+        context = c === null ? null : c !== undefined && typeof c === "object" ? JSON.parse(JSON.stringify(c)) : {};
+      } catch (e) { context = null; }
+      return JSON.stringify({
+        states: states,
+        events: Array.from(events).filter(function (e) {
+          return typeof e === "string" && e !== "" && !/^(xstate\.|done\.|error\.)/.test(e);
+        }).sort(),
+        context: context,
+      });
+    },
+  };
+})()`
 
 // sandbox is one evaluation's engine. Only its evaluate goroutine uses the
 // runtime, apart from Interrupt, which goja allows from any goroutine.
 type sandbox struct {
 	vm     *goja.Runtime
 	source source
+	// js are the helpers, once module has loaded them.
+	js *helpers
 	// rand is the random source of Math.random and crypto, seeded the
 	// same on every run.
 	rand *rand.Rand
@@ -219,19 +262,24 @@ func newSandbox(script []byte) *sandbox {
 	return s
 }
 
-// programs are web, prelude and inspectors compiled, once: a goja.Program
-// is bound to no runtime, so every check shares them.
-var programs = sync.OnceValue(func() [3]*goja.Program {
-	var p [3]*goja.Program
-	for i, src := range []string{web, prelude, inspectors} {
-		p[i] = goja.MustCompile(Outfile, src, true)
+// programs are the sandbox's own scripts compiled, once: a goja.Program is
+// bound to no runtime, so every check shares them.
+var programs = sync.OnceValue(func() compiled {
+	return compiled{
+		// No file name: the position of a throw skips their frames, as it
+		// skips a built-in's, and lands on the app's line that called them.
+		web:        goja.MustCompile("", web, true),
+		prelude:    goja.MustCompile("", prelude, true),
+		inspectors: goja.MustCompile("", inspectors, true),
+		migration:  goja.MustCompile("", migrationJS, true),
 	}
-	return p
 })
+
+type compiled struct{ web, prelude, inspectors, migration *goja.Program }
 
 // setUp gives the code the globals of web, then those of the prelude.
 func (s *sandbox) setUp() error {
-	v, err := s.vm.RunProgram(programs()[0])
+	v, err := s.vm.RunProgram(programs().web)
 	if err != nil {
 		return err
 	}
@@ -239,10 +287,11 @@ func (s *sandbox) setUp() error {
 	if !ok {
 		return fmt.Errorf("validate: the web prelude is not a function")
 	}
-	if _, err := install(goja.Undefined(), s.vm.GlobalObject(), s.vm.ToValue(s.fill)); err != nil {
+	_, err = install(goja.Undefined(), s.vm.GlobalObject(), s.vm.ToValue(s.fill), s.vm.ToValue(encodeInto), s.vm.ToValue(s.newDecoder))
+	if err != nil {
 		return err
 	}
-	_, err = s.vm.RunProgram(programs()[1])
+	_, err = s.vm.RunProgram(programs().prelude)
 	return err
 }
 

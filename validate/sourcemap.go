@@ -45,15 +45,10 @@ func inlineSourceMap(script []byte) *sourcemap.Consumer {
 	if i < 0 {
 		return nil
 	}
-	b64 := bytes.TrimSpace(script[i+len(prefix):])
-	data := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
-	n, err := base64.StdEncoding.Decode(data, b64)
+	data, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(script[i+len(prefix):])))
 	if err != nil {
 		return nil
 	}
-	sm, err := sourcemap.Parse("", data[:n])
-	if err != nil {
-		return nil
-	}
+	sm, _ := sourcemap.Parse("", data) // nil if it does not parse
 	return sm
 }

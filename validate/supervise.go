@@ -24,13 +24,21 @@ const (
 )
 
 // do runs fn, which uses the engine, on a goroutine of its own within
-// opts's bounds (see supervise). A panic inside the engine becomes an
-// error: it would otherwise end the whole process, from a goroutine no
-// caller can recover. After an interrupt that the engine did not stop for
-// in time, the sandbox is not used again.
+// opts's bounds (zero fields: the defaults; see supervise), unless ctx has
+// ended. A panic inside the engine becomes an error: it would otherwise
+// end the whole process, from a goroutine no caller can recover. After an
+// interrupt that the engine did not stop for in time, the sandbox is not
+// used again.
 func (s *sandbox) do(ctx context.Context, opts Options, fn func() error) error {
 	if s.stuck {
 		return errors.New("validate: the engine is still running a call it was told to stop")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("evaluation canceled: %w", context.Cause(ctx))
 	}
 	heap := newHeapWatch(opts.MaxHeapBytes) // before the engine allocates
 	done := make(chan error, 1)
@@ -42,7 +50,7 @@ func (s *sandbox) do(ctx context.Context, opts Options, fn func() error) error {
 		}()
 		done <- fn()
 	}()
-	err := s.supervise(ctx, done, heap, opts)
+	err = s.supervise(ctx, done, heap, opts)
 	s.vm.ClearInterrupt()
 	return err
 }
@@ -76,12 +84,10 @@ func (s *sandbox) supervise(ctx context.Context, done <-chan error, heap *heapWa
 // evaluation that finished before it saw the interrupt keeps its result.
 func (s *sandbox) interrupt(done <-chan error, reason error) error {
 	s.vm.Interrupt(reason)
-	wait := time.NewTimer(grace)
-	defer wait.Stop()
 	select {
 	case err := <-done:
 		return result(err)
-	case <-wait.C:
+	case <-time.After(grace):
 		s.stuck = true
 		return reason
 	}

@@ -136,13 +136,6 @@ func Check(ctx context.Context, script []byte, kind bundle.Kind, opts Options) e
 	if kind != bundle.MachineVersion && kind != bundle.Migration {
 		return fmt.Errorf("validate: unknown %v", kind)
 	}
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("evaluation canceled: %w", context.Cause(ctx))
-	}
 	s := newSandbox(script)
 	return s.do(ctx, opts, func() error { return s.evaluate(kind) })
 }

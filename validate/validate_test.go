@@ -222,3 +222,18 @@ func TestCheckRejectsBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestThrowInSandboxAtAppLine checks that a throw from the sandbox's own
+// code (a web API, a bound of the prelude) is placed at the app's line that
+// called it, not at a line of the sandbox's source.
+func TestThrowInSandboxAtAppLine(t *testing.T) {
+	t.Parallel()
+	const exports = "export function upgradeState(s: any) { return s; }\nexport function upgradeContext(c: any) { return c; }\n"
+	for _, call := range []string{`new TextDecoder("utf-16le");`, `structuredClone(() => 1);`} {
+		err := Check(context.Background(), variantOf(t, exports+"const x = 1;\n  "+call+"\n"), bundle.Migration, relaxed())
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != Threw || e.Pos.File != "entry.ts" || e.Pos.Line != 4 {
+			t.Errorf("%s: err = %v, want a throw at entry.ts:4", call, err)
+		}
+	}
+}

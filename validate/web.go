@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
 )
@@ -16,7 +18,8 @@ import (
 //   - crypto.randomUUID and crypto.getRandomValues, whose bytes come from
 //     the random source that Math.random reads (fill, from Go), so that
 //     they are the same on every run;
-//   - TextEncoder, and TextDecoder for UTF-8;
+//   - TextEncoder, and TextDecoder for UTF-8, which code with Go's
+//     unicode/utf8 (encodeInto, textDecoder);
 //   - atob and btoa, structuredClone, queueMicrotask, and DOMException,
 //     which these throw.
 //
@@ -28,7 +31,7 @@ import (
 //
 // It runs before the prelude and keeps the built-ins that the prelude
 // wraps, as nothing here makes more than a few times what it is given.
-const web = `(function (g, fill) {
+const web = `(function (g, fill, encodeInto, newDecoder) {
 "use strict";
 function define(name, value) {
   Object.defineProperty(g, name, {value: value, writable: true, configurable: true, enumerable: false});
@@ -80,56 +83,23 @@ function randomUUID() {
 }
 define("crypto", {getRandomValues: getRandomValues, randomUUID: randomUUID});
 
-var lead = [0, 0, 0xc0, 0xe0, 0xf0];
-// utf8 writes the UTF-8 of s into bytes while it fits, a lone surrogate
-// as U+FFFD, and returns the code units read and the bytes written.
-function utf8(s, bytes) {
-  var read = 0, written = 0, n = s.length, max = bytes.length;
-  while (read < n) {
-    var c = s.charCodeAt(read), units = 1;
-    if (c >= 0xd800 && c <= 0xdfff) {
-      var d = read + 1 < n ? s.charCodeAt(read + 1) : 0;
-      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        units = 2;
-      } else {
-        c = 0xfffd;
-      }
-    }
-    var size = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-    if (written + size > max) break;
-    if (size === 1) {
-      bytes[written] = c;
-    } else {
-      for (var k = size - 1; k > 0; k--) {
-        bytes[written + k] = 0x80 | (c & 0x3f);
-        c >>= 6;
-      }
-      bytes[written] = lead[size] | c;
-    }
-    read += units;
-    written += size;
-  }
-  return {read: read, written: written};
-}
 class TextEncoder {
   get encoding() { return "utf-8"; }
   encode(input) {
     var s = input === undefined ? "" : String(input), bytes = new Uint8Array(s.length * 3);
-    return bytes.slice(0, utf8(s, bytes).written);
+    return bytes.slice(0, encodeInto(s, bytes)[1]);
   }
   encodeInto(source, destination) {
     if (typedArrayTag.call(destination) !== "Uint8Array") throw new TypeError("TextEncoder.encodeInto: the destination is not a Uint8Array");
-    return utf8(String(source), destination);
+    var n = encodeInto(String(source), destination);
+    return {read: n[0], written: n[1]};
   }
 }
 define("TextEncoder", TextEncoder);
 
 var utf8Labels = ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"];
-// TextDecoder decodes as the Encoding Standard's UTF-8 decoder does: each
-// maximal invalid subsequence becomes one U+FFFD, or a TypeError if fatal.
 class TextDecoder {
-  #fatal; #ignoreBOM; #state = null;
+  #fatal; #ignoreBOM; #decoder;
   constructor(label, options) {
     var name = label === undefined ? "utf-8" : String(label).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, "").toLowerCase();
     if (utf8Labels.indexOf(name) < 0) {
@@ -138,77 +108,17 @@ class TextDecoder {
     options = options === undefined || options === null ? {} : Object(options);
     this.#fatal = Boolean(options.fatal);
     this.#ignoreBOM = Boolean(options.ignoreBOM);
+    this.#decoder = newDecoder(this.#fatal, this.#ignoreBOM);
   }
   get encoding() { return "utf-8"; }
   get fatal() { return this.#fatal; }
   get ignoreBOM() { return this.#ignoreBOM; }
   decode(input, options) {
-    var stream = options !== undefined && options !== null && Boolean(Object(options).stream), bytes;
-    if (input === undefined) {
-      bytes = new Uint8Array(0);
-    } else if (ArrayBuffer.isView(input)) {
-      bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    } else if (isArrayBuffer(input)) {
-      bytes = new Uint8Array(input);
-    } else {
+    var stream = options !== undefined && options !== null && Boolean(Object(options).stream);
+    if (input !== undefined && !ArrayBuffer.isView(input) && !isArrayBuffer(input)) {
       throw new TypeError("TextDecoder.decode: the input is neither an ArrayBuffer nor an ArrayBufferView");
     }
-    var st = this.#state || {need: 0, seen: 0, cp: 0, lower: 0x80, upper: 0xbf, bomSeen: this.#ignoreBOM};
-    var units = [], fatal = this.#fatal, self = this;
-    this.#state = null;
-    function emit(c) {
-      if (!st.bomSeen) {
-        st.bomSeen = true;
-        if (c === 0xfeff) return;
-      }
-      if (c > 0xffff) {
-        c -= 0x10000;
-        units.push(0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
-      } else {
-        units.push(c);
-      }
-    }
-    function error() {
-      if (fatal) throw new TypeError("The encoded data is not valid UTF-8");
-      emit(0xfffd);
-    }
-    for (var i = 0; i < bytes.length; i++) {
-      var b = bytes[i];
-      if (st.need === 0) {
-        if (b <= 0x7f) {
-          emit(b);
-        } else if (b >= 0xc2 && b <= 0xdf) {
-          st.need = 1; st.cp = b & 0x1f;
-        } else if (b >= 0xe0 && b <= 0xef) {
-          if (b === 0xe0) st.lower = 0xa0;
-          if (b === 0xed) st.upper = 0x9f;
-          st.need = 2; st.cp = b & 0xf;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-          if (b === 0xf0) st.lower = 0x90;
-          if (b === 0xf4) st.upper = 0x8f;
-          st.need = 3; st.cp = b & 0x7;
-        } else {
-          error();
-        }
-        continue;
-      }
-      if (b < st.lower || b > st.upper) {
-        st.cp = st.need = st.seen = 0; st.lower = 0x80; st.upper = 0xbf;
-        i--; // the byte starts the next sequence
-        error();
-        continue;
-      }
-      st.lower = 0x80; st.upper = 0xbf;
-      st.cp = (st.cp << 6) | (b & 0x3f);
-      if (++st.seen === st.need) {
-        var c = st.cp;
-        st.cp = st.need = st.seen = 0;
-        emit(c);
-      }
-    }
-    if (!stream && st.need !== 0) error();
-    if (stream) self.#state = st;
-    return text(units);
+    return this.#decoder.Decode(input, stream);
   }
 }
 define("TextDecoder", TextDecoder);
@@ -397,10 +307,11 @@ func (s *sandbox) lacks(message string, stack []goja.StackFrame) string {
 // function (globalThis.fetch|()), or at the new of one that is not a
 // constructor (|new globalThis.URL()).
 func (s *sandbox) platformMember(line, col int) string {
-	text := lineOf(s.source.script, line)
-	if col < 1 || col > len(text)+1 {
+	lines := bytes.SplitN(s.source.script, []byte("\n"), line+1)
+	if line < 1 || line > len(lines) || col < 1 || col > len(lines[line-1])+1 {
 		return ""
 	}
+	text := string(lines[line-1])
 	before, at := text[:col-1], text[col-1:]
 	if len(before) > 256 {
 		before = before[len(before)-256:]
@@ -425,29 +336,10 @@ func (s *sandbox) platformMember(line, col int) string {
 	return ""
 }
 
-// lineOf returns line n (1-based) of script, without its newline.
-func lineOf(script []byte, n int) string {
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(script, '\n')
-		if j < 0 {
-			return ""
-		}
-		script = script[j+1:]
-	}
-	if j := bytes.IndexByte(script, '\n'); j >= 0 {
-		script = script[:j]
-	}
-	return string(script)
-}
-
 // fill fills an integer typed array with bytes from the random source
 // that Math.random reads, for crypto.getRandomValues, which has checked
 // its type and size.
-func (s *sandbox) fill(call goja.FunctionCall) goja.Value {
-	var b []byte
-	if err := s.vm.ExportTo(call.Argument(0), &b); err != nil {
-		panic(s.vm.NewTypeError("getRandomValues: %v", err))
-	}
+func (s *sandbox) fill(b []byte) {
 	var r uint64
 	for i := range b {
 		if i%8 == 0 {
@@ -456,5 +348,70 @@ func (s *sandbox) fill(call goja.FunctionCall) goja.Value {
 		b[i] = byte(r)
 		r >>= 8
 	}
-	return goja.Undefined()
+}
+
+// encodeInto writes the UTF-8 of src into dst while it fits, as
+// TextEncoder.encodeInto does, and returns the UTF-16 code units read and
+// the bytes written. goja gives src with each lone surrogate as U+FFFD, as
+// the web platform's conversion to a USVString does.
+func encodeInto(src string, dst []byte) [2]int {
+	var read, written int
+	for _, r := range src {
+		if written+utf8.RuneLen(r) > len(dst) {
+			break
+		}
+		written += utf8.EncodeRune(dst[written:], r)
+		read += utf16.RuneLen(r)
+	}
+	return [2]int{read, written}
+}
+
+// textDecoder is a TextDecoder's UTF-8 decoder, which decodes as the
+// Encoding Standard's does: each maximal invalid subsequence becomes one
+// U+FFFD, or a TypeError if fatal; a byte order mark that starts the
+// text is dropped unless ignoreBOM. Between the calls of one stream it
+// keeps an incomplete sequence at the end and whether a BOM may still come.
+type textDecoder struct {
+	vm                        *goja.Runtime
+	fatal, ignoreBOM, bomSeen bool
+	pending                   []byte
+}
+
+func (s *sandbox) newDecoder(fatal, ignoreBOM bool) *textDecoder {
+	return &textDecoder{vm: s.vm, fatal: fatal, ignoreBOM: ignoreBOM, bomSeen: ignoreBOM}
+}
+
+// Decode decodes input, the bytes of an ArrayBuffer or a view of one (nil
+// for undefined); if stream, more of the stream is to come.
+func (d *textDecoder) Decode(input []byte, stream bool) string {
+	b, bomSeen := append(d.pending, input...), d.bomSeen
+	// A call that is not part of a stream ends it; so does a throw.
+	d.pending, d.bomSeen = nil, d.ignoreBOM
+	var text strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			if !utf8.FullRune(b) && stream {
+				d.pending = slices.Clone(b)
+				break
+			}
+			if d.fatal {
+				panic(d.vm.NewTypeError("The encoded data is not valid UTF-8"))
+			}
+			// The maximal subsequence that some character starts with,
+			// or at the end, what is left of one.
+			for n < len(b) && !utf8.FullRune(b[:n+1]) {
+				n++
+			}
+		}
+		if bomSeen || r != '\uFEFF' {
+			text.WriteRune(r)
+		}
+		bomSeen = true
+		b = b[n:]
+	}
+	if stream {
+		d.bomSeen = bomSeen
+	}
+	return text.String()
 }

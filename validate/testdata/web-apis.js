@@ -14,6 +14,11 @@ out.push(dec([0xe2, 0x82, 0x41]), dec([0xf0, 0x9f, 0x98]), dec([0xc0, 0x80]), de
 try { dec([0xff], {fatal: true}); out.push("no throw"); } catch (e) { out.push(e.name); }
 const sd = new TextDecoder(" UTF8 ");
 out.push(sd.encoding, sd.decode(new Uint8Array([0xe2, 0x82]), {stream: true}) + "|" + sd.decode(new Uint8Array([0xac])) + "|" + sd.decode(new Uint8Array([0xe2])));
+const bd = new TextDecoder(), bytes = (...b) => new Uint8Array(b);
+out.push(bd.decode(bytes(0xef, 0xbb), {stream: true}) + "|" + bd.decode(bytes(0xbf, 0x68), {stream: true}) + "|" +
+  bd.decode(bytes(0xef, 0xbb, 0xbf)).length + "|" + bd.decode(bytes(0xef, 0xbb, 0xbf, 0x69)));
+const fd = new TextDecoder("utf-8", {fatal: true});
+try { fd.decode(bytes(0xe2), {stream: true}); fd.decode(bytes(0x41)); out.push("no throw"); } catch (e) { out.push(e.name, fd.decode(bytes(0x42))); }
 out.push(new TextDecoder().decode(new DataView(new Uint8Array([0x61, 0x62, 0x63]).buffer, 1)), new TextDecoder().decode(new Uint8Array([0x78]).buffer));
 out.push(btoa("hello"), btoa(""), btoa("\xff\xfe\x00"), atob(" aGVs\nbG8= "), atob("aGVsbG8"), hex(Array.from(atob("//79"), (c) => c.charCodeAt(0))));
 for (const bad of [() => atob("a"), () => atob("aGVsbG8=="), () => atob("a*bc"), () => btoa("\u20ac")]) {
