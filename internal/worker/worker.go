@@ -10,7 +10,6 @@ import (
 	"io"
 	"os/exec"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,7 +49,6 @@ type Worker struct {
 	limits Limits
 
 	closing sync.Once
-	used    atomic.Bool // a request was sent
 	mu      sync.Mutex
 	killed  string // why the parent killed it, if it did
 }
@@ -102,21 +100,13 @@ func startCmd(cmd *exec.Cmd, limits Limits) (*Worker, error) {
 	return w, nil
 }
 
-// Close ends the worker: one never asked anything is killed at once; any
-// other, its input closed, exits, or is killed if it has not within a
-// second. A second Close does nothing.
+// Close ends the worker: its work is done or abandoned, so it is killed,
+// and runs no more code, whatever it was doing. Close does not wait for it
+// to exit. A second Close does nothing.
 func (w *Worker) Close() {
 	w.closing.Do(func() {
-		if !w.used.Load() {
-			w.kill("unused")
-		}
+		w.kill("closed")
 		_ = w.in.Close()
-		select {
-		case <-w.exited:
-		case <-time.After(time.Second):
-			w.kill("closed")
-			<-w.exited
-		}
 	})
 }
 
@@ -166,7 +156,6 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	defer close(done)
 	var evaluating sync.Once
 	lower := make(chan struct{})
-	w.used.Store(true)
 	go w.watch(ctx, lower, done)
 	if err := writeFrame(w.in, req); err != nil {
 		w.kill("a request could not be sent: " + err.Error()) // too large, or the worker is gone
@@ -191,12 +180,21 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	}
 }
 
+// The periods of the memory watch. An evaluation, where code allocates at
+// will, is looked at often; a build, which esbuild alone runs and which
+// each look interrupts on a busy machine, seldom: it may pass its limit by
+// what it allocates in buildWatch.
+const (
+	buildWatch    = 50 * time.Millisecond
+	evaluateWatch = 5 * time.Millisecond
+)
+
 // watch kills the worker when ctx ends, or when its resident memory passes
 // its build limit (its evaluation limit once lower is closed), until done
 // is closed.
 func (w *Worker) watch(ctx context.Context, lower, done <-chan struct{}) {
 	limit := w.limits.Build
-	tick := time.NewTicker(5 * time.Millisecond)
+	tick := time.NewTicker(buildWatch)
 	defer tick.Stop()
 	for {
 		select {
@@ -209,6 +207,7 @@ func (w *Worker) watch(ctx context.Context, lower, done <-chan struct{}) {
 			return
 		case <-lower:
 			limit, lower = w.limits.Evaluate, nil
+			tick.Reset(evaluateWatch)
 		case <-tick.C:
 			if rss := residentBytes(w.cmd.Process.Pid); rss > limit {
 				w.kill(fmt.Sprintf("used more than %d MB of memory", limit>>20))
