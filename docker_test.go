@@ -27,6 +27,7 @@ import (
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const (
@@ -34,6 +35,8 @@ const (
 	// actImage is the name act gives the image of a local action (uses: ./).
 	actImage    = "act-dockeraction:latest"
 	runnerImage = "sbdeploy-runner:local"
+	// actGitHubToken is the workflows' github.token under act.
+	actGitHubToken = "ghs_act_token_0123456789abcdef"
 	// maxImageBytes is the budget for the final image: 20 MiB
 	// (BENCHMARKS.md, Budgets).
 	maxImageBytes = 20 << 20
@@ -147,8 +150,8 @@ func act(t *testing.T, event, workflow, url string, extra ...string) string {
 		"--container-daemon-socket", "-",
 		"--env", "SB_API_URL=" + url,
 		// Secrets come from the environment below, not the command line.
-		"--secret", "STATEBACKED_TOKEN", "--secret", "STATEBACKED_KEY_ID", "--secret", "STATEBACKED_SECRET_KEY"}, extra...)
-	return command(t, 10*time.Minute, []string{"ACT_DISABLE_VERSION_CHECK=1", "STATEBACKED_TOKEN=" + testToken,
+		"--secret", "STATEBACKED_TOKEN", "--secret", "STATEBACKED_KEY_ID", "--secret", "STATEBACKED_SECRET_KEY", "--secret", "GITHUB_TOKEN"}, extra...)
+	return command(t, 10*time.Minute, []string{"ACT_DISABLE_VERSION_CHECK=1", "STATEBACKED_TOKEN=" + testToken, "GITHUB_TOKEN=" + actGitHubToken,
 		"STATEBACKED_KEY_ID=" + testKeyID, "STATEBACKED_SECRET_KEY=" + testSecretKey}, actPath(t), args...)
 }
 
@@ -217,6 +220,23 @@ func TestAct(t *testing.T) {
 	out = act(t, "pull_request", "preview.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "closed", 7))
 	if em.HasMachine("toggle-pr-7") || !strings.Contains(out, "preview deleted=true") {
 		t.Fatalf("pull request closed: machine toggle-pr-7 exists = %v\n%s", em.HasMachine("toggle-pr-7"), out)
+	}
+
+	// The plan on a pull request, twice (a push to it): one comment, made
+	// then edited, through a GitHub API on 127.0.0.1 (GITHUB_API_URL).
+	gh := testkit.NewGitHubAPI(t, actGitHubToken, "")
+	gh.Secret = testToken
+	for range 2 {
+		out = act(t, "pull_request", "comment.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "synchronize", 9), "--env", "GITHUB_API_URL="+gh.URL)
+	}
+	if c := gh.Comments(9); len(c) != 1 || !strings.Contains(c[0].Body, "| `off` | `disabled` |") || !strings.Contains(c[0].Body, "```mermaid") {
+		t.Fatalf("pull request comments %+v, want one with the plan\n%s", c, out)
+	}
+	if p := gh.Problems(); len(p) > 0 || strings.Contains(out, actGitHubToken) {
+		t.Errorf("requests GitHub would refuse: %q; or the GitHub token is in act's log", p)
+	}
+	if !strings.Contains(out, "updated the comment on pull request #9") {
+		t.Errorf("the second run did not say it edited the comment:\n%s", out)
 	}
 
 	// A release that moves the instances, run twice for the same commit:

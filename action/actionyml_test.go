@@ -72,6 +72,9 @@ func TestActionYAML(t *testing.T) {
 	want, got := map[string]string{}, map[string]string{}
 	for _, in := range inputs {
 		want[in.name] = in.def
+		if in.yml != "" {
+			want[in.name] = in.yml
+		}
 	}
 	for name, in := range a.Inputs {
 		if in.Default != nil {

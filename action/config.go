@@ -32,6 +32,7 @@ type config struct {
 	code          codeConfig
 	version       versionConfig
 	teardown      teardownConfig
+	github        githubConfig
 }
 
 // codeConfig is what the modes that deploy code (mode.code) take.
@@ -132,6 +133,7 @@ func loadConfig(src source, names namer, workspace func() (string, error)) (*con
 	if c.mode != nil {
 		c.mode.load(c, loading{src: src, errs: errs, workspace: workspace})
 		c.loadAuth(src, errs)
+		c.loadGitHub(src, errs)
 	}
 	if len(errs.errs) > 0 {
 		return nil, &usageError{errors.Join(errs.errs...)}

@@ -73,6 +73,7 @@ type deployer struct {
 	// that deploys code.
 	startWorker func() (*worker.Worker, error)
 	worker      *worker.Worker
+	deployment  *pendingDeployment // the GitHub deployment, once begun
 }
 
 // run does what the mode says.

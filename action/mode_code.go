@@ -85,6 +85,9 @@ func (d *deployer) deployCode(ctx context.Context) error {
 	if err == nil {
 		err = d.checkPlan(ctx, client)
 	}
+	if err == nil {
+		d.compareBundle(ctx)
+	}
 	d.worker.Close() // the code is built and checked: nothing untrusted runs from here on
 	if err != nil {
 		return err
@@ -109,6 +112,7 @@ func (d *deployer) deployCode(ctx context.Context) error {
 		d.noteDryRun(client != nil)
 		return d.writeOutputs(outputs)
 	}
+	d.beginDeployment(ctx)
 	if d.cfg.version.createMachine {
 		if err := d.ensureMachine(ctx, client); err != nil {
 			return err

@@ -5,7 +5,7 @@ func modeMigration() *mode {
 	return &mode{
 		name:      "migration",
 		usage:     "deploy a migration between two versions (from-version, to-version, file)",
-		inputs:    append([]string{"from-version", "to-version", "from-machine-file", "to-machine-file", "replay-instances"}, append(rolloutInputs, codeInputs...)...),
+		inputs:    append([]string{"from-version", "to-version", "from-machine-file", "to-machine-file", "replay-instances"}, append(rolloutInputs, append(deploymentInputs, codeInputs...)...)...),
 		code:      true,
 		migration: alwaysMigration,
 		load: func(c *config, l loading) {

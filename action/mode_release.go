@@ -6,7 +6,7 @@ func modeRelease() *mode {
 	return &mode{
 		name:      "release",
 		usage:     "deploy a machine version (file), then with from-version the migration to it (migration-file)",
-		inputs:    append([]string{"from-version", "migration-file", "from-machine-file", "replay-instances"}, append(rolloutInputs, append(versionInputs, codeInputs...)...)...),
+		inputs:    append([]string{"from-version", "migration-file", "from-machine-file", "replay-instances"}, append(rolloutInputs, append(versionInputs, append(deploymentInputs, codeInputs...)...)...)...),
 		code:      true,
 		version:   true,
 		migration: migrationWithFrom,

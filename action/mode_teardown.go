@@ -17,7 +17,7 @@ func modeTeardown() *mode {
 	return &mode{
 		name:             "teardown",
 		usage:            "delete the machine (confirm-delete)",
-		inputs:           []string{"confirm-delete", "delete-instances"},
+		inputs:           append([]string{"confirm-delete", "delete-instances"}, deploymentInputs...),
 		dryRunNeedsToken: true,
 		load:             (*config).loadTeardown,
 		run:              (*deployer).teardown,

@@ -15,7 +15,7 @@ func modeVersion() *mode {
 	return &mode{
 		name:    "version",
 		usage:   "deploy a machine version (file)",
-		inputs:  append([]string{"from-machine-file"}, append(versionInputs, codeInputs...)...),
+		inputs:  append([]string{"from-machine-file"}, append(versionInputs, append(deploymentInputs, codeInputs...)...)...),
 		code:    true,
 		version: true,
 		load: func(c *config, l loading) {

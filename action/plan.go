@@ -261,8 +261,10 @@ func (d *deployer) noteDiff(rep *planReport) {
 	}
 }
 
-// planMarkdown is the summary's section on where instances go.
-func (r *report) planMarkdown(redact func(string) string) string {
+// planMarkdown is the section on where instances go: with at most rows of
+// its table (every row if rows < 0), and with the table folded when fold
+// is set and it has over foldRows rows.
+func (r *report) planMarkdown(redact func(string) string, rows int, fold bool) string {
 	p := r.plan
 	if p == nil {
 		return ""
@@ -277,13 +279,26 @@ func (r *report) planMarkdown(redact func(string) string) string {
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, "\n#### Where instances go (%s to %s)\n\n| Old state | New state |\n|---|---|\n", code(redact, p.from), code(redact, p.to))
-	for _, m := range p.Migration.Mappings {
+	fmt.Fprintf(&b, "\n#### Where instances go (%s to %s)\n\n", code(redact, p.from), code(redact, p.to))
+	mappings := p.Migration.Mappings
+	folded := fold && len(mappings) > foldRows
+	if folded {
+		fmt.Fprintf(&b, "<details><summary>%d old states</summary>\n\n", len(mappings))
+	}
+	b.WriteString("| Old state | New state |\n|---|---|\n")
+	for i, m := range mappings {
+		if i == rows {
+			fmt.Fprintf(&b, "| %d more | cut to fit: the job summary has them all |\n", len(mappings)-rows)
+			break
+		}
 		to := "**fails**"
 		if len(m.New) > 0 {
 			to = codes(redact, m.New)
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", code(redact, m.Old), to)
+	}
+	if folded {
+		b.WriteString("\n</details>\n")
 	}
 	if len(p.Migration.Unreached) > 0 {
 		fmt.Fprintf(&b, "\nNo old state goes to %s.\n", codes(redact, p.Migration.Unreached))
@@ -301,6 +316,14 @@ func (r *report) planMarkdown(redact func(string) string) string {
 		}
 	}
 	return b.String()
+}
+
+// rows is how many rows the table of where instances go has.
+func (p *planReport) rows() int {
+	if p == nil || p.Migration == nil {
+		return 0
+	}
+	return len(p.Migration.Mappings)
 }
 
 // stateText shows a state's name in the log: as it is, or quoted when it

@@ -293,7 +293,7 @@ func checkWorkflow(t *testing.T, declared map[string]string, wf readmeWorkflow) 
 // mode and working directory.
 func checkActionStep(t *testing.T, declared map[string]string, with map[string]string, ctx exprContext) (mode, wd string, errs []error) {
 	t.Helper()
-	e := env{"GITHUB_ACTIONS": "true", "GITHUB_SHA": githubValues["github.sha"]}
+	e := env{"GITHUB_ACTIONS": "true", "GITHUB_SHA": githubValues["github.sha"], "GITHUB_REPOSITORY": "octo/app"}
 	for name, def := range declared { // the runner passes every input
 		e["INPUT_"+strings.ToUpper(name)] = def
 	}

@@ -35,7 +35,7 @@ type Process struct {
 
 // secretInputs are the inputs and variables that hold secrets. They are
 // hidden first, before anything at all is printed.
-var secretInputs = []string{"INPUT_TOKEN", "INPUT_SECRET-KEY", "STATEBACKED_TOKEN"}
+var secretInputs = []string{"INPUT_TOKEN", "INPUT_SECRET-KEY", "STATEBACKED_TOKEN", "INPUT_GITHUB-TOKEN", "GITHUB_TOKEN"}
 
 // Main runs the action and returns the process's exit code.
 func Main(ctx context.Context, p Process, opts ...option) int {
@@ -59,6 +59,7 @@ func Run(ctx context.Context, p Process, opts ...option) error {
 	flags, err := parseFlags(p.Args)
 	log.addSecret(flags["token"])
 	log.addSecret(flags["secret-key"])
+	log.addSecret(flags["github-token"])
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		usage(log.out)
@@ -102,6 +103,7 @@ func Run(ctx context.Context, p Process, opts ...option) error {
 	} else if note != "" {
 		log.infof("%s", note)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	rep := newReport(cfg, tune.now, p.Getenv)
@@ -112,5 +114,6 @@ func Run(ctx context.Context, p Process, opts ...option) error {
 		rep.err = err
 	}
 	rep.writeSummary(log, p.Getenv)
+	d.tellGitHub(parent, err)
 	return err
 }

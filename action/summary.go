@@ -35,6 +35,7 @@ type report struct {
 	confinement    string      // what confines the worker that bundled the code
 	commit         string      // GITHUB_SHA
 	runURL         string      // the workflow run's page, or ""
+	fromBundle     *built      // the old machine's bundle (from-machine-file), to compare sizes
 }
 
 // newReport starts the report of a run.
@@ -71,6 +72,11 @@ type row [2]string
 // Every text from a server or an input goes through text or code, which
 // redact it and then escape it for Markdown.
 func (r *report) markdown(redact func(string) string) string {
+	return r.table(redact) + r.planMarkdown(redact, -1, false)
+}
+
+// table is the summary's title and table.
+func (r *report) table(redact func(string) string) string {
 	rows := r.cfg.mode.rows(r, redact)
 	rows = append(rows, row{"Total time", ms(r.now().Sub(r.started))})
 	if r.commit != "" {
@@ -85,7 +91,6 @@ func (r *report) markdown(redact func(string) string) string {
 	for _, kv := range rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], kv[1])
 	}
-	b.WriteString(r.planMarkdown(redact))
 	return b.String()
 }
 

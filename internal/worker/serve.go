@@ -155,7 +155,7 @@ func (s *server) plan(p *planRequest) error {
 			return failed(entries[i], err)
 		}
 	}
-	plan := &Plan{Diff: validate.DiffOf(machines[0], machines[1])}
+	plan := &Plan{Diff: validate.DiffOf(machines[0], machines[1]), From: machines[0], To: machines[1]}
 	if p.Migration != "" {
 		if s.migration, err = validate.NewMigration(ctx, scripts[2], machines[0], machines[1], opts); err == nil {
 			plan.Migration, err = s.migration.Static(ctx)

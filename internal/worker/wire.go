@@ -98,6 +98,8 @@ type reply struct {
 type Plan struct {
 	Diff      validate.Diff
 	Migration *validate.Plan
+	// From and To are the old machine and the new, as described.
+	From, To *validate.Machine
 }
 
 // wireError carries an error across the pipe with its type: the action
