@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -102,11 +103,15 @@ func pullRequestNumber(path string) (int, error) {
 	if path == "" {
 		return 0, errors.New("a pull_request event with no GITHUB_EVENT_PATH: the runner sets it; outside GitHub set it to the event's JSON file")
 	}
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO put there opens at once, and is then refused.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0, fmt.Errorf("the event file (GITHUB_EVENT_PATH): %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("the event file (GITHUB_EVENT_PATH) %s is not a regular file", quote(path))
+	}
 	var ev struct {
 		Number      int `json:"number"`
 		PullRequest struct {

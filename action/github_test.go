@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,6 +143,8 @@ func TestGitHubInputs(t *testing.T) {
 		{"no repository", map[string]string{"GITHUB_REPOSITORY": ""}, `"" is not a repository (owner/name)`},
 		{"not an API", map[string]string{"GITHUB_API_URL": "ftp://example.com"}, `"ftp://example.com" is not the address of a GitHub API`},
 		{"no event file", map[string]string{"GITHUB_EVENT_PATH": "/nonexistent/event.json"}, "the event file (GITHUB_EVENT_PATH)"},
+		{"event file a FIFO", map[string]string{"GITHUB_EVENT_PATH": "fifo"}, "is not a regular file"},
+		{"event file a device", map[string]string{"GITHUB_EVENT_PATH": "/dev/zero"}, "is not a regular file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -150,6 +153,13 @@ func TestGitHubInputs(t *testing.T) {
 			h.onPullRequest(t, api, 1)
 			for k, v := range tt.env {
 				h.env[k] = v
+			}
+			if h.env["GITHUB_EVENT_PATH"] == "fifo" { // no writer: an open that waits would never return
+				fifo := filepath.Join(t.TempDir(), "fifo")
+				if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				h.env["GITHUB_EVENT_PATH"] = fifo
 			}
 			_, _, err := h.run(t, "--dry-run", "--comment-on-pr")
 			if ExitCode(err) != 2 || !strings.Contains(err.Error(), tt.want) {
