@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -40,13 +41,14 @@ const maxStderr = 64 << 10
 // concurrently; a method whose ctx ends kills the worker, and every call
 // after that fails.
 type Worker struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	out    *bufio.Reader
-	stderr *limitedBuffer
-	exited chan struct{} // closed once Wait returned
-	err    error         // what Wait returned
-	limits Limits
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	outFile *os.File      // the read end of the worker's standard output
+	out     *bufio.Reader // reads outFile
+	stderr  *limitedBuffer
+	exited  chan struct{} // closed once Wait returned
+	err     error         // what Wait returned
+	limits  Limits
 
 	closing sync.Once
 	mu      sync.Mutex
@@ -78,19 +80,27 @@ func startCmd(cmd *exec.Cmd, limits Limits) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := cmd.StdoutPipe()
+	// A pipe of its own, not StdoutPipe: Wait, which runs beside the
+	// reads, closes the pipes it made, and a read under way would then
+	// fail as if the worker had answered out of turn. This one ends in EOF
+	// when the worker exits.
+	out, outW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
+	cmd.Stdout = outW
 	if limits.Build == 0 {
 		limits.Build = BuildMemory
 	}
 	if limits.Evaluate == 0 {
 		limits.Evaluate = EvaluateMemory
 	}
-	w := &Worker{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{}), limits: limits}
+	w := &Worker{cmd: cmd, in: in, outFile: out, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{}), limits: limits}
 	cmd.Stderr = w.stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	outW.Close() // the worker holds the write end now
+	if err != nil {
+		out.Close()
 		return nil, fmt.Errorf("start the worker %s: %w", cmd.Path, err)
 	}
 	go func() {
@@ -107,6 +117,7 @@ func (w *Worker) Close() {
 	w.closing.Do(func() {
 		w.kill("closed")
 		_ = w.in.Close()
+		_ = w.outFile.Close()
 	})
 }
 
