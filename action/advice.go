@@ -37,8 +37,7 @@ func (c *config) advise(ctx context.Context, err error) error {
 	default:
 		hints = append(hints, c.causeHint(err))
 	}
-	var partial *partialReleaseError
-	if errors.As(err, &partial) {
+	if partial, ok := errors.AsType[*partialReleaseError](err); ok {
 		hints = append(hints, c.rerunHint(partial, ctx.Err() == nil && permanent(err)))
 	}
 	hints = slices.DeleteFunc(hints, func(h string) bool { return h == "" })
@@ -51,12 +50,11 @@ func (c *config) advise(ctx context.Context, err error) error {
 // causeHint says what to do about the cause of a failure.
 func (c *config) causeHint(err error) string {
 	var apiErr *deploy.APIError
-	var bad *deploy.BadResponseError
 	var be *bundle.BuildError
 	switch {
 	case errors.As(err, &apiErr):
 		return c.apiHint(apiErr)
-	case errors.As(err, &bad):
+	case errors.As(err, new(*deploy.BadResponseError)):
 		return fmt.Sprintf("the answer is not what the StateBacked API sends: check that %s points at it", c.names.input("api-url"))
 	case errors.Is(err, deploy.ErrMachineVanished):
 		return "someone else deleted the machine while this run listed its instances: check what else manages it, then run again"
@@ -86,7 +84,7 @@ func unresolvedHint(be *bundle.BuildError) string {
 			add(fmt.Sprintf("%q is a Node.js built-in module, and StateBacked runs code in a web-standards runtime without "+
 				"Node's built-ins, so installing packages cannot fix this: %s", m.Unresolved, webInstead(name)))
 		case bundle.PathImport:
-			add(fmt.Sprintf("no file %s: check the import's path and spelling", m.Unresolved))
+			add(fmt.Sprintf("no file %q: check the import's path and spelling", m.Unresolved))
 		default:
 			add("install the app's packages before this step (`npm ci`, or your package manager's install), " +
 				"so that node_modules is inside the workspace; check the import's spelling")
@@ -140,15 +138,10 @@ func (c *config) rerunHint(p *partialReleaseError, permanent bool) string {
 // refusal of the request itself, not a failure of the network or the
 // service.
 func permanent(err error) bool {
-	var apiErr *deploy.APIError
-	var bad *deploy.BadResponseError
-	switch {
-	case errors.As(err, &apiErr):
+	if apiErr, ok := errors.AsType[*deploy.APIError](err); ok {
 		return apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusRequestTimeout && apiErr.Status != http.StatusTooManyRequests
-	case errors.As(err, &bad):
-		return true
 	}
-	return false
+	return errors.As(err, new(*deploy.BadResponseError))
 }
 
 // parameterInputs are the inputs that the API's request parameters come
@@ -254,14 +247,12 @@ func (c *config) tokenHint() string {
 // 3 a release that deployed its version but not its migration, 1 any other
 // failure.
 func ExitCode(err error) int {
-	var usage *usageError
-	var partial *partialReleaseError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, errVersion):
 		return 0
-	case errors.As(err, &usage):
+	case errors.As(err, new(*usageError)):
 		return 2
-	case errors.As(err, &partial):
+	case errors.As(err, new(*partialReleaseError)):
 		return 3
 	}
 	return 1

@@ -23,7 +23,7 @@ func TestUnresolvedImportAdvice(t *testing.T) {
 		{"buffer", `import { Buffer } from "buffer"; Buffer.from("");`, []string{`"buffer" is a Node.js built-in module`, "Uint8Array with TextEncoder"}, "npm ci"},
 		{"fs", `import { readFileSync } from "fs"; readFileSync("");`, []string{`"fs" is a Node.js built-in module`, "no file system"}, "npm ci"},
 		{"package", `import { z } from "zod"; z.any();`, []string{"install the app's packages before this step (`npm ci`"}, "built-in"},
-		{"path", `import { x } from "./nope"; x();`, []string{"no file ./nope: check the import's path"}, "npm ci"},
+		{"path", `import { x } from "./nope"; x();`, []string{"no file \"./nope\": check the import's path"}, "npm ci"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

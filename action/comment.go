@@ -31,9 +31,13 @@ func (r *report) commentMarker() string {
 // within GitHub's limit. Long tables are folded, and cut with a count when
 // the whole would pass the limit.
 func (r *report) comment(redact func(string) string) string {
-	head := r.commentMarker() + "\n" + r.table(redact) + r.bundleChange(redact)
+	marker := r.commentMarker()
+	head := marker + "\n" + r.table(redact) + r.bundleChange(redact)
 	diagram, diagramOut := r.diagram(), false
-	rows := -1 // every row
+	rows := 0 // every row of where instances go, then halved while the comment is over the limit
+	if r.plan != nil && r.plan.Migration != nil {
+		rows = len(r.plan.Migration.Mappings)
+	}
 	for {
 		body := head + r.planMarkdown(redact, rows, true) + diagram
 		// Mentions would notify whoever the code or a server names; a
@@ -45,27 +49,17 @@ func (r *report) comment(redact func(string) string) string {
 		case diagram != "" && !diagramOut:
 			diagram, diagramOut = "\n_The state diagram is left out: the comment would pass GitHub's size limit._\n", true
 		case rows != 0:
-			if rows < 0 {
-				rows = r.plan.rows()
-			}
 			rows /= 2
 		default:
-			return r.commentMarker() + "\n" + cutRunes(body[len(r.commentMarker())+1:], github.MaxComment-500) +
-				"\n\n_Cut at GitHub's size limit: the job summary has it all._\n"
+			// Cut to 500 runes under the limit, at a line's end. The body is
+			// over the limit, so what follows the marker is longer than that.
+			cut := string([]rune(body[len(marker)+1:])[:github.MaxComment-500])
+			if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+				cut = cut[:i]
+			}
+			return marker + "\n" + cut + "\n\n_Cut at GitHub's size limit: the job summary has it all._\n"
 		}
 	}
-}
-
-// cutRunes is s cut to at most n runes, at a line's end.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	s = string([]rune(s)[:n])
-	if i := strings.LastIndexByte(s, '\n'); i > 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // bundleChange is how the version's bundle differs in size from the old
@@ -94,83 +88,69 @@ func (r *report) diagram() string {
 	if r.plan == nil || r.plan.To == nil || r.plan.From == nil {
 		return ""
 	}
-	added, removed := map[string]bool{}, map[string]bool{}
+	class := map[string]string{} // by a state's name, its class in the diagram
 	for _, n := range r.plan.Diff.StatesAdded {
-		added[n] = true
+		class[n] = "added"
 	}
 	for _, n := range r.plan.Diff.StatesRemoved {
-		removed[n] = true
+		class[n] = "removed"
 	}
 	states := slices.Clone(r.plan.To.States)
 	for _, s := range r.plan.From.States {
-		if removed[validate.Name(s.Path)] {
+		if class[validate.Name(s.Path)] == "removed" {
 			states = append(states, s)
 		}
 	}
 	if len(states) > maxDiagram {
 		return fmt.Sprintf("\n_The state diagram is left out: %d states, over %d._\n", len(states), maxDiagram)
 	}
+	// IDs by path, joined with a byte no key holds: keys may hold dots, so
+	// "a.b" and a's child b are two states.
+	key := func(path []string) string { return strings.Join(path, "\x00") }
 	ids := map[string]string{}
 	for i, s := range states {
-		ids[validate.Name(s.Path)] = fmt.Sprintf("s%d", i)
+		ids[key(s.Path)] = fmt.Sprintf("s%d", i)
 	}
 	var b strings.Builder
 	b.WriteString("\n<details><summary>State diagram of the new machine</summary>\n\n```mermaid\nstateDiagram-v2\n")
 	b.WriteString("  classDef added fill:#d4f7d4,stroke:#2a7a2a\n  classDef removed fill:#f7d4d4,stroke:#a02a2a,stroke-dasharray:4\n")
-	var node func(parent []string, depth int)
-	node = func(parent []string, depth int) {
+	// node writes the children of the state at parent, whose initial child
+	// is initial, and theirs.
+	var node func(parent []string, initial string, depth int)
+	node = func(parent []string, initial string, depth int) {
 		indent := strings.Repeat("  ", depth)
-		initial := r.plan.To.Root.Initial
 		for _, s := range states {
-			if len(s.Path) == len(parent)+1 && slices.Equal(s.Path[:len(parent)], parent) {
-				name := validate.Name(s.Path)
-				id := ids[name]
-				fmt.Fprintf(&b, "%sstate \"%s\" as %s\n", indent, mermaidLabel(s.Path[len(s.Path)-1]), id)
-				if hasChildren(states, s.Path) {
-					fmt.Fprintf(&b, "%sstate %s {\n", indent, id)
-					node(s.Path, depth+1)
-					fmt.Fprintf(&b, "%s}\n", indent)
-				}
-				switch {
-				case added[name]:
-					fmt.Fprintf(&b, "%sclass %s added\n", indent, id)
-				case removed[name]:
-					fmt.Fprintf(&b, "%sclass %s removed\n", indent, id)
-				}
-				if s.Type == "final" {
-					fmt.Fprintf(&b, "%s%s --> [*]\n", indent, id)
-				}
+			if !childOf(s, parent) {
+				continue
+			}
+			name, id := validate.Name(s.Path), ids[key(s.Path)]
+			fmt.Fprintf(&b, "%sstate \"%s\" as %s\n", indent, mermaidLabel(s.Path[len(s.Path)-1]), id)
+			if slices.ContainsFunc(states, func(c validate.State) bool { return childOf(c, s.Path) }) {
+				fmt.Fprintf(&b, "%sstate %s {\n", indent, id)
+				node(s.Path, s.Initial, depth+1)
+				fmt.Fprintf(&b, "%s}\n", indent)
+			}
+			if c := class[name]; c != "" {
+				fmt.Fprintf(&b, "%sclass %s %s\n", indent, id, c)
+			}
+			if s.Type == "final" {
+				fmt.Fprintf(&b, "%s%s --> [*]\n", indent, id)
 			}
 		}
-		if s, ok := stateAt(states, parent); ok {
-			initial = s.Initial
-		}
 		if initial != "" {
-			if id, ok := ids[validate.Name(append(slices.Clone(parent), initial))]; ok {
+			if id, ok := ids[key(append(slices.Clone(parent), initial))]; ok {
 				fmt.Fprintf(&b, "%s[*] --> %s\n", indent, id)
 			}
 		}
 	}
-	node(nil, 1)
+	node(nil, r.plan.To.Root.Initial, 1)
 	b.WriteString("```\n\n</details>\n")
 	return b.String()
 }
 
-func hasChildren(states []validate.State, path []string) bool {
-	return slices.ContainsFunc(states, func(s validate.State) bool {
-		return len(s.Path) == len(path)+1 && slices.Equal(s.Path[:len(path)], path)
-	})
-}
-
-func stateAt(states []validate.State, path []string) (validate.State, bool) {
-	if len(path) == 0 {
-		return validate.State{}, false
-	}
-	i := slices.IndexFunc(states, func(s validate.State) bool { return slices.Equal(s.Path, path) })
-	if i < 0 {
-		return validate.State{}, false
-	}
-	return states[i], true
+// childOf reports whether s is a child of the state at path parent.
+func childOf(s validate.State, parent []string) bool {
+	return len(s.Path) == len(parent)+1 && slices.Equal(s.Path[:len(parent)], parent)
 }
 
 // mermaidLabel is a state's key as a Mermaid label: letters, digits and

@@ -12,27 +12,28 @@ import (
 	"sbdeploy/deploy"
 )
 
-// config is every input, parsed and checked: the fields every mode has,
-// and a struct for each group of modes. It is made once, by loadConfig, and
-// never changed after.
+// config is every input, parsed and checked: the fields every mode has, a
+// field for an input of one or two modes, and a struct for each group of
+// modes that shares several. It is made once, by loadConfig, and never
+// changed after.
 type config struct {
-	mode          *mode
-	machine       string
-	from, to      string // the versions the inputs name, where the mode takes them
-	upgrade       bool   // upgrade; migration and release with upgrade-instances
-	concurrency   int    // max-concurrency: the most requests in flight in a rollout
-	auth          auth
-	tokenLifetime time.Duration
-	orgID         string
-	apiURL        string
-	dryRun        bool
-	timeout       time.Duration
-	attempts      int   // per request, from the retries input
-	names         namer // how messages name inputs
-	code          codeConfig
-	version       versionConfig
-	teardown      teardownConfig
-	github        githubConfig
+	mode            *mode
+	machine         string
+	from, to        string // the versions the inputs name, where the mode takes them
+	upgrade         bool   // upgrade; migration and release with upgrade-instances
+	concurrency     int    // max-concurrency: the most requests in flight in a rollout
+	auth            auth
+	tokenLifetime   time.Duration
+	orgID           string
+	apiURL          string
+	dryRun          bool
+	timeout         time.Duration
+	attempts        int   // per request, from the retries input
+	names           namer // how messages name inputs
+	code            codeConfig
+	version         versionConfig
+	deleteInstances bool // teardown: delete-instances
+	github          githubConfig
 }
 
 // codeConfig is what the modes that deploy code (mode.code) take.
@@ -52,11 +53,6 @@ type versionConfig struct {
 	createMachine  bool
 	indexes        []string // with createMachine
 	reuseVersion   bool
-}
-
-// teardownConfig is what mode teardown takes.
-type teardownConfig struct {
-	deleteInstances bool
 }
 
 // tokenSource says where the run's token comes from, so that advice about
@@ -84,9 +80,6 @@ func (c *config) deploysVersion() bool { return c.mode.version }
 func (c *config) deploysMigration() bool {
 	return c.mode.migration == alwaysMigration || c.mode.migration == migrationWithFrom && c.from != ""
 }
-
-// deploysCode reports whether the mode bundles and deploys code.
-func (c *config) deploysCode() bool { return c.mode.code }
 
 // problems collects what is wrong with the inputs, each naming its input as
 // the caller gave it.
@@ -128,7 +121,6 @@ func loadConfig(src source, names namer, workspace func() (string, error)) (*con
 	} else {
 		checkModeInputs(src, c.mode, errs)
 	}
-	c.loadMachine(errs)
 	c.loadRun(src, errs)
 	if c.mode != nil {
 		c.mode.load(c, loading{src: src, errs: errs, workspace: workspace})
@@ -141,26 +133,21 @@ func loadConfig(src source, names namer, workspace func() (string, error)) (*con
 	return c, nil
 }
 
-// loadMachine checks the machine name.
-func (c *config) loadMachine(errs *problems) {
+// loadRun checks the inputs every mode shares: the machine, how to run and
+// where to.
+func (c *config) loadRun(src source, errs *problems) {
 	switch {
 	case c.machine == "":
 		errs.add("machine", "required: the name of the machine")
 	case !deploy.ValidSlug(c.machine):
 		errs.add("machine", "%s is not a machine name: use 1-128 letters, digits, _ or -", quote(c.machine))
 	}
-}
-
-// loadRun checks the inputs every mode shares: how to run and where to.
-func (c *config) loadRun(src source, errs *problems) {
 	c.dryRun = c.bool(src, "dry-run", errs)
 	var err error
 	if c.timeout, err = time.ParseDuration(src.get("timeout")); err != nil || c.timeout <= 0 {
 		errs.add("timeout", "%s is not a positive duration: use a Go duration such as 90s or 5m", quote(src.get("timeout")))
 	}
-	if c.attempts, err = strconv.Atoi(src.get("retries")); err != nil || c.attempts < 1 || c.attempts > 10 {
-		errs.add("retries", "%s is not a number of attempts from 1 to 10", quote(src.get("retries")))
-	}
+	c.attempts = wholeNumber(src, errs, "retries", 1, 10, "is not a number of attempts from 1 to 10")
 	if _, err := deploy.ParseBaseURL(c.apiURL); err != nil {
 		errs.add("api-url", "%v", err)
 	}
@@ -171,22 +158,28 @@ func (c *config) loadRun(src source, errs *problems) {
 
 // bool reads a true/false input.
 func (c *config) bool(src source, name string, errs *problems) bool {
-	switch v := src.get(name); strings.ToLower(v) {
-	case "true":
-		return true
-	case "false":
-		return false
-	default:
-		errs.add(name, "%s is not true or false", quote(v))
-		return false
+	v := src.get(name)
+	if b := strings.ToLower(v); b == "true" || b == "false" {
+		return b == "true"
 	}
+	errs.add(name, "%s is not true or false", quote(v))
+	return false
 }
 
-// versionPattern is what a machine version ID may hold; validVersionID
-// checks its length too (see deploy's slugPattern for why apart).
-var versionPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+-]+$`)
+// wholeNumber reads the input name as a whole number. One that is not from
+// lo to hi is a problem: its value, quoted, then what is wrong with it.
+func wholeNumber(src source, errs *problems, name string, lo, hi int, wrong string) int {
+	v := src.get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		errs.add(name, "%s %s", quote(v), wrong)
+	}
+	return n
+}
 
-func validVersionID(s string) bool { return len(s) <= 512 && versionPattern.MatchString(s) }
+// versionPattern is what a machine version ID may hold; requireVersion
+// checks its length apart (see deploy's slugPattern for why).
+var versionPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+-]+$`)
 
 // requireVersion checks that the version input name gives, v, is a
 // machine version ID; why says what the mode needs it for.
@@ -194,7 +187,7 @@ func requireVersion(errs *problems, name, v, why string) {
 	switch {
 	case v == "":
 		errs.add(name, "required %s: a machine version ID (ver_...)", why)
-	case !validVersionID(v):
+	case len(v) > 512 || !versionPattern.MatchString(v):
 		errs.add(name, "%s is not a machine version ID", quote(v))
 	}
 }

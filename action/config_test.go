@@ -35,7 +35,7 @@ func FuzzLoadConfig(f *testing.F) {
 			"INPUT_WORKING-DIRECTORY": workdir, "INPUT_FILE": file, "INPUT_GZIP": gz, "INPUT_DRY-RUN": dry,
 			"INPUT_TIMEOUT": timeout, "INPUT_RETRIES": retries, "INPUT_API-URL": apiURL, "INPUT_TOKEN": token, "GITHUB_WORKSPACE": workspace,
 		}
-		cfg, err := loadConfig(newSource(nil, e.get), namer{}, func() (string, error) { return workspace, nil })
+		cfg, err := loadConfig(source{getenv: e.get}, namer{}, func() (string, error) { return workspace, nil })
 		if err != nil {
 			var joined interface{ Unwrap() []error }
 			if !errors.As(err, &joined) {
@@ -64,7 +64,7 @@ func FuzzLoadConfig(f *testing.F) {
 		case !safeAPIURL(cfg.apiURL):
 			t.Errorf("accepted api-url %q", cfg.apiURL)
 		}
-		if cfg.deploysCode() {
+		if cfg.mode.code {
 			real, err := filepath.EvalSymlinks(filepath.Join(cfg.code.paths.dir, cfg.code.paths.entry))
 			if err != nil || !strings.HasPrefix(real, workspace+string(filepath.Separator)) {
 				t.Errorf("accepted entry %q that resolves to %q (%v), outside %s", cfg.code.paths.entry, real, err, workspace)

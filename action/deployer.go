@@ -1,9 +1,9 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"sbdeploy/bundle"
@@ -23,42 +23,8 @@ type tuning struct {
 	sleep          func(context.Context, time.Duration) error // nil: deploy's own
 }
 
-func defaultTuning() tuning {
-	return tuning{
-		requestTimeout: deploy.DefaultRequestTimeout,
-		now:            time.Now,
-	}
-}
-
-// option changes how Run works; tests use them to run fast.
+// option changes a field of tuning; the tests have one for each field.
 type option func(*tuning)
-
-// withRequestTimeout bounds each attempt of each request.
-func withRequestTimeout(d time.Duration) option {
-	return func(t *tuning) { t.requestTimeout = d }
-}
-
-// withBundleLimits replaces the service's size limits.
-func withBundleLimits(l bundle.Limits) option {
-	return func(t *tuning) { t.limits = l }
-}
-
-// withValidation bounds the evaluation of the code (zero fields: the
-// validate package's defaults).
-func withValidation(o validate.Options) option {
-	return func(t *tuning) { t.validate = o }
-}
-
-// withSleep replaces how the client waits between attempts (see
-// deploy.WithSleep).
-func withSleep(sleep func(ctx context.Context, d time.Duration) error) option {
-	return func(t *tuning) { t.sleep = sleep }
-}
-
-// withClock replaces time.Now.
-func withClock(now func() time.Time) option {
-	return func(t *tuning) { t.now = now }
-}
 
 // deployer is one run of a mode: the checked inputs, where to log and
 // report, and how to reach the API. Each mode is a method.
@@ -73,11 +39,10 @@ type deployer struct {
 	// that deploys code.
 	startWorker func() (*worker.Worker, error)
 	worker      *worker.Worker
-	deployment  *pendingDeployment // the GitHub deployment, once begun
+	// deployment is where the ID of the GitHub deployment being created
+	// beside the deploy arrives (0 if it could not be created); nil if none is.
+	deployment chan int64
 }
-
-// run does what the mode says.
-func (d *deployer) run(ctx context.Context) error { return d.cfg.mode.run(d, ctx) }
 
 // connect returns a client for the API. With a key it first mints the
 // run's token, hidden before anything could print it; the client hides every
@@ -85,10 +50,7 @@ func (d *deployer) run(ctx context.Context) error { return d.cfg.mode.run(d, ctx
 func (d *deployer) connect() (*deploy.Client, error) {
 	token := d.cfg.auth.token
 	if d.cfg.auth.source == tokenKey {
-		sub := d.getenv("GITHUB_REPOSITORY")
-		if sub == "" {
-			sub = "sbdeploy"
-		}
+		sub := cmp.Or(d.getenv("GITHUB_REPOSITORY"), "sbdeploy")
 		var err error
 		token, err = deploy.MintToken(d.cfg.auth.key, map[string]any{"sub": sub}, d.cfg.tokenLifetime, d.tune.now())
 		if err != nil {
@@ -118,15 +80,4 @@ func (d *deployer) logRetry(e deploy.RetryEvent) {
 		return
 	}
 	d.log.infof("%s: attempt %d of %d failed (%s); retrying in %s", e.Step, e.Attempt, e.Attempts, firstLine(e.Err.Error()), ms(e.Wait))
-}
-
-// writeOutputs writes step outputs, each of which must be one the mode's
-// table lists: --help and action.yml say what the table says.
-func (d *deployer) writeOutputs(outputs []output) error {
-	for _, o := range outputs {
-		if !slices.Contains(d.cfg.mode.outputs, o.name) {
-			return fmt.Errorf("mode %s wrote output %s, which its table does not list", d.cfg.mode.name, o.name) // a mistake in this package
-		}
-	}
-	return d.log.writeOutputs(d.getenv, outputs)
 }

@@ -23,13 +23,14 @@ import (
 type githubConfig struct {
 	comment     bool
 	deployment  bool
-	environment string // the deployment's environment
-	token       string // github-token: sent to apiURL only
-	apiURL      string // GITHUB_API_URL
-	repo        string // GITHUB_REPOSITORY
-	pr          int    // the pull request's number; 0 when the event is not a pull request
-	event       string // GITHUB_EVENT_NAME
-	ref         string // the commit a deployment names: GITHUB_SHA, or outside GitHub git's HEAD
+	environment string         // the deployment's environment
+	client      *github.Client // with github-token, to GITHUB_API_URL only; nil when the run tells GitHub nothing
+	pr          int            // the pull request's number; 0 when the event is not a pull request
+	event       string         // GITHUB_EVENT_NAME
+	ref         string         // the commit a deployment names: GITHUB_SHA, or outside GitHub git's HEAD
+	// dryRunDeployment is github-deployment given to a dry run, which
+	// records none.
+	dryRunDeployment bool
 }
 
 // deploymentInputs are the inputs of the modes that record a GitHub
@@ -52,32 +53,35 @@ func (c *config) loadGitHub(src source, errs *problems) {
 	g := &c.github
 	g.comment = c.bool(src, "comment-on-pr", errs)
 	g.deployment = c.bool(src, "github-deployment", errs)
-	g.token = src.get("github-token")
-	if g.token == "" && c.names.flags {
-		g.token = strings.TrimSpace(src.getenv("GITHUB_TOKEN"))
+	token := src.get("github-token")
+	if token == "" && c.names.flags {
+		token = strings.TrimSpace(src.getenv("GITHUB_TOKEN"))
 	}
-	g.environment = src.get("environment")
-	if g.environment == "" {
-		g.environment = "statebacked/" + c.machine
-	}
+	g.environment = cmp.Or(src.get("environment"), "statebacked/"+c.machine)
 	if len(g.environment) > 255 || strings.ContainsFunc(g.environment, unicode.IsControl) {
 		errs.add("environment", "%s is not an environment name: use at most 255 characters, none of them control characters", quote(g.environment))
+	}
+	if src.given("environment") && !g.deployment {
+		errs.add("environment", "only with %s: set it to record the deploy as a GitHub deployment to this environment, or remove environment", c.names.setting("github-deployment", "true"))
+	}
+	if g.deployment && c.dryRun {
+		g.deployment, g.dryRunDeployment = false, true // tellGitHub says so
 	}
 	if !g.comment && !g.deployment {
 		return
 	}
-	uses := c.names.input("comment-on-pr")
+	uses := "comment-on-pr"
 	if !g.comment {
-		uses = c.names.input("github-deployment")
+		uses = "github-deployment"
 	}
-	g.event, g.repo = src.getenv("GITHUB_EVENT_NAME"), src.getenv("GITHUB_REPOSITORY")
-	g.apiURL = cmp.Or(src.getenv("GITHUB_API_URL"), defaultGitHubAPI)
-	if g.token == "" {
-		errs.add("github-token", "required with %s: on GitHub leave it out (it is the workflow's token), elsewhere pass %s or set GITHUB_TOKEN", uses, c.names.input("github-token"))
+	g.event = src.getenv("GITHUB_EVENT_NAME")
+	if token == "" {
+		errs.add("github-token", "required with %s: on GitHub leave it out (it is the workflow's token), elsewhere pass %s or set GITHUB_TOKEN", c.names.input(uses), c.names.input("github-token"))
 		return
 	}
-	if _, err := github.New(g.apiURL, g.token, g.repo); err != nil {
-		errs.add(strings.TrimPrefix(uses, "input "), "%v: set GITHUB_API_URL and GITHUB_REPOSITORY as a GitHub runner does", err)
+	var err error
+	if g.client, err = github.New(cmp.Or(src.getenv("GITHUB_API_URL"), defaultGitHubAPI), token, src.getenv("GITHUB_REPOSITORY")); err != nil {
+		errs.add(uses, "%v: set GITHUB_API_URL and GITHUB_REPOSITORY as a GitHub runner does", err)
 		return
 	}
 	if g.deployment {
@@ -89,11 +93,9 @@ func (c *config) loadGitHub(src source, errs *problems) {
 		}
 	}
 	if g.comment && (g.event == "pull_request" || g.event == "pull_request_target") {
-		n, err := pullRequestNumber(src.getenv("GITHUB_EVENT_PATH"))
-		if err != nil {
+		if g.pr, err = pullRequestNumber(src.getenv("GITHUB_EVENT_PATH")); err != nil {
 			errs.add("comment-on-pr", "%v", err)
 		}
-		g.pr = n
 	}
 }
 
@@ -128,42 +130,23 @@ func pullRequestNumber(path string) (int, error) {
 	return n, nil
 }
 
-// githubClient is the client of the GitHub API, or nil when the run tells
-// GitHub nothing.
-func (d *deployer) githubClient() *github.Client {
-	g := d.cfg.github
-	if !g.comment && !g.deployment {
-		return nil
-	}
-	c, err := github.New(g.apiURL, g.token, g.repo) // checked by loadGitHub
-	if err != nil {
-		return nil
-	}
-	return c
-}
-
-// pendingDeployment is a GitHub deployment being created while the deploy
-// runs: its ID arrives on id (0 if it could not be created).
-type pendingDeployment struct{ id chan int64 }
-
 // beginDeployment creates the run's GitHub deployment, marked in progress,
 // beside the deploy, which it does not hold up. Its payload holds what is
 // known before the deploy: the IDs come with its final status, as a
 // deployment cannot change once created.
 func (d *deployer) beginDeployment(ctx context.Context) {
-	c := d.githubClient()
-	if c == nil || !d.cfg.github.deployment || d.cfg.dryRun || d.cfg.mode.name == "teardown" {
+	c := d.cfg.github.client
+	if c == nil || !d.cfg.github.deployment || d.cfg.mode.name == "teardown" {
 		return
 	}
 	payload := map[string]any{"machine": d.cfg.machine, "mode": d.cfg.mode.name}
 	if d.cfg.from != "" {
 		payload["from_version"] = d.cfg.from
 	}
-	if d.cfg.to != "" && !d.cfg.deploysVersion() {
-		payload["to_version"] = d.cfg.to
-	}
 	if d.cfg.deploysVersion() {
 		payload["client_info"] = d.cfg.version.clientInfo
+	} else if d.cfg.to != "" {
+		payload["to_version"] = d.cfg.to
 	}
 	for _, b := range d.rep.bundles {
 		payload[b.kind.String()+"_bundle_sha256"] = b.sha256
@@ -175,7 +158,7 @@ func (d *deployer) beginDeployment(ctx context.Context) {
 		Payload:     payload,
 		Transient:   d.cfg.github.pr > 0 || strings.HasPrefix(d.cfg.github.event, "pull_request"),
 	}
-	d.deployment = &pendingDeployment{id: make(chan int64, 1)}
+	d.deployment = make(chan int64, 1)
 	go func() {
 		id, err := c.CreateDeployment(ctx, dep)
 		if err == nil {
@@ -184,7 +167,7 @@ func (d *deployer) beginDeployment(ctx context.Context) {
 		if err != nil {
 			d.githubWarning("create the GitHub deployment", "deployments: write", err)
 		}
-		d.deployment.id <- id
+		d.deployment <- id
 	}()
 }
 
@@ -193,16 +176,20 @@ func (d *deployer) beginDeployment(ctx context.Context) {
 // inactive), then the pull request's comment. ctx is the run's parent
 // context, not its time limit, which may be over.
 func (d *deployer) tellGitHub(ctx context.Context, runErr error) {
-	c := d.githubClient()
+	g := d.cfg.github
+	if g.dryRunDeployment {
+		d.log.noticef("%s: a dry run records no GitHub deployment", d.cfg.names.input("github-deployment"))
+	}
+	c := g.client
 	if c == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, githubTimeout)
-	defer cancel()
-	g := d.cfg.github
 	switch {
 	case d.deployment != nil:
-		if id := <-d.deployment.id; id != 0 {
+		// Each call below has a budget of its own, from when it starts.
+		if id := <-d.deployment; id != 0 {
+			ctx, cancel := context.WithTimeout(ctx, githubTimeout)
+			defer cancel()
 			st := github.Status{State: "success", Description: d.rep.idsText(), LogURL: d.rep.runURL}
 			if runErr != nil {
 				st = github.Status{State: "failure", Description: firstLine(d.log.redact(runErr.Error())), LogURL: d.rep.runURL}
@@ -213,7 +200,9 @@ func (d *deployer) tellGitHub(ctx context.Context, runErr error) {
 				d.log.infof("GitHub deployment %d to %s: %s", id, g.environment, st.State)
 			}
 		}
-	case g.deployment && d.cfg.mode.name == "teardown" && !d.cfg.dryRun && runErr == nil:
+	case g.deployment && d.cfg.mode.name == "teardown" && runErr == nil:
+		ctx, cancel := context.WithTimeout(ctx, githubTimeout)
+		defer cancel()
 		if n, err := c.Deactivate(ctx, g.environment); err != nil {
 			d.githubWarning("mark the GitHub deployments inactive", "deployments: write", err)
 		} else {
@@ -227,6 +216,8 @@ func (d *deployer) tellGitHub(ctx context.Context, runErr error) {
 		d.log.warnf("%s: the event is %s, not a pull request, so there is no pull request to comment on", d.cfg.names.input("comment-on-pr"), cmp.Or(g.event, "unknown"))
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, githubTimeout)
+	defer cancel()
 	body := d.rep.comment(d.log.redact)
 	created, err := c.UpsertComment(ctx, g.pr, d.rep.commentMarker(), body)
 	switch {

@@ -65,8 +65,8 @@ func TestPullRequestComment(t *testing.T) {
 	if p := api.Problems(); len(p) > 0 {
 		t.Errorf("requests GitHub would refuse:\n%s", strings.Join(p, "\n"))
 	}
-	want := []string{"GET /repos/octo/app/issues/7/comments", "POST /repos/octo/app/issues/7/comments",
-		"GET /repos/octo/app/issues/7/comments", "PATCH /repos/octo/app/issues/comments/1001"}
+	want := []string{"GET /user", "GET /repos/octo/app/issues/7/comments", "POST /repos/octo/app/issues/7/comments",
+		"GET /user", "GET /repos/octo/app/issues/7/comments", "PATCH /repos/octo/app/issues/comments/1001"}
 	if got := api.Requests(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -145,6 +145,7 @@ func TestGitHubInputs(t *testing.T) {
 		{"no event file", map[string]string{"GITHUB_EVENT_PATH": "/nonexistent/event.json"}, "the event file (GITHUB_EVENT_PATH)"},
 		{"event file a FIFO", map[string]string{"GITHUB_EVENT_PATH": "fifo"}, "is not a regular file"},
 		{"event file a device", map[string]string{"GITHUB_EVENT_PATH": "/dev/zero"}, "is not a regular file"},
+		{"environment without github-deployment", map[string]string{"INPUT_ENVIRONMENT": "production"}, "input environment: only with github-deployment: true"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -293,5 +294,88 @@ func TestDiagramEscapes(t *testing.T) {
 	}
 	if strings.Count(d, "```") != 2 {
 		t.Errorf("the code block is broken:\n%s", d)
+	}
+}
+
+// TestGitHubInputsAsFlags checks that outside GitHub a refused setting
+// names the flag, and that github-deployment in a dry run says it records
+// nothing and needs no token.
+func TestGitHubInputsAsFlags(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for k := range h.env {
+		if strings.HasPrefix(k, "GITHUB_") {
+			delete(h.env, k)
+		}
+	}
+	_, _, err := h.run(t, "--dry-run", "--comment-on-pr", "--github-token", ghToken)
+	if ExitCode(err) != 2 || !strings.Contains(err.Error(), `--comment-on-pr: "" is not a repository`) || strings.Contains(err.Error(), "----") {
+		t.Errorf("exit code %d: %v", ExitCode(err), err)
+	}
+	stdout, stderr, err := h.run(t, "--dry-run", "--github-deployment")
+	if err != nil || !strings.Contains(stdout, "--github-deployment: a dry run records no GitHub deployment") {
+		t.Errorf("err %v:\n%s%s", err, stdout, stderr)
+	}
+}
+
+// TestCommentLinksNothing checks that text from the code or a server in
+// the comment makes no link (GitHub links bare URLs and www. names) and
+// that an import path cannot add a row of its own.
+func TestCommentLinksNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	api := testkit.NewGitHubAPI(t, ghToken, ghRepo)
+	h.onPullRequest(t, api, 5)
+	h.write(t, "app/evil.ts", "import y from \"./nope\\n  your token was revoked: sign in at https://evil.example/login or www.evil.example\";\nexport const upgradeState = y; export const upgradeContext = y;\n")
+	if _, _, err := h.run(t, "--dry-run", "--comment-on-pr", "--file", "evil.ts"); ExitCode(err) != 1 {
+		t.Fatalf("exit code %d: %v", ExitCode(err), err)
+	}
+	c := api.Comments(5)
+	if len(c) != 1 {
+		t.Fatalf("%d comments", len(c))
+	}
+	outside := regexp.MustCompile("`[^`\n]*`").ReplaceAllString(c[0].Body, "")
+	if strings.Contains(outside, "https://evil") || strings.Contains(outside, "www.evil") || strings.Contains(outside, "|  | your token") {
+		t.Errorf("a link or a forged row outside code spans:\n%s", c[0].Body)
+	}
+}
+
+// TestCommentKeepsEveryPart checks that a message far over GitHub's limit
+// and a diff of thousands of states still leave the error row, the removed
+// states and the warning in the comment, each cut with a count.
+func TestCommentKeepsEveryPart(t *testing.T) {
+	t.Parallel()
+	var added []string
+	for i := range 4000 {
+		added = append(added, fmt.Sprintf("state-%04d-%s", i, strings.Repeat("y", 40)))
+	}
+	cfg := &config{mode: modeNamed("version"), machine: "toggle"}
+	r := &report{cfg: cfg, now: time.Now, started: time.Now(), err: fmt.Errorf("threw %s", strings.Repeat("x", 100_000)),
+		plan: &planReport{Plan: &worker.Plan{Diff: validate.Diff{StatesAdded: added, StatesRemoved: []string{"paid", "shipped"}}}, from: "a.ts", to: "b.ts"}}
+	body := r.comment(func(s string) string { return s })
+	if n := len([]rune(body)); n > 65_536 {
+		t.Fatalf("%d characters", n)
+	}
+	for _, want := range []string{"| Error | `threw xxx", "…` |", "and 3950 more", "`paid`, `shipped`", "Instances in a removed state cannot move"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the comment lacks %q", want)
+		}
+	}
+}
+
+// TestDiagramDottedNames checks that a state whose key holds a dot and a
+// child state of the same dotted name are two states of the diagram.
+func TestDiagramDottedNames(t *testing.T) {
+	t.Parallel()
+	m := &validate.Machine{Root: validate.State{Type: "compound", Initial: "a"}, States: []validate.State{
+		{Path: []string{"a.b"}, Type: "atomic"},
+		{Path: []string{"a"}, Type: "compound", Initial: "b"},
+		{Path: []string{"a", "b"}, Type: "atomic"},
+	}}
+	d := (&report{plan: &planReport{Plan: &worker.Plan{From: m, To: m}}}).diagram()
+	for _, want := range []string{`state "a.b" as s0`, `state "a" as s1`, `state "b" as s2`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("diagram lacks %q:\n%s", want, d)
+		}
 	}
 }

@@ -1,14 +1,13 @@
 package action
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-
-	"github.com/sethvargo/go-githubactions"
 
 	"sbdeploy/deploy"
 )
@@ -75,26 +74,19 @@ func lookupInput(name string) input {
 // INPUT_<NAME> variable, which wins over the default.
 type source struct {
 	flags   map[string]string
-	action  *githubactions.Action
 	getenv  func(string) string
 	environ []string      // the environment as KEY=value, for the INPUT_ variables no input reads; nil: not checked
 	gitHead func() string // outside GitHub: the commit the working directory's git HEAD names, or ""
 	base    string        // the directory working-directory is relative to; "": the workspace
 }
 
-func newSource(flags map[string]string, getenv func(string) string) source {
-	return source{flags: flags, getenv: getenv, action: githubactions.New(githubactions.WithGetenv(getenv))}
-}
-
-// get is the input's value, trimmed.
+// get is the input's value, trimmed; an INPUT_ variable that is empty gives
+// the default.
 func (s source) get(name string) string {
 	if v, ok := s.flags[name]; ok {
 		return strings.TrimSpace(v)
 	}
-	if v := s.action.GetInput(name); v != "" {
-		return v
-	}
-	return lookupInput(name).def
+	return cmp.Or(strings.TrimSpace(s.raw(name)), lookupInput(name).def)
 }
 
 // raw is the input's value untrimmed, for a value that must match exactly.
@@ -108,9 +100,7 @@ func (s source) raw(name string) string {
 // given reports whether the input was set to something other than its
 // default: GitHub passes every input, with its default when a workflow
 // leaves it out.
-func (s source) given(name string) bool {
-	return s.get(name) != lookupInput(name).def
-}
+func (s source) given(name string) bool { return s.get(name) != lookupInput(name).def }
 
 // namer names inputs the way the caller gave them: as inputs on GitHub
 // Actions, as flags anywhere else.
@@ -126,36 +116,17 @@ func (n namer) input(name string) string {
 
 // setting shows how to set an input: "confirm-delete: toggle", or
 // "--confirm-delete=toggle", which parses as printed, booleans included.
-func (n namer) setting(name, value string) string {
-	if n.flags {
-		return "--" + name + "=" + shellWord(value)
-	}
-	return name + ": " + value
-}
-
-// shellWord is v as one word of a shell command: as it is when it holds
+// A flag's value is one word of a shell command: as it is when it holds
 // only characters no shell reads, in single quotes otherwise.
-func shellWord(v string) string {
-	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/=+@") == "" {
-		return v
+func (n namer) setting(name, value string) string {
+	switch {
+	case !n.flags:
+		return name + ": " + value
+	case value != "" && strings.Trim(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/=+@") == "":
+		return "--" + name + "=" + value
 	}
-	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+	return "--" + name + "='" + strings.ReplaceAll(value, "'", `'\''`) + "'"
 }
-
-// flagValue is a flag that records the text it was given; boolean ones may
-// be given bare.
-type flagValue struct {
-	set     map[string]string
-	name    string
-	boolean bool
-}
-
-func (f flagValue) String() string { return "" }
-func (f flagValue) Set(v string) error {
-	f.set[f.name] = v
-	return nil
-}
-func (f flagValue) IsBoolFlag() bool { return f.boolean }
 
 // usageError is a command line or an input that cannot be run: exit code 2.
 type usageError struct{ err error }
@@ -177,8 +148,18 @@ func parseFlags(args []string) (map[string]string, error) {
 	fs := flag.NewFlagSet("sbdeploy", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	set := map[string]string{}
+	// Each flag records the text it was given; a boolean one may be given
+	// bare, which records "true".
 	for _, in := range inputs {
-		fs.Var(flagValue{set: set, name: in.name, boolean: in.boolean}, in.name, in.usage)
+		record := func(v string) error {
+			set[in.name] = v
+			return nil
+		}
+		if in.boolean {
+			fs.BoolFunc(in.name, in.usage, record)
+		} else {
+			fs.Func(in.name, in.usage, record)
+		}
 	}
 	version := fs.Bool("version", false, "print the version and exit")
 	switch err := fs.Parse(args); {
@@ -199,9 +180,7 @@ func parseFlags(args []string) (map[string]string, error) {
 // quote shows a value a person gave. It is not shortened here: the log
 // cuts long lines once secrets are hidden, so a cut never leaves part of
 // one behind.
-func quote(v string) string {
-	return fmt.Sprintf("%q", v)
-}
+func quote(v string) string { return fmt.Sprintf("%q", v) }
 
 // usage is the text of --help.
 func usage(w io.Writer) {
@@ -235,12 +214,15 @@ Flags:
 		}
 		fmt.Fprintf(w, "  --%-24s %s%s\n", name, in.usage, def)
 	}
-	fmt.Fprint(w, `  --version                  print the version and exit
-
-Modes:
-`+modesUsage()+`
-Outputs (to $GITHUB_OUTPUT, or printed as name=value):
-`+modesHelp()+`
+	fmt.Fprint(w, "  --version                  print the version and exit\n\nModes:\n")
+	for _, m := range modeTable {
+		fmt.Fprintf(w, "  %-10s %s\n", m.name, m.usage)
+	}
+	fmt.Fprint(w, "\nOutputs (to $GITHUB_OUTPUT, or printed as name=value):\n")
+	for _, m := range modeTable {
+		fmt.Fprintf(w, "  %-10s %s\n", m.name+":", strings.Join(m.outputs, ", "))
+	}
+	fmt.Fprint(w, `
 Exit codes:
   0  done
   1  the run failed (the API refused, the network failed, the code did not build)

@@ -48,17 +48,16 @@ func (l *logger) addSecret(v string) {
 func (l *logger) redact(text string) string { return l.secrets.redact(text) }
 
 // group logs lines under a title: a collapsible group on GitHub.
+// Elsewhere each line starts with the title.
 func (l *logger) group(title string, lines ...string) {
+	prefix := title + ": "
 	if l.gha {
 		l.gh.Group(l.redact(title))
-		for _, line := range lines {
-			fmt.Fprintln(l.out, l.plain(line))
-		}
-		l.gh.EndGroup()
-		return
+		defer l.gh.EndGroup()
+		prefix = ""
 	}
 	for _, line := range lines {
-		fmt.Fprintf(l.out, "%s: %s\n", title, l.plain(line))
+		fmt.Fprintln(l.out, prefix+l.plain(line))
 	}
 }
 
@@ -73,9 +72,7 @@ func (l *logger) plain(line string) string {
 	return line
 }
 
-func (l *logger) infof(format string, args ...any) {
-	fmt.Fprintf(l.out, format+"\n", args...)
-}
+func (l *logger) infof(format string, args ...any) { fmt.Fprintf(l.out, format+"\n", args...) }
 
 func (l *logger) debugf(format string, args ...any) {
 	if l.gha {
@@ -84,45 +81,42 @@ func (l *logger) debugf(format string, args ...any) {
 }
 
 func (l *logger) noticef(format string, args ...any) {
-	msg := l.redact(fmt.Sprintf(format, args...))
-	if l.gha {
-		l.gh.Noticef("%s", msg)
-		return
-	}
-	fmt.Fprintf(l.out, "notice: %s\n", msg)
+	l.command(l.gh.Noticef, l.out, "notice", fmt.Sprintf(format, args...))
 }
 
 func (l *logger) warnf(format string, args ...any) {
-	msg := l.redact(fmt.Sprintf(format, args...))
+	l.command(l.gh.Warningf, l.errOut, "warning", fmt.Sprintf(format, args...))
+}
+
+// command writes msg, redacted, as the workflow command cmd on GitHub, and
+// as a "level: msg" line to w anywhere else.
+func (l *logger) command(cmd func(string, ...any), w io.Writer, level, msg string) {
+	msg = l.redact(msg)
 	if l.gha {
-		l.gh.Warningf("%s", msg)
+		cmd("%s", msg)
 		return
 	}
-	fmt.Fprintf(l.errOut, "warning: %s\n", msg)
+	fmt.Fprintf(w, "%s: %s\n", level, msg)
 }
 
 // annotate reports a problem at a place in a source file: an annotation on
 // the pull request's diff on GitHub, file:line:col elsewhere.
 func (l *logger) annotate(level, file string, line, col int, text string) {
-	text = l.redact(text)
-	if !l.gha {
-		fmt.Fprintf(l.errOut, "%s: %s:%d:%d: %s\n", level, file, line, col, text)
-		return
-	}
-	a := l.gh.WithFieldsMap(map[string]string{
-		"file": l.redact(file), "line": strconv.Itoa(line), "col": strconv.Itoa(col),
-	})
+	a := l.gh.WithFieldsMap(map[string]string{"file": l.redact(file), "line": strconv.Itoa(line), "col": strconv.Itoa(col)})
+	cmd := a.Warningf
 	if level == "error" {
-		a.Errorf("%s", text)
-	} else {
-		a.Warningf("%s", text)
+		cmd = a.Errorf
 	}
+	if !l.gha {
+		text = fmt.Sprintf("%s:%d:%d: %s", file, line, col, text)
+	}
+	l.command(cmd, l.errOut, level, text)
 }
 
 // fail reports the error that ends the run: one error for each problem
 // when it joins several, as loadConfig's do.
 func (l *logger) fail(err error) {
-	if u := (*usageError)(nil); errors.As(err, &u) {
+	if u, ok := errors.AsType[*usageError](err); ok {
 		if joined, ok := u.err.(interface{ Unwrap() []error }); ok {
 			for _, e := range joined.Unwrap() {
 				l.fail(e)
@@ -130,12 +124,7 @@ func (l *logger) fail(err error) {
 			return
 		}
 	}
-	msg := l.redact(err.Error())
-	if l.gha {
-		l.gh.Errorf("%s", msg)
-		return
-	}
-	fmt.Fprintf(l.errOut, "error: %s\n", msg)
+	l.command(l.gh.Errorf, l.errOut, "error", err.Error())
 }
 
 // flush writes what is left of unfinished lines.

@@ -1,12 +1,12 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -45,11 +45,6 @@ type built struct {
 	took    string
 	checked string            // what validation found: "" when it was off
 	steps   []deploy.StepDone // of its deploy, as each finished
-}
-
-// uploaded reports whether the upload host accepted the code.
-func (b *built) uploaded() bool {
-	return slices.ContainsFunc(b.steps, func(s deploy.StepDone) bool { return s.Step == deploy.StepUpload })
 }
 
 // deployCode deploys what the mode names: a migration, a machine version,
@@ -92,11 +87,7 @@ func (d *deployer) deployCode(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The bundle-* outputs describe the version when there is one.
-	primary := version
-	if primary == nil {
-		primary = migration
-	}
+	primary := cmp.Or(version, migration) // the bundle-* outputs describe the version when there is one
 	outputs := []output{
 		{"bundle-bytes", strconv.Itoa(primary.raw)},
 		{"upload-bytes", strconv.Itoa(len(primary.upload))},
@@ -126,11 +117,7 @@ func (d *deployer) deployCode(ctx context.Context) error {
 	if err := d.writeOutputs(outputs); err != nil || !d.cfg.upgrade {
 		return err
 	}
-	to := d.cfg.to
-	if d.cfg.deploysVersion() { // to the version this run deployed
-		to = d.rep.versionID
-	}
-	return d.rollout(ctx, client, to)
+	return d.rollout(ctx, client, cmp.Or(d.rep.versionID, d.cfg.to)) // to the version this run deployed, if it deployed one
 }
 
 // buildAll bundles and checks everything the mode deploys.
@@ -230,8 +217,8 @@ func (d *deployer) progress(say func(n int)) func(n int) {
 // annotation at its place (relative to the workspace), and an error that
 // counts them and carries only what has no place.
 func (d *deployer) buildFailed(kind bundle.Kind, entry string, err error) error {
-	var be *bundle.BuildError
-	if !errors.As(err, &be) {
+	be, ok := errors.AsType[*bundle.BuildError](err)
+	if !ok {
 		return d.crashed(entry, err)
 	}
 	var unplaced []string
@@ -255,8 +242,7 @@ func (d *deployer) buildFailed(kind bundle.Kind, entry string, err error) error 
 // crashed annotates the entry point with why the worker stopped, when err
 // says it did: the code there made it.
 func (d *deployer) crashed(entry string, err error) error {
-	var crash *worker.CrashError
-	if errors.As(err, &crash) {
+	if crash, ok := errors.AsType[*worker.CrashError](err); ok {
 		crash.Entry = d.cfg.code.paths.relative(entry)
 		d.log.annotate("error", crash.Entry, 1, 1, crash.Reason)
 	}
@@ -306,10 +292,8 @@ func (d *deployer) ship(ctx context.Context, client *deploy.Client, version, mig
 	if migration == nil {
 		return nil
 	}
-	m := deploy.Migration{Machine: d.cfg.machine, From: d.cfg.from, To: d.cfg.to, Code: migration.upload, Gzipped: d.cfg.code.gzip}
-	if version != nil {
-		m.To = d.rep.versionID
-	}
+	// To the new version, in a release.
+	m := deploy.Migration{Machine: d.cfg.machine, From: d.cfg.from, To: cmp.Or(d.rep.versionID, d.cfg.to), Code: migration.upload, Gzipped: d.cfg.code.gzip}
 	id, err := client.Deploy(ctx, m, d.logStep(migration, m.Filename()))
 	if err != nil && version != nil {
 		return &partialReleaseError{versionID: d.rep.versionID, reused: d.rep.versionReused, err: err}

@@ -1,11 +1,13 @@
 package action
 
+import "slices"
+
 // migrationMode deploys a migration from from-version to to-version.
 func modeMigration() *mode {
 	return &mode{
 		name:      "migration",
 		usage:     "deploy a migration between two versions (from-version, to-version, file)",
-		inputs:    append([]string{"from-version", "to-version", "from-machine-file", "to-machine-file", "replay-instances"}, append(rolloutInputs, append(deploymentInputs, codeInputs...)...)...),
+		inputs:    slices.Concat([]string{"from-version", "to-version", "from-machine-file", "to-machine-file", "replay-instances"}, rolloutInputs, deploymentInputs, codeInputs),
 		code:      true,
 		migration: alwaysMigration,
 		load: func(c *config, l loading) {
@@ -20,7 +22,7 @@ func modeMigration() *mode {
 		},
 		run:     (*deployer).deployCode,
 		titles:  titles{done: "Deployed migration", dryRun: "Dry run: nothing was changed", failed: "Deploy failed"},
-		rows:    codeRows,
-		outputs: append([]string{"migration-id"}, append(bundleOutputs, rolloutOutputs...)...),
+		rows:    (*report).codeRows,
+		outputs: slices.Concat([]string{"migration-id"}, bundleOutputs, rolloutOutputs),
 	}
 }

@@ -1,12 +1,14 @@
 package action
 
+import "slices"
+
 // releaseMode deploys a machine version, then, with from-version, the
 // migration from it to the new version.
 func modeRelease() *mode {
 	return &mode{
 		name:      "release",
 		usage:     "deploy a machine version (file), then with from-version the migration to it (migration-file)",
-		inputs:    append([]string{"from-version", "migration-file", "from-machine-file", "replay-instances"}, append(rolloutInputs, append(versionInputs, append(deploymentInputs, codeInputs...)...)...)...),
+		inputs:    slices.Concat([]string{"from-version", "migration-file", "from-machine-file", "replay-instances"}, rolloutInputs, versionInputs, deploymentInputs, codeInputs),
 		code:      true,
 		version:   true,
 		migration: migrationWithFrom,
@@ -21,7 +23,7 @@ func modeRelease() *mode {
 		},
 		run:     (*deployer).deployCode,
 		titles:  titles{done: "Released", dryRun: "Dry run: nothing was changed", failed: "Deploy failed"},
-		rows:    codeRows,
-		outputs: append([]string{"version-id", "version-reused", "migration-id"}, append(bundleOutputs, rolloutOutputs...)...),
+		rows:    (*report).codeRows,
+		outputs: slices.Concat([]string{"version-id", "version-reused", "migration-id"}, bundleOutputs, rolloutOutputs),
 	}
 }

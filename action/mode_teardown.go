@@ -37,7 +37,7 @@ func (c *config) loadTeardown(l loading) {
 	case confirm != c.machine:
 		l.errs.add("confirm-delete", "%s is not the machine name %q, to the letter: %s", quote(confirm), c.machine, fix)
 	}
-	c.teardown.deleteInstances = c.bool(l.src, "delete-instances", l.errs)
+	c.deleteInstances = c.bool(l.src, "delete-instances", l.errs)
 }
 
 // teardown deletes the machine (and, when asked, its instances first), or on
@@ -50,7 +50,7 @@ func (d *deployer) teardown(ctx context.Context) error {
 	}
 	res, err := client.Teardown(ctx, deploy.Teardown{
 		Machine:         d.cfg.machine,
-		DeleteInstances: d.cfg.teardown.deleteInstances,
+		DeleteInstances: d.cfg.deleteInstances,
 		DryRun:          d.cfg.dryRun,
 		// Pages come one at a time, so the total is not known: progress is
 		// logged by time, whatever the number of instances.
@@ -67,7 +67,7 @@ func (d *deployer) teardown(ctx context.Context) error {
 		// name does not pass unseen.
 		d.log.warnf("machine %s does not exist, so nothing was deleted: if a run deleted it before, all is well; otherwise check %s",
 			name, d.cfg.names.input("machine"))
-	case d.cfg.dryRun && d.cfg.teardown.deleteInstances:
+	case d.cfg.dryRun && d.cfg.deleteInstances:
 		d.log.noticef("dry run: would delete %d instances, then machine %s; nothing was deleted", res.Instances, name)
 	case d.cfg.dryRun && res.Instances > 0:
 		d.log.noticef("dry run: machine %s has %d instances, so deleting it would fail: set %s to delete them first; nothing was deleted",

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,12 +29,9 @@ func modeUpgrade() *mode {
 			c.upgrade = true
 			c.loadConcurrency(l)
 		},
-		run:    (*deployer).upgrade,
-		titles: titles{done: "Upgraded instances", dryRun: "Upgrade dry run: no instance was asked to move", failed: "Upgrade failed"},
-		rows: func(r *report, redact func(string) string) []row {
-			rows := append([]row{{"Machine", code(redact, r.cfg.machine)}}, r.rolloutRows(redact)...)
-			return append(rows, r.throughputRows()...)
-		},
+		run:     (*deployer).upgrade,
+		titles:  titles{done: "Upgraded instances", dryRun: "Upgrade dry run: no instance was asked to move", failed: "Upgrade failed"},
+		rows:    (*report).rolloutRows,
 		outputs: rolloutOutputs,
 	}
 }
@@ -43,13 +41,8 @@ var rolloutInputs = []string{"upgrade-instances", "max-concurrency"}
 
 // loadConcurrency checks the max-concurrency input.
 func (c *config) loadConcurrency(l loading) {
-	v := l.src.get("max-concurrency")
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > deploy.MaxMaxConcurrency {
-		l.errs.add("max-concurrency", "%s is not a number from 1 to %d: the most requests in flight while instances are asked to move (default %d)",
-			quote(v), deploy.MaxMaxConcurrency, deploy.DefaultMaxConcurrency)
-	}
-	c.concurrency = n
+	c.concurrency = wholeNumber(l.src, l.errs, "max-concurrency", 1, deploy.MaxMaxConcurrency, fmt.Sprintf(
+		"is not a number from 1 to %d: the most requests in flight while instances are asked to move (default %d)", deploy.MaxMaxConcurrency, deploy.DefaultMaxConcurrency))
 	if !c.upgrade && l.src.given("max-concurrency") {
 		l.errs.add("max-concurrency", "bounds the requests of a rollout, which this run does not do: set %s, or remove %s",
 			c.names.setting("upgrade-instances", "true"), c.names.input("max-concurrency"))
@@ -100,12 +93,10 @@ func (d *deployer) rollout(ctx context.Context, client *deploy.Client, version s
 	if werr := d.writeOutputs(outputs); werr != nil {
 		return werr
 	}
-	th := res.Throttling
 	d.log.group("upgrade",
 		fmt.Sprintf("%d instances listed: %s", res.Instances, byVersion(res.Before)),
 		fmt.Sprintf("%d asked to move to %s, %d skipped as on it already, %d stranded, %d failed", res.Asked, version, res.OnTarget, res.Stranded, res.Failed),
-		fmt.Sprintf("%.0f instances a second; %d requests, %d answered 429 (longest pause %v), %d answered 503; at most %d in flight",
-			perSecond(res.Asked+res.Stranded+res.Failed, res.Took), th.Attempts, th.TooMany, th.LongestPause, th.Unavailable, th.PeakLimit),
+		rate(&res, ""),
 		"took "+ms(d.tune.now().Sub(start)))
 	switch {
 	case errors.Is(err, deploy.ErrInstancesFailed):
@@ -132,28 +123,20 @@ func named(names []string, n int) string {
 	return s
 }
 
+// rate says how fast a rollout answered its instances and how the API
+// pushed back; after follows the rate (the summary's " over <time>").
+func rate(res *deploy.RolloutResult, after string) string {
+	th := res.Throttling
+	return fmt.Sprintf("%.0f instances a second%s; %d requests, %d answered 429 (longest pause %v), %d answered 503; at most %d in flight",
+		perSecond(res.Asked+res.Stranded+res.Failed, res.Took), after, th.Attempts, th.TooMany, th.LongestPause, th.Unavailable, th.PeakLimit)
+}
+
 // perSecond is n over d, per second; 0 for no time.
 func perSecond(n int, d time.Duration) float64 {
 	if d <= 0 {
 		return 0
 	}
 	return float64(n) / d.Seconds()
-}
-
-// throughputRows are the job summary's rows for how a rollout went: the
-// instances that failed, and the rate and the throttling met.
-func (r *report) throughputRows() []row {
-	res := r.rollout
-	if res == nil || r.cfg.dryRun {
-		return nil
-	}
-	var rows []row
-	if res.Failed > 0 {
-		rows = append(rows, row{"Failed (every attempt)", fmt.Sprintf("%d: %s", res.Failed, named(res.FailedNames, res.Failed))})
-	}
-	th := res.Throttling
-	return append(rows, row{"Rate", fmt.Sprintf("%.0f instances a second over %s; %d requests, %d answered 429 (longest pause %v), %d answered 503; at most %d in flight",
-		perSecond(res.Asked+res.Stranded+res.Failed, res.Took), ms(res.Took), th.Attempts, th.TooMany, th.LongestPause, th.Unavailable, th.PeakLimit)})
 }
 
 // byVersion shows instance counts by version, in version order.
@@ -163,11 +146,7 @@ func byVersion(counts map[string]int) string {
 	}
 	var parts []string
 	for _, v := range slices.Sorted(maps.Keys(counts)) {
-		name := v
-		if name == "" {
-			name = "(version not given)"
-		}
-		parts = append(parts, fmt.Sprintf("%s %d", name, counts[v]))
+		parts = append(parts, fmt.Sprintf("%s %d", cmp.Or(v, "(version not given)"), counts[v]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,7 +1,9 @@
 package action
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"sbdeploy/deploy"
@@ -15,7 +17,7 @@ func modeVersion() *mode {
 	return &mode{
 		name:    "version",
 		usage:   "deploy a machine version (file)",
-		inputs:  append([]string{"from-machine-file"}, append(versionInputs, append(deploymentInputs, codeInputs...)...)...),
+		inputs:  slices.Concat([]string{"from-machine-file"}, versionInputs, deploymentInputs, codeInputs),
 		code:    true,
 		version: true,
 		load: func(c *config, l loading) {
@@ -24,8 +26,8 @@ func modeVersion() *mode {
 		},
 		run:     (*deployer).deployCode,
 		titles:  titles{done: "Deployed machine version", dryRun: "Dry run: nothing was changed", failed: "Deploy failed"},
-		rows:    codeRows,
-		outputs: append([]string{"version-id", "version-reused"}, bundleOutputs...),
+		rows:    (*report).codeRows,
+		outputs: slices.Concat([]string{"version-id", "version-reused"}, bundleOutputs),
 	}
 }
 
@@ -55,9 +57,7 @@ func (c *config) loadVersion(l loading) {
 	if len(v.indexes) > 0 && !v.createMachine {
 		errs.add("indexes", "used only when create-machine is true")
 	}
-	if v.clientInfo = src.get("client-info"); v.clientInfo == "" {
-		v.clientInfo = src.getenv("GITHUB_SHA")
-	}
+	v.clientInfo = cmp.Or(src.get("client-info"), src.getenv("GITHUB_SHA"))
 	if v.clientInfo == "" && src.gitHead != nil {
 		v.clientInfo = src.gitHead()
 	}

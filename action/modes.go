@@ -2,7 +2,6 @@ package action
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -35,7 +34,7 @@ type mode struct {
 	run func(d *deployer, ctx context.Context) error
 	// titles are what the job summary calls a run of the mode.
 	titles titles
-	// rows are the mode's rows of the job summary.
+	// rows are the mode's rows of the job summary, after the machine's.
 	rows func(r *report, redact func(string) string) []row
 	// outputs are the outputs the mode writes.
 	outputs []string
@@ -54,12 +53,8 @@ const (
 type titles struct{ done, dryRun, failed string }
 
 // modeTable is every mode, in the order --help lists them; the first is
-// the default. It is made in init, as the modes' run funcs refer to it.
-var modeTable []*mode
-
-func init() {
-	modeTable = []*mode{modeMigration(), modeVersion(), modeRelease(), modeUpgrade(), modeTeardown()}
-}
+// the default.
+var modeTable = []*mode{modeMigration(), modeVersion(), modeRelease(), modeUpgrade(), modeTeardown()}
 
 // modeNamed is the mode called name, or nil.
 func modeNamed(name string) *mode {
@@ -102,22 +97,4 @@ func checkModeInputs(src source, m *mode, errs *problems) {
 				m.name, strings.Join(takers, ", "))
 		}
 	}
-}
-
-// modesHelp is the outputs part of --help, from the table.
-func modesHelp() string {
-	var b strings.Builder
-	for _, m := range modeTable {
-		fmt.Fprintf(&b, "  %-10s %s\n", m.name+":", strings.Join(m.outputs, ", "))
-	}
-	return b.String()
-}
-
-// modesUsage is the modes part of --help, from the table.
-func modesUsage() string {
-	var b strings.Builder
-	for _, m := range modeTable {
-		fmt.Fprintf(&b, "  %-10s %s\n", m.name, m.usage)
-	}
-	return b.String()
 }

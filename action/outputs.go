@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -15,29 +16,33 @@ const heredocDelimiter = "_GitHubActionsFileCommandDelimeter_"
 type output struct{ name, value string }
 
 // writeOutputs writes step outputs to $GITHUB_OUTPUT, or prints them as
-// name=value lines when there is no such file (a plain CLI run). Values come
-// from servers too, so each is checked first: no line break (it could start
-// another output), no delimiter, no secret; then all or none are written.
-func (l *logger) writeOutputs(getenv func(string) string, outputs []output) error {
+// name=value lines when there is no such file (a plain CLI run). Each must
+// be one the mode's table lists: --help and action.yml say what the table
+// says. Values come from servers too, so each is checked first: no line
+// break (it could start another output), no delimiter, no secret; then all
+// or none are written.
+func (d *deployer) writeOutputs(outputs []output) error {
 	for _, o := range outputs {
 		switch {
+		case !slices.Contains(d.cfg.mode.outputs, o.name):
+			return fmt.Errorf("mode %s wrote output %s, which its table does not list", d.cfg.mode.name, o.name) // a mistake in this package
 		case strings.ContainsAny(o.value, "\r\n"):
 			return fmt.Errorf("output %s: refusing to write a value with a line break: %q", o.name, o.value)
 		case strings.Contains(o.value, heredocDelimiter):
 			return fmt.Errorf("output %s: refusing to write a value that holds the output file's delimiter", o.name)
-		case l.secrets.holds(o.value):
+		case d.log.redact(o.value) != o.value: // it holds a form of a secret
 			return fmt.Errorf("output %s: refusing to write a value that holds a secret", o.name)
 		}
 	}
-	if getenv("GITHUB_OUTPUT") == "" {
+	if d.getenv("GITHUB_OUTPUT") == "" {
 		for _, o := range outputs {
-			fmt.Fprintf(l.out, "%s=%s\n", o.name, o.value)
+			fmt.Fprintf(d.log.out, "%s=%s\n", o.name, o.value)
 		}
 		return nil
 	}
 	return catch("write outputs to GITHUB_OUTPUT", func() {
 		for _, o := range outputs {
-			l.gh.SetOutput(o.name, o.value)
+			d.log.gh.SetOutput(o.name, o.value)
 		}
 	})
 }
@@ -49,11 +54,8 @@ func (l *logger) writeOutputs(getenv func(string) string, outputs []output) erro
 func checkFileCommands(getenv func(string) string) error {
 	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
 		path := getenv(name)
-		if path == "" {
-			continue
-		}
 		switch fi, err := os.Stat(path); {
-		case errors.Is(err, fs.ErrNotExist):
+		case path == "", errors.Is(err, fs.ErrNotExist):
 		case err != nil:
 			return &usageError{fmt.Errorf("%s names %s, which cannot be read: %w", name, path, err)}
 		case !fi.Mode().IsRegular():

@@ -22,8 +22,8 @@ func FuzzWriteOutputs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value string) {
 		h := &harness{output: filepath.Join(t.TempDir(), "output")}
 		e := env{"GITHUB_OUTPUT": h.output}
-		log := newLogger(true, io.Discard, io.Discard, e.get)
-		err := log.writeOutputs(e.get, []output{{"migration-id", value}})
+		d := &deployer{cfg: &config{mode: modeNamed("migration")}, log: newLogger(true, io.Discard, io.Discard, e.get), getenv: e.get}
+		err := d.writeOutputs([]output{{"migration-id", value}})
 		if strings.ContainsAny(value, "\r\n") || strings.Contains(value, heredocDelimiter) {
 			if err == nil {
 				t.Fatalf("wrote a value with a line break or the delimiter: %q", value)

@@ -18,10 +18,11 @@ import (
 )
 
 // maxReplay bounds replay-instances; maxNamed is how many failures a
-// report names.
+// report names; maxNames is how many names a list in the summary shows.
 const (
 	maxReplay = 10_000
 	maxNamed  = 20
+	maxNames  = 50
 )
 
 // loadPlan checks the inputs of the migration check: which machines, and
@@ -29,12 +30,7 @@ const (
 func (c *config) loadPlan(l loading) {
 	p, in := c.code.paths, c.names.input
 	if slices.Contains(c.mode.inputs, "replay-instances") {
-		v := l.src.get("replay-instances")
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxReplay {
-			l.errs.add("replay-instances", "%s is not a number of instances from 0 to %d", quote(v), maxReplay)
-		}
-		c.code.replay = n
+		c.code.replay = wholeNumber(l.src, l.errs, "replay-instances", 0, maxReplay, fmt.Sprintf("is not a number of instances from 0 to %d", maxReplay))
 	}
 	needsTo := slices.Contains(c.mode.inputs, "to-machine-file")
 	switch {
@@ -56,10 +52,8 @@ func (c *config) planned() (from, to, migration string) {
 	switch {
 	case p.fromMachine == "":
 		return "", "", ""
-	case c.deploysVersion() && c.deploysMigration():
+	case c.deploysVersion(): // and, in a release with from-version, the migration to it
 		return p.fromMachine, p.entry, p.migrationEntry
-	case c.deploysVersion():
-		return p.fromMachine, p.entry, ""
 	}
 	return p.fromMachine, p.toMachine, p.entry
 }
@@ -203,14 +197,9 @@ func reasonOf(f validate.Failure) string {
 // could not be evaluated, at its place.
 func (d *deployer) planFailed(migration string, err error) error {
 	p := d.cfg.code.paths
-	var me *validate.MigrationError
-	if errors.As(err, &me) {
+	if me, ok := errors.AsType[*validate.MigrationError](err); ok {
 		for _, f := range me.Failures {
-			if f.Pos.File != "" && f.Pos.File != validate.Outfile {
-				d.log.annotate("error", p.relative(f.Pos.File), f.Pos.Line, f.Pos.Column, f.String())
-			} else {
-				d.log.annotate("error", p.relative(migration), 1, 1, f.String())
-			}
+			d.annotateAt(f.Pos, migration, f.String())
 		}
 		what := "the static check"
 		if me.Failures[0].Instance != "" {
@@ -221,7 +210,7 @@ func (d *deployer) planFailed(migration string, err error) error {
 			p.relative(migration), what, me.Count)
 	}
 	entry, kind := migration, bundle.Migration
-	if pe := (*worker.PlanError)(nil); errors.As(err, &pe) && pe.Entry != migration {
+	if pe, ok := errors.AsType[*worker.PlanError](err); ok && pe.Entry != migration {
 		entry, kind = pe.Entry, bundle.MachineVersion
 	}
 	input := map[string]string{p.fromMachine: "from-machine-file", p.toMachine: "to-machine-file", p.entry: "file", p.migrationEntry: "migration-file"}[entry]
@@ -232,16 +221,12 @@ func (d *deployer) planFailed(migration string, err error) error {
 		return fmt.Errorf("migration check: evaluating %s needs xstate, which is not installed where it is: install the app's packages "+
 			"before this step; for a second checkout, check it out inside %s (its imports then resolve from the packages installed there), or install its packages too",
 			named, d.cfg.names.input("working-directory"))
-	case isBuildError(err):
+	case errors.As(err, new(*bundle.BuildError)):
 		return fmt.Errorf("migration check: %s does not build for evaluation: %w", named, d.buildFailed(kind, entry, err))
 	case errors.As(err, &ve):
-		e := &validationError{kind: kind, entry: p.relative(entry), err: ve}
-		file, line, col := entry, 1, 1
-		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
-			file, line, col = ve.Pos.File, ve.Pos.Line, ve.Pos.Column
-		}
-		d.log.annotate("error", p.relative(file), line, col, e.detail())
-		return fmt.Errorf("migration check: evaluating %s (the %s) failed: %s", named, kind, e.detail())
+		detail := ve.Error() + skipHint(ve, "leave out "+d.cfg.names.input("from-machine-file")+" to skip the migration check")
+		d.annotateAt(ve.Pos, entry, detail)
+		return fmt.Errorf("migration check: evaluating %s (the %s) failed: %s", named, kind, detail)
 	}
 	return d.crashed(entry, err)
 }
@@ -318,14 +303,6 @@ func (r *report) planMarkdown(redact func(string) string, rows int, fold bool) s
 	return b.String()
 }
 
-// rows is how many rows the table of where instances go has.
-func (p *planReport) rows() int {
-	if p == nil || p.Migration == nil {
-		return 0
-	}
-	return len(p.Migration.Mappings)
-}
-
 // stateText shows a state's name in the log: as it is, or quoted when it
 // holds anything but letters, digits and _ . - $.
 func stateText(name string) string {
@@ -348,5 +325,9 @@ func codes(redact func(string) string, names []string) string {
 	if len(names) == 0 {
 		return "none"
 	}
-	return strings.Join(mapSlice(names, func(n string) string { return code(redact, n) }), ", ")
+	shown := strings.Join(mapSlice(names[:min(len(names), maxNames)], func(n string) string { return code(redact, n) }), ", ")
+	if len(names) > maxNames {
+		shown += fmt.Sprintf(" and %d more", len(names)-maxNames)
+	}
+	return shown
 }

@@ -41,7 +41,7 @@ var brokenMigrations = []struct {
 	{"returns no context", "return { ...context, switches: 0 };", "Object.assign(context, { switches: 0 }); return undefined as any;",
 		`upgradeContext([["off"]]) returned undefined, not a context object`},
 	{"never returns", "const [top, ...rest] = path;", "while (path.length > 0) {}\n  const [top, ...rest] = path;",
-		`upgradeState(["off"]) did not return within 300ms`},
+		`upgradeState(["off"]) did not return within 1s`},
 }
 
 // TestMigrationCheckRefuses runs each broken migration through the action:
@@ -56,7 +56,11 @@ func TestMigrationCheckRefuses(t *testing.T) {
 				h := newHarness(t)
 				h.installXstate(t)
 				h.breakMigration(t, tt.old, tt.new)
-				h.opts = append(h.opts, withValidation(validate.Options{Timeout: 300 * time.Millisecond}))
+				if tt.name == "never returns" {
+					// Long enough for the machines' evaluation, with xstate,
+					// under the race detector on a busy machine.
+					h.opts = append(h.opts, withValidation(validate.Options{Timeout: time.Second}))
+				}
 				if dry {
 					h.env["INPUT_DRY-RUN"] = "true"
 					delete(h.env, "INPUT_TOKEN")
@@ -73,6 +77,21 @@ func TestMigrationCheckRefuses(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMigrationCheckMachineNeverEnds checks that a machine file whose
+// evaluation never ends fails the check, saying how to leave the check out
+// (validate: false does not).
+func TestMigrationCheckMachineNeverEnds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.installXstate(t)
+	h.write(t, "app/machines/endless.ts", "while (true) {}\nexport default 1;\n")
+	h.opts = append(h.opts, withValidation(validate.Options{Timeout: 300 * time.Millisecond}))
+	_, _, err := h.run(t, "--from-machine-file", "machines/endless.ts", "--to-machine-file", machineV2)
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "if the code runs on the platform, leave out input from-machine-file to skip the migration check") {
+		t.Errorf("exit code %d: %v", ExitCode(err), err)
 	}
 }
 

@@ -339,7 +339,7 @@ func checkActionStep(t *testing.T, declared map[string]string, with map[string]s
 			t.Fatal(err)
 		}
 	}
-	if _, err := loadConfig(newSource(nil, e.get), namer{}, func() (string, error) { return ws, nil }); err != nil {
+	if _, err := loadConfig(source{getenv: e.get}, namer{}, func() (string, error) { return ws, nil }); err != nil {
 		errs = append(errs, fmt.Errorf("the action refuses these inputs: %w", err))
 	}
 	return mode, wd, errs

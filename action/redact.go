@@ -83,11 +83,6 @@ func (s *secrets) redact(text string) string {
 	return deploy.Redact(text, s.forms)
 }
 
-// holds reports whether text contains any form of any secret.
-func (s *secrets) holds(text string) bool {
-	return s.redact(text) != text
-}
-
 // longest is the length of the longest form: how much of a line a secret
 // could span.
 func (s *secrets) longest() int {

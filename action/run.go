@@ -14,7 +14,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
+	"sbdeploy/deploy"
 	"sbdeploy/internal/worker"
 )
 
@@ -38,15 +40,13 @@ type Process struct {
 var secretInputs = []string{"INPUT_TOKEN", "INPUT_SECRET-KEY", "STATEBACKED_TOKEN", "INPUT_GITHUB-TOKEN", "GITHUB_TOKEN"}
 
 // Main runs the action and returns the process's exit code.
-func Main(ctx context.Context, p Process, opts ...option) int {
-	return ExitCode(Run(ctx, p, opts...))
-}
+func Main(ctx context.Context, p Process, opts ...option) int { return ExitCode(Run(ctx, p, opts...)) }
 
 // Run is the whole action: it checks the inputs, runs the mode, and reports.
 // It prints its own errors; the error it returns decides the exit code (see
 // ExitCode).
 func Run(ctx context.Context, p Process, opts ...option) error {
-	tune := defaultTuning()
+	tune := tuning{requestTimeout: deploy.DefaultRequestTimeout, now: time.Now}
 	for _, opt := range opts {
 		opt(&tune)
 	}
@@ -73,12 +73,11 @@ func Run(ctx context.Context, p Process, opts ...option) error {
 	}
 	log.infof("sbdeploy %s", p.Version)
 	var note string
-	workspace := func() (string, error) {
-		ws, n, err := findWorkspace(p.Getenv, p.Dir)
-		note = n
+	workspace := func() (ws string, err error) {
+		ws, note, err = findWorkspace(p.Getenv, p.Dir)
 		return ws, err
 	}
-	src := newSource(flags, p.Getenv)
+	src := source{flags: flags, getenv: p.Getenv}
 	if p.Environ != nil {
 		src.environ = p.Environ()
 	}
@@ -106,9 +105,9 @@ func Run(ctx context.Context, p Process, opts ...option) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	rep := newReport(cfg, tune.now, p.Getenv)
+	rep := &report{cfg: cfg, started: tune.now(), now: tune.now, commit: p.Getenv("GITHUB_SHA"), runURL: runURL(p.Getenv)}
 	d := &deployer{cfg: cfg, log: log, rep: rep, tune: tune, getenv: p.Getenv, version: p.Version, startWorker: p.Worker}
-	if err = d.run(ctx); err != nil {
+	if err = cfg.mode.run(d, ctx); err != nil {
 		err = cfg.advise(ctx, err)
 		log.fail(err)
 		rep.err = err

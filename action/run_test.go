@@ -24,6 +24,7 @@ import (
 	"sbdeploy/bundle"
 	"sbdeploy/emulator"
 	"sbdeploy/internal/testkit"
+	"sbdeploy/validate"
 )
 
 const (
@@ -52,6 +53,15 @@ const (
 // for are still logged) and bound an attempt to 2 s: the retry policy under
 // test is the same.
 var testOptions = []option{withSleep(noSleep), withRequestTimeout(2 * time.Second)}
+
+// The options tests run with, each replacing one field of tuning.
+func withRequestTimeout(d time.Duration) option { return func(t *tuning) { t.requestTimeout = d } }
+func withBundleLimits(l bundle.Limits) option   { return func(t *tuning) { t.limits = l } }
+func withValidation(o validate.Options) option  { return func(t *tuning) { t.validate = o } }
+func withClock(now func() time.Time) option     { return func(t *tuning) { t.now = now } }
+func withSleep(sleep func(context.Context, time.Duration) error) option {
+	return func(t *tuning) { t.sleep = sleep }
+}
 
 // noSleep returns at once, unless ctx has ended.
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sbdeploy/bundle"
 	"sbdeploy/deploy"
@@ -21,7 +23,6 @@ type report struct {
 	started        time.Time
 	now            func() time.Time
 	bundles        []*built
-	steps          []deploy.StepDone
 	machineCreated bool
 	versionID      string
 	versionReused  bool
@@ -36,11 +37,6 @@ type report struct {
 	commit         string      // GITHUB_SHA
 	runURL         string      // the workflow run's page, or ""
 	fromBundle     *built      // the old machine's bundle (from-machine-file), to compare sizes
-}
-
-// newReport starts the report of a run.
-func newReport(cfg *config, now func() time.Time, getenv func(string) string) *report {
-	return &report{cfg: cfg, started: now(), now: now, commit: getenv("GITHUB_SHA"), runURL: runURL(getenv)}
 }
 
 // runURL is the address of the workflow run's page, from the variables the
@@ -68,16 +64,11 @@ var (
 // Markdown.
 type row [2]string
 
-// markdown renders the job summary: what was done, how large, how long.
-// Every text from a server or an input goes through text or code, which
-// redact it and then escape it for Markdown.
-func (r *report) markdown(redact func(string) string) string {
-	return r.table(redact) + r.planMarkdown(redact, -1, false)
-}
-
-// table is the summary's title and table.
+// table is the summary's title and table: what was done, how large, how
+// long. Every text from a server or an input goes through text or code,
+// which redact it and then escape it for Markdown.
 func (r *report) table(redact func(string) string) string {
-	rows := r.cfg.mode.rows(r, redact)
+	rows := append([]row{{"Machine", code(redact, r.cfg.machine)}}, r.cfg.mode.rows(r, redact)...)
 	rows = append(rows, row{"Total time", ms(r.now().Sub(r.started))})
 	if r.commit != "" {
 		rows = append(rows, row{"Commit", code(redact, r.commit)})
@@ -111,12 +102,8 @@ func (r *report) title() string {
 
 // codeRows are the summary's rows of the modes that deploy code: what was
 // deployed, and the rollout after it.
-func codeRows(r *report, redact func(string) string) []row {
-	return append(append(r.deployRows(redact), r.rolloutRows(redact)...), r.throughputRows()...)
-}
-
-func (r *report) deployRows(redact func(string) string) []row {
-	rows := []row{{"Machine", code(redact, r.cfg.machine)}}
+func (r *report) codeRows(redact func(string) string) []row {
+	var rows []row
 	if r.machineCreated {
 		rows = append(rows, row{"Machine created", "yes, with indexes " + code(redact, strings.Join(r.cfg.version.indexes, ","))})
 	}
@@ -128,19 +115,12 @@ func (r *report) deployRows(redact func(string) string) []row {
 		rows = append(rows, row{"Version ID", cell})
 	}
 	if r.cfg.deploysVersion() {
-		info := code(redact, r.cfg.version.clientInfo)
-		if info == "" {
-			info = "(empty)"
-		}
-		rows = append(rows, row{"Client info", info})
+		rows = append(rows, row{"Client info", cmp.Or(code(redact, r.cfg.version.clientInfo), "(empty)")})
 	}
 	if r.cfg.deploysMigration() {
 		to := code(redact, r.cfg.to)
 		if r.cfg.deploysVersion() { // to the version this run deploys
-			to = code(redact, r.versionID)
-			if r.versionID == "" {
-				to = "the new version"
-			}
+			to = cmp.Or(code(redact, r.versionID), "the new version")
 		}
 		rows = append(rows, row{"Migration", code(redact, r.cfg.from) + " → " + to})
 	}
@@ -166,13 +146,13 @@ func (r *report) deployRows(redact func(string) string) []row {
 	if len(r.checks) > 0 {
 		rows = append(rows, row{"Checked (read-only)", text(redact, strings.Join(r.checks, "; "))})
 	}
-	return rows
+	return append(rows, r.rolloutRows(redact)...)
 }
 
 // uploadText says whether b was uploaded, and if not, why.
 func (r *report) uploadText(b *built) string {
 	switch {
-	case b.uploaded():
+	case slices.ContainsFunc(b.steps, func(s deploy.StepDone) bool { return s.Step == deploy.StepUpload }): // the upload host accepted it
 		return bytesText(len(b.upload)) + " uploaded"
 	case r.cfg.dryRun:
 		return bytesText(len(b.upload)) + " to upload (dry run: not sent)"
@@ -191,8 +171,7 @@ func (r *report) errorRows(redact func(string) string) []row {
 	msg, hint, _ := strings.Cut(r.err.Error(), "\n  what to do: ")
 	// Inline code: server text there cannot link, mention or render.
 	rows := []row{{"Error", code(redact, firstLine(msg))}}
-	var be *bundle.BuildError
-	if errors.As(r.err, &be) {
+	if be, ok := errors.AsType[*bundle.BuildError](r.err); ok {
 		const most = 10
 		for i, m := range be.Messages {
 			if i == most {
@@ -218,7 +197,8 @@ func (r *report) errorRows(redact func(string) string) []row {
 
 // rolloutRows are the rows for instances asked to move to a version: how
 // many, and the instances by version before and after (after: the version
-// each will run once the next event reaches it).
+// each will run once the next event reaches it); unless it was a dry run,
+// the instances that failed, and the rate and the throttling met.
 func (r *report) rolloutRows(redact func(string) string) []row {
 	res := r.rollout
 	if res == nil {
@@ -226,22 +206,17 @@ func (r *report) rolloutRows(redact func(string) string) []row {
 	}
 	asked := fmt.Sprintf("%d asked to move to %s, %d on it already, %d stranded (no migration path)",
 		res.Asked, code(redact, r.rolloutTo), res.OnTarget, res.Stranded)
+	label := "Instances by version (before → after)"
 	if r.cfg.dryRun {
 		asked = fmt.Sprintf("%d would be asked to move to %s (dry run: none was), %d on it already", res.Asked, code(redact, r.rolloutTo), res.OnTarget)
-	}
-	rows := []row{{"Instances", fmt.Sprintf("%d listed: %s", res.Instances, asked)}}
-	label, versions := "Instances by version (before → after)", maps.Clone(res.Before)
-	maps.Copy(versions, res.After)
-	if r.cfg.dryRun {
 		label = "Instances by version"
 	}
+	rows := []row{{"Instances", fmt.Sprintf("%d listed: %s", res.Instances, asked)}}
+	versions := maps.Clone(res.Before)
+	maps.Copy(versions, res.After)
 	var cells []string
 	for _, v := range slices.Sorted(maps.Keys(versions)) {
-		name := code(redact, v)
-		if v == "" {
-			name = "(not given)"
-		}
-		cell := fmt.Sprintf("%s: %d", name, res.Before[v])
+		cell := fmt.Sprintf("%s: %d", cmp.Or(code(redact, v), "(not given)"), res.Before[v])
 		if !r.cfg.dryRun {
 			cell += fmt.Sprintf(" → %d", res.After[v])
 		}
@@ -250,37 +225,41 @@ func (r *report) rolloutRows(redact func(string) string) []row {
 	if len(cells) > 0 {
 		rows = append(rows, row{label, strings.Join(cells, ", ")})
 	}
-	return rows
+	if r.cfg.dryRun {
+		return rows
+	}
+	if res.Failed > 0 {
+		rows = append(rows, row{"Failed (every attempt)", fmt.Sprintf("%d: %s", res.Failed, named(res.FailedNames, res.Failed))})
+	}
+	return append(rows, row{"Rate", rate(res, " over "+ms(res.Took))})
 }
 
 // teardownRows are the job summary's rows for a teardown.
-func (r *report) teardownRows(redact func(string) string) []row {
-	rows := []row{{"Machine", code(redact, r.cfg.machine)}}
-	switch res := r.teardown; {
+func (r *report) teardownRows(_ func(string) string) []row {
+	res := r.teardown
+	switch {
 	case res == nil:
+		return nil
 	case res.AlreadyGone:
-		rows = append(rows, row{"Result", "the machine did not exist: nothing was deleted"})
+		return []row{{"Result", "the machine did not exist: nothing was deleted"}}
 	case r.cfg.dryRun:
-		rows = append(rows, row{"Instances", fmt.Sprintf("%d (dry run: nothing was deleted)", res.Instances)})
-	default:
-		deleted := "no"
-		if res.Deleted {
-			deleted = "yes, with all its versions and migrations"
-		}
-		rows = append(rows,
-			row{"Instances deleted", strconv.Itoa(res.DeletedInstances)},
-			row{"Machine deleted", deleted})
+		return []row{{"Instances", fmt.Sprintf("%d (dry run: nothing was deleted)", res.Instances)}}
 	}
-	return rows
+	deleted := "no"
+	if res.Deleted {
+		deleted = "yes, with all its versions and migrations"
+	}
+	return []row{{"Instances deleted", strconv.Itoa(res.DeletedInstances)}, {"Machine deleted", deleted}}
 }
 
-// writeSummary adds the report to the job summary, when there is one. A
-// summary that cannot be written is a warning: the deploy itself happened.
+// writeSummary adds the report to the job summary, when there is one: the
+// table, and the migration check's section whole. A summary that cannot be
+// written is a warning: the deploy itself happened.
 func (r *report) writeSummary(l *logger, getenv func(string) string) {
 	if getenv("GITHUB_STEP_SUMMARY") == "" {
 		return
 	}
-	md := l.redact(r.markdown(l.redact)) // each cell was redacted before escaping; this catches the rest
+	md := l.redact(r.table(l.redact) + r.planMarkdown(l.redact, -1, false)) // each cell was redacted before escaping; this catches the rest
 	if err := catch("could not write the job summary", func() { l.gh.AddStepSummary(md) }); err != nil {
 		l.warnf("%v", err)
 	}
@@ -288,20 +267,35 @@ func (r *report) writeSummary(l *logger, getenv func(string) string) {
 
 // markdownText escapes what Markdown would read as markup in a table cell:
 // links, images, emphasis, HTML and comments, and the cell's own pipe.
+// A zero-width space after "://" and "www." keeps a URL's text and stops
+// GitHub from making it a link; "$" would start math.
 var markdownText = strings.NewReplacer(
 	`\`, `\\`, "|", `\|`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`,
-	"!", `\!`, "#", `\#`, "~", `\~`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "\n", " ", "\r", " ")
+	"!", `\!`, "#", `\#`, "~", `\~`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "\n", " ", "\r", " ",
+	"$", `\$`, "://", ":\u200b//", "www.", "www\u200b.")
 
-// text is s, redacted, then escaped for a table cell.
+// maxCell bounds the characters of one text or code cell: a message of any
+// length from the code or a server keeps the table, and the comment, whole.
+const maxCell = 1000
+
+// text is s, redacted, cut to maxCell, then escaped for a table cell.
 func text(redact func(string) string, s string) string {
-	return markdownText.Replace(redact(s))
+	return markdownText.Replace(cutCell(redact(s)))
 }
 
-// code is s, redacted, as inline code in a table cell: only the pipe and the
-// backtick need care there.
+// code is s, redacted and cut to maxCell, as inline code in a table cell:
+// only the pipe and the backtick need care there.
 func code(redact func(string) string, s string) string {
 	if s == "" {
 		return ""
 	}
-	return "`" + strings.NewReplacer("|", `\|`, "`", "'", "\n", " ", "\r", " ").Replace(redact(s)) + "`"
+	return "`" + strings.NewReplacer("|", `\|`, "`", "'", "\n", " ", "\r", " ").Replace(cutCell(redact(s))) + "`"
+}
+
+// cutCell is s, cut to maxCell characters with an ellipsis.
+func cutCell(s string) string {
+	if utf8.RuneCountInString(s) <= maxCell {
+		return s
+	}
+	return string([]rune(s)[:maxCell-1]) + "…"
 }

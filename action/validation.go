@@ -11,30 +11,15 @@ import (
 	"sbdeploy/validate"
 )
 
-// validationError is a check of the code that failed: it was logged where
-// the engine placed it.
-type validationError struct {
-	kind  bundle.Kind
-	entry string
-	err   *validate.Error
-	// skip is the setting that turns validation off, which the message
-	// offers when the failure may be the check's own (Limitation).
-	skip string
-}
-
-func (e *validationError) Error() string {
-	return fmt.Sprintf("validation of the %s %s failed: %s", e.kind, e.entry, e.detail())
-}
-
-// detail is what is wrong, and for a failure that may be the check's own,
-// how to skip it.
-func (e *validationError) detail() string {
-	if e.err.Limitation() {
-		return e.err.Error() + "; if the code runs on the platform, set " + e.skip + " to skip validation"
+// skipHint is what a failed check of the code adds to its error when the
+// failure may be the check's own (validate.Error.Limitation): how to turn
+// that check off. It is "" for any other failure.
+func skipHint(ve *validate.Error, how string) string {
+	if !ve.Limitation() {
+		return ""
 	}
-	return e.err.Error()
+	return "; if the code runs on the platform, " + how
 }
-func (e *validationError) Unwrap() error { return e.err }
 
 // check evaluates the code of entry in a sandbox and checks what the
 // official CLI checks before it deploys, before any request is sent. It
@@ -53,17 +38,13 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 	case xstateMissing(err):
 		return "", fmt.Errorf("validate the machine version %s: evaluating it needs xstate installed: install the app's packages "+
 			"before this step (`npm ci`, or your package manager's install), or set %s", p.relative(entry), d.cfg.names.setting("validate", "false"))
-	case isBuildError(err):
+	case errors.As(err, new(*bundle.BuildError)):
 		return "", fmt.Errorf("validate the %s %s: its evaluation variant does not build (set %s to skip validation): %w",
 			kind, p.relative(entry), d.cfg.names.setting("validate", "false"), d.buildFailed(kind, entry, err))
 	case errors.As(err, &ve):
-		e := &validationError{kind: kind, entry: p.relative(entry), err: ve, skip: d.cfg.names.setting("validate", "false")}
-		if ve.Pos.File != "" && ve.Pos.File != validate.Outfile {
-			d.log.annotate("error", p.relative(ve.Pos.File), ve.Pos.Line, ve.Pos.Column, e.detail())
-		} else { // no place in the code: the entry point is where it starts
-			d.log.annotate("error", p.relative(entry), 1, 1, e.detail())
-		}
-		return "", e
+		hint := skipHint(ve, "set "+d.cfg.names.setting("validate", "false")+" to skip validation")
+		d.annotateAt(ve.Pos, entry, ve.Error()+hint) // where the engine placed it
+		return "", fmt.Errorf("validation of the %s %s failed: %w%s", kind, p.relative(entry), ve, hint)
 	case err != nil:
 		return "", d.crashed(entry, err)
 	}
@@ -76,19 +57,21 @@ func (d *deployer) check(ctx context.Context, kind bundle.Kind, entry string) (s
 	return "passed in " + took, nil
 }
 
+// annotateAt annotates an error at pos in the app's source, or at the start
+// of entry when pos is in none (in the bundled script, or nowhere).
+func (d *deployer) annotateAt(pos validate.Position, entry, text string) {
+	file, line, col := entry, 1, 1
+	if pos.File != "" && pos.File != validate.Outfile {
+		file, line, col = pos.File, pos.Line, pos.Column
+	}
+	d.log.annotate("error", d.cfg.code.paths.relative(file), line, col, text)
+}
+
 // xstateMissing reports a variant build that failed because xstate is not
 // installed: the upload, which leaves xstate to the platform, built.
 func xstateMissing(err error) bool {
-	var be *bundle.BuildError
-	if !errors.As(err, &be) {
-		return false
-	}
-	return slices.ContainsFunc(be.Messages, func(m bundle.Message) bool {
+	be, ok := errors.AsType[*bundle.BuildError](err)
+	return ok && slices.ContainsFunc(be.Messages, func(m bundle.Message) bool {
 		return m.Unresolved != "" && bundle.KindOfImport(m.Unresolved) == bundle.XstateImport
 	})
-}
-
-func isBuildError(err error) bool {
-	var be *bundle.BuildError
-	return errors.As(err, &be)
 }

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -64,10 +65,7 @@ func loadPaths(src source, c *config, workspace func() (string, error)) (paths, 
 		return paths{}, err
 	}
 	p := paths{workspace: ws}
-	base := ws
-	if src.base != "" {
-		base = src.base
-	}
+	base := cmp.Or(src.base, ws)
 	workdir := src.get("working-directory")
 	if !filepath.IsLocal(workdir) {
 		return p, fmt.Errorf("%s: %s must be a relative path inside the workspace, without ..", c.names.input("working-directory"), quote(workdir))

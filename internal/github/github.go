@@ -94,6 +94,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	u := *c.root
 	u.Path += "/repos/" + c.repo + path
 	u.RawQuery = query.Encode()
+	return c.send(ctx, method, u, path, body, out)
+}
+
+// send sends a request to u; path names it in errors.
+func (c *Client) send(ctx context.Context, method string, u url.URL, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -132,7 +137,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		var e struct{ Message string }
 		_ = json.Unmarshal(data, &e)
-		msg, _, _ := strings.Cut(e.Message, "\n")
+		// The token is hidden before the message is cut: a part of it would
+		// no longer be recognised.
+		msg, _, _ := strings.Cut(strings.ReplaceAll(e.Message, c.token, "***"), "\n")
 		return &Error{Method: method, Path: path, Status: resp.StatusCode, Message: cut(msg, 200)}
 	}
 	if out == nil {
@@ -159,11 +166,35 @@ func cut(s string, n int) string {
 type comment struct {
 	ID   int64  `json:"id"`
 	Body string `json:"body"`
+	User struct {
+		Login string `json:"login"`
+	} `json:"user"`
+}
+
+// workflowBot is the login of the workflow's own token (github.token),
+// which GET /user does not answer for.
+const workflowBot = "github-actions[bot]"
+
+// login is who the token speaks for: a person's or a bot's login from
+// GET /user, or, for the workflow's token, which may not ask, its bot.
+func (c *Client) login(ctx context.Context) (string, error) {
+	var me struct {
+		Login string `json:"login"`
+	}
+	u := *c.root
+	u.Path += "/user"
+	err := c.send(ctx, http.MethodGet, u, "/user", nil, &me)
+	if Forbidden(err) || (err == nil && me.Login == "") {
+		return workflowBot, nil
+	}
+	return me.Login, err
 }
 
 // UpsertComment makes body the comment on pull request (or issue) number
-// that starts with marker: it edits the first such comment, or creates one.
-// It reports whether it created it.
+// that the token's own user wrote and that starts with marker: it edits the
+// first such comment and deletes any later one (two runs at once may each
+// have made one), or creates it. A comment anyone else wrote is never
+// taken, whatever it starts with. It reports whether it created it.
 func (c *Client) UpsertComment(ctx context.Context, number int, marker, body string) (created bool, err error) {
 	if !strings.HasPrefix(body, marker) {
 		return false, errors.New("the comment must start with its marker")
@@ -171,7 +202,12 @@ func (c *Client) UpsertComment(ctx context.Context, number int, marker, body str
 	if len([]rune(body)) > MaxComment {
 		return false, fmt.Errorf("the comment has over %d characters", MaxComment)
 	}
+	me, err := c.login(ctx)
+	if err != nil {
+		return false, err
+	}
 	n := strconv.Itoa(number)
+	var ours []int64
 	for page := 1; page <= maxPages; page++ {
 		var list []comment
 		q := url.Values{"per_page": {"100"}, "page": {strconv.Itoa(page)}}
@@ -179,15 +215,26 @@ func (c *Client) UpsertComment(ctx context.Context, number int, marker, body str
 			return false, err
 		}
 		for _, cm := range list {
-			if strings.HasPrefix(cm.Body, marker) {
-				return false, c.do(ctx, http.MethodPatch, "/issues/comments/"+strconv.FormatInt(cm.ID, 10), nil, map[string]string{"body": body}, nil)
+			if cm.User.Login == me && strings.HasPrefix(cm.Body, marker) {
+				ours = append(ours, cm.ID)
 			}
 		}
 		if len(list) < 100 {
 			break
 		}
 	}
-	return true, c.do(ctx, http.MethodPost, "/issues/"+n+"/comments", nil, map[string]string{"body": body}, nil)
+	if len(ours) == 0 {
+		return true, c.do(ctx, http.MethodPost, "/issues/"+n+"/comments", nil, map[string]string{"body": body}, nil)
+	}
+	if err := c.do(ctx, http.MethodPatch, "/issues/comments/"+strconv.FormatInt(ours[0], 10), nil, map[string]string{"body": body}, nil); err != nil {
+		return false, err
+	}
+	for _, id := range ours[1:] {
+		if err := c.do(ctx, http.MethodDelete, "/issues/comments/"+strconv.FormatInt(id, 10), nil, nil, nil); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // Deployment is a deployment to create.

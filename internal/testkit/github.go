@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,10 @@ type GitHubAPI struct {
 	Refuse int
 	// Secret must appear in no request: the other service's credentials.
 	Secret string
+	// Login is the token's user, which GET /user answers; "" is the
+	// workflow's token, which GET /user refuses, and whose comments are
+	// github-actions[bot]'s.
+	Login string
 
 	mu          sync.Mutex
 	comments    map[int][]GitHubComment // by pull request
@@ -39,6 +44,7 @@ type GitHubAPI struct {
 // GitHubComment is a comment the API holds.
 type GitHubComment struct {
 	ID   int64
+	User string // its author's login
 	Body string
 }
 
@@ -89,6 +95,16 @@ func (g *GitHubAPI) serve(w http.ResponseWriter, r *http.Request) {
 			bad("the body or query holds the other service's secret")
 		}
 	}
+	if r.URL.Path == "/user" && r.Method == http.MethodGet {
+		if g.Login == "" {
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"message":"Resource not accessible by integration"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"login":%q}`, g.Login)
+		return
+	}
 	m := reposPath.FindStringSubmatch(r.URL.Path)
 	if m == nil || (g.Repo != "" && m[1] != g.Repo) {
 		bad("not under /repos/%s", g.Repo)
@@ -97,7 +113,7 @@ func (g *GitHubAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	path := m[2]
 	var in map[string]any
-	if r.Method != http.MethodGet {
+	if r.Method != http.MethodGet && r.Method != http.MethodDelete {
 		if r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &in) != nil {
 			bad("the body is not JSON: %q", body)
 		}
@@ -119,32 +135,36 @@ func (g *GitHubAPI) serve(w http.ResponseWriter, r *http.Request) {
 		list := []map[string]any{}
 		for i, c := range g.comments[n] {
 			if i/100 == page-1 {
-				list = append(list, map[string]any{"id": c.ID, "body": c.Body})
+				list = append(list, map[string]any{"id": c.ID, "body": c.Body, "user": map[string]any{"login": c.User}})
 			}
 		}
 		reply(http.StatusOK, list)
 	case m != nil && r.Method == http.MethodPost:
 		n, _ := strconv.Atoi(m[1])
 		b := g.body(in, bad)
-		g.nextID++
-		g.comments[n] = append(g.comments[n], GitHubComment{ID: g.nextID, Body: b})
+		g.comments[n] = append(g.comments[n], GitHubComment{ID: g.newID(), User: g.user(), Body: b})
 		reply(http.StatusCreated, map[string]any{"id": g.nextID})
-	case commentPath.MatchString(path) && r.Method == http.MethodPatch:
+	case commentPath.MatchString(path) && (r.Method == http.MethodPatch || r.Method == http.MethodDelete):
 		id, _ := strconv.ParseInt(commentPath.FindStringSubmatch(path)[1], 10, 64)
-		b := g.body(in, bad)
 		for n, list := range g.comments {
-			for i := range list {
-				if list[i].ID == id {
-					g.comments[n][i].Body = b
-					reply(http.StatusOK, map[string]any{"id": id})
-					return
-				}
+			i := slices.IndexFunc(list, func(c GitHubComment) bool { return c.ID == id })
+			switch {
+			case i < 0:
+				continue
+			case list[i].User != g.user(): // the repository's settings decide; tests refuse
+				reply(http.StatusForbidden, map[string]any{"message": "not the author"})
+			case r.Method == http.MethodDelete:
+				g.comments[n] = slices.Delete(list, i, i+1)
+				w.WriteHeader(http.StatusNoContent)
+			default:
+				g.comments[n][i].Body = g.body(in, bad)
+				reply(http.StatusOK, map[string]any{"id": id})
 			}
+			return
 		}
 		reply(http.StatusNotFound, map[string]any{"message": "Not Found"})
 	case path == "/deployments" && r.Method == http.MethodPost:
-		g.nextID++
-		g.deployments = append(g.deployments, GitHubDeployment{ID: g.nextID, Request: in})
+		g.deployments = append(g.deployments, GitHubDeployment{ID: g.newID(), Request: in})
 		reply(http.StatusCreated, map[string]any{"id": g.nextID})
 	case path == "/deployments" && r.Method == http.MethodGet:
 		list := []map[string]any{}
@@ -168,6 +188,27 @@ func (g *GitHubAPI) serve(w http.ResponseWriter, r *http.Request) {
 		bad("no such endpoint")
 		http.NotFound(w, r)
 	}
+}
+
+func (g *GitHubAPI) newID() int64 {
+	g.nextID++
+	return g.nextID
+}
+
+// user is the login of the token's comments.
+func (g *GitHubAPI) user() string {
+	if g.Login == "" {
+		return "github-actions[bot]"
+	}
+	return g.Login
+}
+
+// AddComment adds a comment by login to pull request n, as another user
+// or an earlier run would have written it.
+func (g *GitHubAPI) AddComment(n int, login, body string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.comments[n] = append(g.comments[n], GitHubComment{ID: g.newID(), User: login, Body: body})
 }
 
 // body is a comment's body, checked against GitHub's limit.
