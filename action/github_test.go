@@ -379,3 +379,22 @@ func TestDiagramDottedNames(t *testing.T) {
 		}
 	}
 }
+
+// TestCommentBundleChange checks that a version's comment says how its
+// bundle's size changed against the old machine's (from-machine-file).
+func TestCommentBundleChange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.installXstate(t)
+	api := testkit.NewGitHubAPI(t, ghToken, ghRepo)
+	h.onPullRequest(t, api, 11)
+	stdout, stderr, err := h.run(t, "--mode", "version", "--file", machineV2, "--from-machine-file", machineV1,
+		"--from-version=", "--to-version=", "--dry-run", "--comment-on-pr")
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout, stderr)
+	}
+	c := api.Comments(11)
+	if len(c) != 1 || !regexp.MustCompile("\nBundle against `app/machines/toggle-v1.ts`: [+-][0-9,]+ bytes minified, [+-][0-9,]+ bytes gzipped.\n").MatchString(c[0].Body) {
+		t.Errorf("comments %+v, want one that says how the bundle changed", c)
+	}
+}
