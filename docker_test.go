@@ -224,10 +224,10 @@ func TestAct(t *testing.T) {
 
 	// The plan on a pull request, twice (a push to it): one comment, made
 	// then edited, through a GitHub API on 127.0.0.1 (GITHUB_API_URL).
-	gh := testkit.NewGitHubAPI(t, actGitHubToken, "")
+	gh := testkit.NewGitHubAPI(t, actGitHubToken, "octo/app")
 	gh.Secret = testToken
 	for range 2 {
-		out = act(t, "pull_request", "comment.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "synchronize", 9), "--env", "GITHUB_API_URL="+gh.URL)
+		out = act(t, "pull_request", "comment.yml", url, "--rebuild=false", "-e", pullRequestEvent(t, "synchronize", 9), "--env", "GITHUB_API_URL="+gh.URL, "--env", "GITHUB_REPOSITORY=octo/app")
 	}
 	if c := gh.Comments(9); len(c) != 1 || !strings.Contains(c[0].Body, "| `off` | `disabled` |") || !strings.Contains(c[0].Body, "```mermaid") {
 		t.Fatalf("pull request comments %+v, want one with the plan\n%s", c, out)

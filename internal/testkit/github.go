@@ -22,7 +22,7 @@ import (
 type GitHubAPI struct {
 	URL   string
 	Token string // the token every request must carry
-	Repo  string // owner/name; "" takes any
+	Repo  string // owner/name
 	// Refuse, when set, answers every write with this status, as GitHub
 	// answers a fork's read-only token with 403.
 	Refuse int
@@ -106,7 +106,7 @@ func (g *GitHubAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := reposPath.FindStringSubmatch(r.URL.Path)
-	if m == nil || (g.Repo != "" && m[1] != g.Repo) {
+	if m == nil || m[1] != g.Repo {
 		bad("not under /repos/%s", g.Repo)
 		http.NotFound(w, r)
 		return
