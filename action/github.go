@@ -28,9 +28,6 @@ type githubConfig struct {
 	pr          int            // the pull request's number; 0 when the event is not a pull request
 	event       string         // GITHUB_EVENT_NAME
 	ref         string         // the commit a deployment names: GITHUB_SHA, or outside GitHub git's HEAD
-	// dryRunDeployment is github-deployment given to a dry run, which
-	// records none.
-	dryRunDeployment bool
 }
 
 // deploymentInputs are the inputs of the modes that record a GitHub
@@ -64,10 +61,7 @@ func (c *config) loadGitHub(src source, errs *problems) {
 	if src.given("environment") && !g.deployment {
 		errs.add("environment", "only with %s: set it to record the deploy as a GitHub deployment to this environment, or remove environment", c.names.setting("github-deployment", "true"))
 	}
-	if g.deployment && c.dryRun {
-		g.deployment, g.dryRunDeployment = false, true // tellGitHub says so
-	}
-	if !g.comment && !g.deployment {
+	if !g.comment && (!g.deployment || c.dryRun) { // a dry run records no deployment: tellGitHub says so
 		return
 	}
 	uses := "comment-on-pr"
@@ -84,7 +78,7 @@ func (c *config) loadGitHub(src source, errs *problems) {
 		errs.add(uses, "%v: set GITHUB_API_URL and GITHUB_REPOSITORY as a GitHub runner does", err)
 		return
 	}
-	if g.deployment {
+	if g.deployment && !c.dryRun {
 		if g.ref = src.getenv("GITHUB_SHA"); g.ref == "" && src.gitHead != nil {
 			g.ref = src.gitHead()
 		}
@@ -156,7 +150,7 @@ func (d *deployer) beginDeployment(ctx context.Context) {
 		Environment: d.cfg.github.environment,
 		Description: "sbdeploy " + d.cfg.mode.name + " " + d.cfg.machine,
 		Payload:     payload,
-		Transient:   d.cfg.github.pr > 0 || strings.HasPrefix(d.cfg.github.event, "pull_request"),
+		Transient:   strings.HasPrefix(d.cfg.github.event, "pull_request"),
 	}
 	d.deployment = make(chan int64, 1)
 	go func() {
@@ -177,7 +171,7 @@ func (d *deployer) beginDeployment(ctx context.Context) {
 // context, not its time limit, which may be over.
 func (d *deployer) tellGitHub(ctx context.Context, runErr error) {
 	g := d.cfg.github
-	if g.dryRunDeployment {
+	if g.deployment && d.cfg.dryRun {
 		d.log.noticef("%s: a dry run records no GitHub deployment", d.cfg.names.input("github-deployment"))
 	}
 	c := g.client
@@ -200,7 +194,7 @@ func (d *deployer) tellGitHub(ctx context.Context, runErr error) {
 				d.log.infof("GitHub deployment %d to %s: %s", id, g.environment, st.State)
 			}
 		}
-	case g.deployment && d.cfg.mode.name == "teardown" && runErr == nil:
+	case g.deployment && d.cfg.mode.name == "teardown" && !d.cfg.dryRun && runErr == nil:
 		ctx, cancel := context.WithTimeout(ctx, githubTimeout)
 		defer cancel()
 		if n, err := c.Deactivate(ctx, g.environment); err != nil {
