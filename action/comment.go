@@ -95,20 +95,21 @@ func (r *report) diagram() string {
 	for _, n := range r.plan.Diff.StatesRemoved {
 		class[n] = "removed"
 	}
-	states := slices.Clone(r.plan.To.States)
+	// The new machine, with the old machine's removed states in it.
+	both := &validate.Machine{Root: r.plan.To.Root, States: slices.Clone(r.plan.To.States)}
 	for _, s := range r.plan.From.States {
 		if class[validate.Name(s.Path)] == "removed" {
-			states = append(states, s)
+			both.States = append(both.States, s)
 		}
 	}
-	if len(states) > maxDiagram {
-		return fmt.Sprintf("\n_The state diagram is left out: %d states, over %d._\n", len(states), maxDiagram)
+	if len(both.States) > maxDiagram {
+		return fmt.Sprintf("\n_The state diagram is left out: %d states, over %d._\n", len(both.States), maxDiagram)
 	}
 	// IDs by path, joined with a byte no key holds: keys may hold dots, so
 	// "a.b" and a's child b are two states.
 	key := func(path []string) string { return strings.Join(path, "\x00") }
 	ids := map[string]string{}
-	for i, s := range states {
+	for i, s := range both.States {
 		ids[key(s.Path)] = fmt.Sprintf("s%d", i)
 	}
 	var b strings.Builder
@@ -119,13 +120,10 @@ func (r *report) diagram() string {
 	var node func(parent []string, initial string, depth int)
 	node = func(parent []string, initial string, depth int) {
 		indent := strings.Repeat("  ", depth)
-		for _, s := range states {
-			if !childOf(s, parent) {
-				continue
-			}
+		for _, s := range both.Children(parent) {
 			name, id := validate.Name(s.Path), ids[key(s.Path)]
 			fmt.Fprintf(&b, "%sstate \"%s\" as %s\n", indent, mermaidLabel(s.Path[len(s.Path)-1]), id)
-			if slices.ContainsFunc(states, func(c validate.State) bool { return childOf(c, s.Path) }) {
+			if len(both.Children(s.Path)) > 0 {
 				fmt.Fprintf(&b, "%sstate %s {\n", indent, id)
 				node(s.Path, s.Initial, depth+1)
 				fmt.Fprintf(&b, "%s}\n", indent)
@@ -146,11 +144,6 @@ func (r *report) diagram() string {
 	node(nil, r.plan.To.Root.Initial, 1)
 	b.WriteString("```\n\n</details>\n")
 	return b.String()
-}
-
-// childOf reports whether s is a child of the state at path parent.
-func childOf(s validate.State, parent []string) bool {
-	return len(s.Path) == len(parent)+1 && slices.Equal(s.Path[:len(parent)], parent)
 }
 
 // mermaidLabel is a state's key as a Mermaid label: letters, digits and

@@ -48,7 +48,8 @@ func (m *Machine) state(path []string) (State, bool) {
 	return m.States[i], true
 }
 
-func (m *Machine) children(path []string) []State {
+// Children returns the child states of the state at path, in order.
+func (m *Machine) Children(path []string) []State {
 	var out []State
 	for _, s := range m.States {
 		if len(s.Path) == len(path)+1 && slices.Equal(s.Path[:len(path)], path) {
@@ -84,7 +85,7 @@ func (m *Machine) Resolve(path []string) (leaves [][]string, ok bool) {
 	case s.leaf():
 		return [][]string{s.Path}, true
 	case s.Type == "parallel":
-		for _, region := range m.children(path) {
+		for _, region := range m.Children(path) {
 			l, ok := m.Resolve(region.Path)
 			if !ok {
 				return nil, false
@@ -116,7 +117,7 @@ func (m *Machine) Configurations(limit int) [][][]string {
 		case s.Type == "parallel":
 			var regions [][][][]string
 			n := 0
-			for _, region := range m.children(path) {
+			for _, region := range m.Children(path) {
 				c := configs(region.Path)
 				if len(c) > 0 {
 					regions = append(regions, c)
@@ -132,7 +133,7 @@ func (m *Machine) Configurations(limit int) [][][]string {
 			return out
 		}
 		var out [][][]string
-		for _, child := range m.children(path) {
+		for _, child := range m.Children(path) {
 			out = append(out, configs(child.Path)...)
 		}
 		return out
