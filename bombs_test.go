@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"sbdeploy/internal/procrun"
+	"sbdeploy/internal/testkit/procrun"
 )
 
 // TestBombsEndInExit1 runs the program on code that nests too deeply or

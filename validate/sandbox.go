@@ -1,6 +1,7 @@
 package validate
 
 import (
+	_ "embed"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -36,65 +37,9 @@ const epochUnixMilli = 1_704_067_200_000
 //     one over its own limit: goja cannot be interrupted inside one
 //     built-in call, so one such call could allocate gigabytes before the
 //     memory watchdog sees it.
-const prelude = `"use strict";
-(function (g) {
-  function noop() {}
-  var console = {};
-  ["assert", "clear", "count", "countReset", "debug", "dir", "dirxml", "error",
-   "group", "groupCollapsed", "groupEnd", "info", "log", "table", "time",
-   "timeEnd", "timeLog", "trace", "warn"].forEach(function (k) { console[k] = noop; });
-  g.console = console;
-  var timers = 0;
-  function schedule() { return ++timers; }
-  g.setTimeout = schedule;
-  g.setInterval = schedule;
-  g.clearTimeout = noop;
-  g.clearInterval = noop;
-  var P = Date.prototype;
-  ["FullYear", "Month", "Date", "Hours", "Minutes", "Seconds", "Milliseconds"].forEach(function (n) {
-    P["get" + n] = P["getUTC" + n];
-    P["set" + n] = P["setUTC" + n];
-  });
-  P.getDay = P.getUTCDay;
-  P.getTimezoneOffset = function getTimezoneOffset() { return 0; };
-  var MAX = 16777216; // maxStringLength
-  function guard(n) {
-    if (n > MAX) throw new RangeError("Invalid string length: the check allows strings of up to " + MAX + " characters");
-  }
-  function wrap(proto, name, length) {
-    var original = proto[name];
-    Object.defineProperty(proto, name, {writable: true, configurable: true, enumerable: false, value: function () {
-      guard(length.apply(this, arguments));
-      return original.apply(this, arguments);
-    }});
-  }
-  var S = String.prototype;
-  wrap(S, "repeat", function (count) { return String(this).length * (Math.floor(Number(count)) || 0); });
-  wrap(S, "padStart", function (target) { return Math.floor(Number(target)) || 0; });
-  wrap(S, "padEnd", function (target) { return Math.floor(Number(target)) || 0; });
-  wrap(S, "concat", function () {
-    var n = String(this).length;
-    for (var i = 0; i < arguments.length; i++) n += String(arguments[i]).length;
-    return n;
-  });
-  var join = Array.prototype.join;
-  Object.defineProperty(Array.prototype, "join", {writable: true, configurable: true, enumerable: false, value: function (sep) {
-    var parts = [], n = 0, len = this.length >>> 0;
-    sep = sep === undefined ? "," : String(sep);
-    for (var i = 0; i < len; i++) {
-      var el = this[i];
-      var s = el === undefined || el === null ? "" : String(el);
-      n += s.length + (i > 0 ? sep.length : 0);
-      guard(n);
-      parts.push(s);
-    }
-    return join.call(parts, sep);
-  }});
-  Object.defineProperty(Array.prototype, "toString", {writable: true, configurable: true, enumerable: false, value: function () {
-    return typeof this.join === "function" ? this.join() : Object.prototype.toString.call(this);
-  }});
-})(globalThis);
-`
+//
+//go:embed js/prelude.js
+var prelude string
 
 // maxStringLength is the longest string the wrapped built-ins make (MAX in
 // the prelude, which TestStringLimit checks): 16 Mi characters, 32 MiB in
@@ -121,96 +66,9 @@ const maxStringLength = 1 << 24
 // (compound states only), its transitions' event types (an array in
 // XState 4, a Map in 5), and the machine's context (XState 4 computes it;
 // XState 5 keeps the config's, which may be a function of the input).
-const inspectors = `(function () {
-  function children(node) {
-    return node.states !== null && typeof node.states === "object" ? Object.keys(node.states) : [];
-  }
-  function initialOf(node) {
-    var i = node.config !== null && typeof node.config === "object" ? node.config.initial : undefined;
-    return i !== null && typeof i === "object" ? i.target : i;
-  }
-  return {
-    typeOf: function (v) { return v === null ? "null" : typeof v; },
-    has: function (o, k) { return k in o; },
-    get: function (o, k) { return o[k]; },
-    badInitial: function (machine) {
-      var nodes = [], seen = new Set();
-      (function walk(node) {
-        if (node === null || typeof node !== "object" || seen.has(node)) return;
-        seen.add(node);
-        nodes.push(node);
-        children(node).forEach(function (k) { walk(node.states[k]); });
-      })(machine);
-      for (var n = 0; n < nodes.length; n++) {
-        var node = nodes[n], initial = initialOf(node);
-        if (initial !== undefined && node.type !== "parallel" && children(node).indexOf(String(initial)) < 0) {
-          return {state: "#" + node.id, initial: String(initial), children: children(node)};
-        }
-      }
-      var entered = new Map();
-      function enter(node, how) {
-        if (node === null || typeof node !== "object" || entered.has(node) || node.type === "history") return;
-        entered.set(node, how);
-        if (node.type === "parallel") {
-          children(node).forEach(function (k) { enter(node.states[k], how); });
-        } else if (initialOf(node) !== undefined) {
-          enter(node.states[initialOf(node)], how);
-        }
-      }
-      enter(machine, "when it starts");
-      nodes.forEach(function (node) {
-        var ts = node.transitions, all = [];
-        if (Array.isArray(ts)) all = ts;
-        else if (ts instanceof Map) ts.forEach(function (list) { all = all.concat(list); });
-        if (Array.isArray(node.always)) all = all.concat(node.always);
-        all.forEach(function (t) {
-          var after = /^xstate\.after\((.*)\)#/.exec(t.eventType), from = " from #" + node.id;
-          var how = !t.eventType ? "through an eventless transition of #" + node.id :
-            after ? "after " + after[1] + (/^\d+$/.test(after[1]) ? " ms" : "") + from : "on " + t.eventType + from;
-          (Array.isArray(t.target) ? t.target : []).forEach(function (target) { enter(target, how); });
-        });
-      });
-      for (n = 0; n < nodes.length; n++) {
-        node = nodes[n];
-        if (node.type === "compound" && initialOf(node) === undefined && entered.has(node)) {
-          return {state: "#" + node.id, children: children(node), entered: entered.get(node)};
-        }
-      }
-      return null;
-    },
-    describe: function (machine) {
-      var states = [], events = new Set(), seen = new Set();
-      // XState 5's machine keeps its state nodes under root.
-      var root = machine.root !== null && typeof machine.root === "object" && machine.root.states ? machine.root : machine;
-      (function walk(node, path) {
-        if (node === null || typeof node !== "object" || seen.has(node)) return;
-        seen.add(node);
-        var initial = node.type === "compound" ? initialOf(node) : undefined;
-        states.push({path: path, type: String(node.type), initial: initial === undefined || initial === null ? "" : String(initial)});
-        var ts = node.transitions;
-        if (Array.isArray(ts)) ts.forEach(function (t) { events.add(t.eventType); });
-        else if (ts instanceof Map) ts.forEach(function (list, type) { events.add(type); });
-        children(node).forEach(function (k) { walk(node.states[k], path.concat([k])); });
-      })(root, []);
-      // XState 4 computes the context; XState 5 keeps the config's, which
-      // may be made from the instance's input: then it is not known (null).
-      var context = {};
-      try {
-        var c = machine.context;
-        if (c === undefined && machine.config) c = machine.config.context;
-        if (typeof c === "function") c = null;
-        context = c === null ? null : c !== undefined && typeof c === "object" ? JSON.parse(JSON.stringify(c)) : {};
-      } catch (e) { context = null; }
-      return JSON.stringify({
-        states: states,
-        events: Array.from(events).filter(function (e) {
-          return typeof e === "string" && e !== "" && !/^(xstate\.|done\.|error\.)/.test(e);
-        }).sort(),
-        context: context,
-      });
-    },
-  };
-})()`
+//
+//go:embed js/inspectors.js
+var inspectors string
 
 // sandbox is one evaluation's engine. Only its evaluate goroutine uses the
 // runtime, apart from Interrupt, which goja allows from any goroutine.

@@ -23,7 +23,7 @@ import (
 	"os"
 	"slices"
 
-	"sbdeploy/internal/procrun"
+	"sbdeploy/internal/testkit/procrun"
 )
 
 func main() {

@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"sbdeploy/emulator"
-	"sbdeploy/internal/procrun"
+	"sbdeploy/internal/testkit/procrun"
 )
 
 func main() {
