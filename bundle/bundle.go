@@ -255,12 +255,7 @@ func Build(ctx context.Context, o Options) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	var missing []string
-	for _, name := range o.Kind.Exports() {
-		if !slices.Contains(exports, name) {
-			missing = append(missing, name)
-		}
-	}
+	missing := slices.DeleteFunc(o.Kind.Exports(), func(name string) bool { return slices.Contains(exports, name) })
 	if len(missing) > 0 {
 		return nil, &ExportsError{Entry: o.Entry, Missing: missing, Have: exports, CommonJS: commonJS}
 	}
@@ -320,42 +315,19 @@ func exportsOf(metafile string, warnings []api.Message) (exports []string, commo
 }
 
 // ambiguousName reads esbuild's ambiguousReexport message: the name it
-// left out, and the module (as the metafile names it) that lost it.
+// left out, and the module (as the metafile names it) that lost it. esbuild
+// quotes both with Go's %q, which Sscanf's %q reads back.
 //
 //	Re-export of "upgradeState" in "entry.ts" is ambiguous and has been removed
 func ambiguousName(text string) (name, in string, ok bool) {
-	rest, ok := strings.CutPrefix(text, "Re-export of ")
-	if ok {
-		name, rest, ok = cutQuoted(rest)
-	}
-	if ok {
-		rest, ok = strings.CutPrefix(rest, " in ")
-	}
-	if ok {
-		in, _, ok = cutQuoted(rest)
-	}
-	return name, in, ok
+	n, _ := fmt.Sscanf(text, "Re-export of %q in %q", &name, &in)
+	return name, in, n == 2
 }
 
-// buildOne runs confinedBuild and returns its result if the build made its
-// one output file.
+// buildOne runs esbuild with o's options, changed by change, under the
+// workspace rule, and returns its result if the build made its one output
+// file. A *BuildError comes with the result, whose Errors it is made of.
 func buildOne(ctx context.Context, o Options, change func(*api.BuildOptions)) (api.BuildResult, error) {
-	res, err := confinedBuild(ctx, o, change)
-	if err != nil {
-		return res, err
-	}
-	if len(res.Errors) > 0 {
-		return res, &BuildError{Messages: messages(o.Dir, res.Errors)}
-	}
-	if len(res.OutputFiles) != 1 {
-		return res, fmt.Errorf("bundle: esbuild wrote %d files, want 1", len(res.OutputFiles))
-	}
-	return res, nil
-}
-
-// confinedBuild runs esbuild with o's options, changed by change, under the
-// workspace rule.
-func confinedBuild(ctx context.Context, o Options, change func(*api.BuildOptions)) (api.BuildResult, error) {
 	if !filepath.IsAbs(o.Dir) {
 		return api.BuildResult{}, fmt.Errorf("bundle: Dir %q is not absolute", o.Dir)
 	}
@@ -370,8 +342,17 @@ func confinedBuild(ctx context.Context, o Options, change func(*api.BuildOptions
 	c.progress = startProgress(o.Progress, ProgressInterval)
 	res, err := build(ctx, opts)
 	c.progress.finish(err == nil)
+	if err != nil {
+		return res, err
+	}
 	res.Errors, res.Warnings = c.screen(res.Errors), c.screen(res.Warnings)
-	return res, err
+	if len(res.Errors) > 0 {
+		return res, &BuildError{Messages: messages(o.Dir, res.Errors)}
+	}
+	if len(res.OutputFiles) != 1 {
+		return res, fmt.Errorf("bundle: esbuild wrote %d files, want 1", len(res.OutputFiles))
+	}
+	return res, nil
 }
 
 // build runs esbuild under ctx. When ctx ends first, the build is cancelled

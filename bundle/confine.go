@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,10 +92,7 @@ type confiner struct {
 // newConfiner returns the confiner for a build of o, which reads source maps
 // if readsSourceMaps.
 func newConfiner(ctx context.Context, o Options, readsSourceMaps bool) (*confiner, error) {
-	root := o.Root
-	if root == "" {
-		root = o.Dir
-	}
+	root := cmp.Or(o.Root, o.Dir)
 	if !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("bundle: Root %q is not absolute", root)
 	}
@@ -166,12 +164,6 @@ func (c *confiner) outside(p string) error {
 	return &violation{what: p, why: fmt.Sprintf("is outside the workspace (%s): the bundle may only read files inside it", c.root)}
 }
 
-// gitViolation is the violation of the path what, which is in .git.
-func gitViolation(what string) error {
-	return &violation{what: what, why: "is in a .git directory, which holds the repository's credentials: " +
-		"the bundle may not read it; import a copy kept outside .git"}
-}
-
 // openModule opens the file at p, an absolute path as esbuild gives it
 // (symlinks evaluated), and checks it as opened: beneath the workspace, a
 // regular file under the cap, not in .git.
@@ -198,7 +190,8 @@ func (c *confiner) openModule(p string) (*os.File, fs.FileInfo, error) {
 		if why := irregular(fi); why != "" {
 			err = &violation{what: what, why: why}
 		} else if c.inGit(rel, fi) {
-			err = gitViolation(what)
+			err = &violation{what: what, why: "is in a .git directory, which holds the repository's credentials: " +
+				"the bundle may not read it; import a copy kept outside .git"}
 		}
 	}
 	if err != nil {

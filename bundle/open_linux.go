@@ -4,20 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-// pathFlags make opening a file by its path safe (confiner.openPath):
-// O_NOFOLLOW refuses a symlink put in place of the checked path, and
-// O_NONBLOCK keeps the open of a FIFO from waiting for a writer, so that
-// the file can be refused as not regular.
-const pathFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
-
-// dirFlags open only a directory, without waiting: a FIFO or device where
-// a directory was expected is not opened for reading at all.
-const dirFlags = syscall.O_DIRECTORY | syscall.O_NONBLOCK
 
 // open opens the file rel beneath the workspace's handle with openat2,
 // which fails, rather than follow, where a directory on the path has become

@@ -1,11 +1,8 @@
-//go:build unix && !linux
+//go:build unix
 
 package bundle
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
 // pathFlags make opening a file by its path safe (confiner.openPath):
 // O_NOFOLLOW refuses a symlink put in place of the checked path, and
@@ -16,6 +13,3 @@ const pathFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
 // dirFlags open only a directory, without waiting: a FIFO or device where
 // a directory was expected is not opened for reading at all.
 const dirFlags = syscall.O_DIRECTORY | syscall.O_NONBLOCK
-
-// open opens the file rel by its path: there is no openat2 here.
-func (c *confiner) open(rel string) (*os.File, string, error) { return c.openPath(rel) }

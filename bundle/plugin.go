@@ -167,8 +167,7 @@ func (c *confiner) noteBrowserIn(dir string) {
 			continue
 		}
 		if isPackagePath(key) {
-			name, _ := splitPackage(key)
-			c.disabledPackages[name] = true
+			c.disabledPackages[packageName(key)] = true
 		}
 		c.disabled[filepath.Join(dir, key)] = true
 	}
@@ -187,19 +186,15 @@ func (c *confiner) mayBeDisabled(p string) bool {
 	return ok && c.disabledPackages[name]
 }
 
-// splitPackage splits the package path p into the package's name and its
-// subpath: "@a/b/c" is "@a/b" and "./c".
-func splitPackage(p string) (name, sub string) {
+// packageName returns the name of the package that the package path p
+// names: "@a/b" for "@a/b/c".
+func packageName(p string) string {
 	parts := strings.SplitN(p, "/", 3)
 	n := 1
 	if strings.HasPrefix(p, "@") && len(parts) > 1 {
 		n = 2
 	}
-	if len(parts) <= n {
-		return p, "."
-	}
-	name = strings.Join(parts[:n], "/")
-	return name, "." + p[len(name):]
+	return strings.Join(parts[:min(n, len(parts))], "/")
 }
 
 // packageOf returns the name of the package in node_modules that the file at
@@ -210,7 +205,7 @@ func packageOf(path string) (string, bool) {
 	if i < 0 {
 		return "", false
 	}
-	name, _ := splitPackage(s[i+len("/node_modules/"):])
+	name := packageName(s[i+len("/node_modules/"):])
 	return name, name != ""
 }
 
@@ -230,9 +225,6 @@ const sourceMapPragma = "sourceMappingURL="
 // right. In a string, the check's code sees the rewritten text; the
 // upload is built from the module as it is.
 func neutralMaps(s string) string {
-	if !strings.Contains(s, sourceMapPragma) {
-		return s
-	}
 	return strings.ReplaceAll(s, sourceMapPragma, "sourceMappingOFF=")
 }
 

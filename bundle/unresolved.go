@@ -46,12 +46,14 @@ func (k ImportKind) String() string {
 }
 
 // KindOfImport says what the import path p names. It reads p alone: it
-// does not look for files or packages.
+// does not look for files or packages. A URL, which esbuild keeps or
+// decodes rather than looks for on disk, is a PathImport.
 func KindOfImport(p string) ImportKind {
 	switch {
-	case isXstate(p):
+	case p == platformPackage || strings.HasPrefix(p, platformPackage+"/"):
 		return XstateImport
-	case isURL(p) || !isPackagePath(p) || filepath.IsAbs(p):
+	case !isPackagePath(p) || filepath.IsAbs(p) || strings.HasPrefix(p, "http://") ||
+		strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "data:"):
 		return PathImport
 	}
 	if _, ok := NodeBuiltin(p); ok {
@@ -60,24 +62,12 @@ func KindOfImport(p string) ImportKind {
 	return PackageImport
 }
 
-// isXstate reports whether the import path p is xstate or a subpath of it.
-func isXstate(p string) bool {
-	return p == platformPackage || strings.HasPrefix(p, platformPackage+"/")
-}
-
 // isPackagePath reports whether esbuild resolves the import path p as a
 // package (through node_modules, "paths", "browser" or "imports") rather than
 // as a path (resolver.IsPackagePath).
 func isPackagePath(p string) bool {
 	return !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "./") &&
 		!strings.HasPrefix(p, "../") && p != "." && p != ".."
-}
-
-// isURL reports whether p is a URL that esbuild keeps or decodes rather
-// than looks for on disk.
-func isURL(p string) bool {
-	return strings.HasPrefix(p, "//") || strings.HasPrefix(p, "http://") ||
-		strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "data:")
 }
 
 // NodeBuiltin returns the name of the Node.js built-in module that the

@@ -182,9 +182,10 @@ func TestNodeBuiltinsAsEsbuildKnowsThem(t *testing.T) {
 	}
 	dir := writeApp(t, map[string]string{"entry.js": src.String()})
 	o := Options{Dir: dir, Entry: "entry.js"}
-	res, err := confinedBuild(context.Background(), o, func(*api.BuildOptions) {})
-	if err != nil {
-		t.Fatal(err)
+	res, err := buildOne(context.Background(), o, func(*api.BuildOptions) {})
+	var be *BuildError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want a *BuildError", err)
 	}
 	esbuildSays := map[string]bool{}
 	for _, m := range res.Errors {

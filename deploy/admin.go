@@ -16,11 +16,11 @@ const StepReadInstance Step = "read-instance"
 // InstanceState is an instance's full state, as the admin read answers it.
 // State and Context are the user's private data: show neither.
 type InstanceState struct {
-	State   json.RawMessage // the StateValue: a JSON string or object
-	Context json.RawMessage // a JSON object
+	State   json.RawMessage `json:"state"`   // the StateValue: a JSON string or object
+	Context json.RawMessage `json:"context"` // a JSON object
 	// Version is the version the instance runs now; its ID is "" when the
 	// server did not say.
-	Version VersionInfo
+	Version VersionInfo `json:"machineVersion"`
 }
 
 // InstanceState reads the full state of instance of machine. An answer
@@ -32,11 +32,7 @@ func (c *Client) InstanceState(ctx context.Context, machine, instance string) (*
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		State   json.RawMessage `json:"state"`
-		Context json.RawMessage `json:"context"`
-		Version VersionInfo     `json:"machineVersion"`
-	}
+	var out InstanceState
 	if err := c.call(ctx, StepReadInstance, http.MethodGet, path, nil, nil, &out); err != nil {
 		return nil, err
 	}
@@ -51,7 +47,7 @@ func (c *Client) InstanceState(ctx context.Context, machine, instance string) (*
 			return nil, err
 		}
 	}
-	return &InstanceState{State: out.State, Context: out.Context, Version: out.Version}, nil
+	return &out, nil
 }
 
 // jsonKind names the kind of a JSON value that decodeJSON has checked, by

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,8 +45,9 @@ type Code interface {
 type endpoints struct {
 	machine                     string
 	provisionStep, finalizeStep Step
-	provisionPath               string // below the machine's path
-	finalizePath                string // below it; the signed ID follows
+	// path is provision's, below the machine's; finalize's is path, "/"
+	// and the signed ID.
+	path                        string
 	provisionBody, finalizeBody any
 	// idName names the ID in both answers; finalize may name it altName
 	// instead, where the API's spec does.
@@ -106,7 +108,7 @@ func (c *Client) Deploy(ctx context.Context, code Code, done func(StepDone)) (st
 // could print them.
 func (c *Client) provision(ctx context.Context, code Code) (*presignedUpload, error) {
 	e := code.endpoints()
-	path, err := machinePath(e.machine, e.provisionPath)
+	path, err := machinePath(e.machine, e.path)
 	if err != nil {
 		return nil, err
 	}
@@ -142,14 +144,15 @@ func (c *Client) upload(ctx context.Context, code Code, p *presignedUpload) erro
 	if !c.localAPI() {
 		ctx = context.WithValue(ctx, publicOnlyKey{}, true)
 	}
-	return c.do(ctx, request{step: StepUpload, method: http.MethodPost, url: p.url, body: body, contentType: contentType}, nil)
+	r := request{step: StepUpload, method: http.MethodPost, url: p.url, body: body, contentType: contentType}
+	return c.retry(ctx, StepUpload, func(ctx context.Context) error { return c.attempt(ctx, r, nil) })
 }
 
 // finalize confirms the upload that p describes and returns the ID of what
 // was deployed: the last step of Deploy.
 func (c *Client) finalize(ctx context.Context, code Code, p *presignedUpload) (string, error) {
 	e := code.endpoints()
-	path, err := machinePath(e.machine, e.finalizePath, url.PathEscape(p.signedID))
+	path, err := machinePath(e.machine, e.path, "/", url.PathEscape(p.signedID))
 	if err != nil {
 		return "", err
 	}
@@ -161,10 +164,7 @@ func (c *Client) finalize(ctx context.Context, code Code, p *presignedUpload) (s
 		return "", err
 	}
 	ids := map[string]string{"machineVersionMigrationId": out.MigrationID, "machineVersionId": out.VersionID}
-	id := ids[e.idName]
-	if id == "" && e.altName != "" {
-		id = ids[e.altName]
-	}
+	id := cmp.Or(ids[e.idName], ids[e.altName])
 	return id, c.checkServerID(e.finalizeStep, e.idName, id)
 }
 
@@ -187,7 +187,7 @@ func (m Migration) endpoints() endpoints {
 	return endpoints{
 		machine:       m.Machine,
 		provisionStep: StepProvision, finalizeStep: StepFinalize,
-		provisionPath: "/migrations", finalizePath: "/migrations/",
+		path: "/migrations",
 		provisionBody: struct {
 			From string `json:"fromMachineVersionId"`
 			To   string `json:"toMachineVersionId"`
@@ -221,7 +221,7 @@ func (v Version) endpoints() endpoints {
 	return endpoints{
 		machine:       v.Machine,
 		provisionStep: StepProvisionVersion, finalizeStep: StepFinalizeVersion,
-		provisionPath: "/v", finalizePath: "/v/",
+		path:          "/v",
 		provisionBody: struct{}{},
 		finalizeBody: struct {
 			ClientInfo     string          `json:"clientInfo,omitempty"`

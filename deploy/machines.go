@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -25,7 +26,7 @@ func (c *Client) checkVersion(step Step, v VersionInfo) error {
 type Machine struct {
 	// CurrentVersion is the version new instances start on; nil before the
 	// machine has one.
-	CurrentVersion *VersionInfo
+	CurrentVersion *VersionInfo `json:"currentVersion"`
 }
 
 // GetMachine describes machine; an error that IsNotFound if it does not
@@ -36,19 +37,16 @@ func (c *Client) GetMachine(ctx context.Context, machine string) (*Machine, erro
 		return nil, err
 	}
 	var out struct {
-		Machine *struct {
-			CurrentVersion *VersionInfo `json:"currentVersion"`
-		} `json:"machine"`
+		Machine *Machine `json:"machine"`
 	}
 	if err := c.call(ctx, StepGetMachine, http.MethodGet, path, nil, nil, &out); err != nil {
 		return nil, err
 	}
-	m := &Machine{}
-	if out.Machine != nil && out.Machine.CurrentVersion != nil {
-		if err := c.checkVersion(StepGetMachine, *out.Machine.CurrentVersion); err != nil {
+	m := cmp.Or(out.Machine, &Machine{})
+	if m.CurrentVersion != nil {
+		if err := c.checkVersion(StepGetMachine, *m.CurrentVersion); err != nil {
 			return nil, err
 		}
-		m.CurrentVersion = out.Machine.CurrentVersion
 	}
 	return m, nil
 }

@@ -32,14 +32,14 @@ type request struct {
 }
 
 // call sends one API request, with in as its JSON body unless in is nil,
-// and decodes a 2xx JSON answer into out unless out is nil. path is already
-// escaped and relative to the base URL.
+// retrying as the retry policy says, and decodes a 2xx JSON answer into out
+// unless out is nil. path is already escaped and relative to the base URL.
 func (c *Client) call(ctx context.Context, step Step, method, path string, query url.Values, in, out any) error {
 	r, err := c.newRequest(step, method, path, query, in)
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, r, out)
+	return c.retry(ctx, step, func(ctx context.Context) error { return c.attempt(ctx, r, out) })
 }
 
 // newRequest is the request call sends: to path (escaped) below the API's
@@ -61,12 +61,6 @@ func (c *Client) newRequest(step Step, method, path string, query url.Values, in
 	u.RawQuery = query.Encode()
 	r.url = &u
 	return r, nil
-}
-
-// do sends r, retrying as the retry policy says, and decodes a 2xx answer
-// into out unless out is nil.
-func (c *Client) do(ctx context.Context, r request, out any) error {
-	return c.retry(ctx, r.step, func(ctx context.Context) error { return c.attempt(ctx, r, out) })
 }
 
 // attempt sends r once.

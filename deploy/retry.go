@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -123,6 +122,8 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 
 // retry runs attempt, each try under its own timeout, until it succeeds,
 // fails in a way that retrying cannot fix, or runs out of attempts or time.
+// Between attempts it waits the server's Retry-After, or the next backoff;
+// a Retry-After longer than maxRetryAfter ends it at once.
 func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Context) error) error {
 	waits := backoff.ExponentialBackOff{InitialInterval: minWait, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: maxWait}
 	waits.Reset()
@@ -132,9 +133,21 @@ func (c *Client) retry(ctx context.Context, step Step, attempt func(context.Cont
 		if err == nil {
 			return nil
 		}
-		wait, stop := nextWait(ctx, err, &waits)
-		if stop != nil || tries == c.attempts {
-			return failed(ctx, step, tries, cmp.Or(stop, err), lost)
+		var wait time.Duration
+		if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
+			wait = apiErr.RetryAfter
+		}
+		switch {
+		case ctx.Err() != nil || !retryable(err):
+			return failed(ctx, step, tries, err, lost)
+		case wait > maxRetryAfter:
+			return &retryAfterError{wait: wait, err: err}
+		case tries == c.attempts:
+			return failed(ctx, step, tries, err, lost)
+		case wait > 0:
+			waits.Reset() // the server's wait replaces the backoff's
+		default:
+			wait = waits.NextBackOff()
 		}
 		if c.onRetry != nil {
 			c.onRetry(RetryEvent{Step: step, Attempt: tries, Attempts: c.attempts, Err: err, Wait: wait})
@@ -164,32 +177,10 @@ func (c *Client) try(ctx context.Context, step Step, attempt func(context.Contex
 	return err
 }
 
-// nextWait is how long to wait before the next attempt after err: the
-// server's Retry-After, or the next backoff. A non-nil stop is the error to
-// end with instead, when no attempt can succeed.
-func nextWait(ctx context.Context, err error, waits backoff.BackOff) (wait time.Duration, stop error) {
-	if apiErr := (*APIError)(nil); errors.As(err, &apiErr) {
-		wait = apiErr.RetryAfter
-	}
-	switch {
-	case ctx.Err() != nil || !retryable(err):
-		return 0, err
-	case wait > maxRetryAfter:
-		return 0, &retryAfterError{wait: wait, err: err}
-	case wait > 0:
-		waits.Reset() // the server's wait replaces the backoff's
-		return wait, nil
-	}
-	return waits.NextBackOff(), nil
-}
-
 // failed is the error of a request that will not be tried again, after
 // tries attempts; last is the last attempt's error.
 func failed(ctx context.Context, step Step, tries int, last error, lost bool) error {
-	var tooLong *retryAfterError
 	switch {
-	case errors.As(last, &tooLong):
-		return tooLong
 	case ctx.Err() != nil && !errors.Is(last, ctx.Err()):
 		return fmt.Errorf("%s: %w after %d attempt(s); the last failed with: %w", step, ctx.Err(), tries, last)
 	case tries > 1:

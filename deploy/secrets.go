@@ -76,8 +76,8 @@ func SecretForms(v string) []string {
 // escapes CR and LF, and a log shows them as line breaks. A secret split by
 // such characters would print as pieces that no match of the whole finds.
 func Folds(r rune) bool {
-	return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == utf8.RuneError ||
-		unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029
+	return r < 0x20 || r == 0x7f || r >= 0x80 && (r <= 0x9f || r == utf8.RuneError ||
+		unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029)
 }
 
 // Redact replaces with *** every place in text that holds one of forms,
@@ -145,7 +145,7 @@ func Redact(text string, forms []string) string {
 // unfold returns text without the characters that Folds, and for each byte
 // kept its offset in text; the offsets are nil when nothing folds.
 func unfold(text string) (string, []int) {
-	if printableASCII(text) || !strings.ContainsFunc(text, Folds) {
+	if !strings.ContainsFunc(text, Folds) {
 		return text, nil
 	}
 	var kept []byte
@@ -196,14 +196,3 @@ func (s *secretSet) redact(text string) string {
 // would turn a secret split by them into pieces that no later redaction
 // recognises.
 func (c *Client) text(s string) string { return clean(c.secrets.redact(s)) }
-
-// printableASCII reports whether s is printable ASCII only, where nothing
-// folds: most text, and every form of most secrets, told apart quickly.
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}

@@ -53,7 +53,7 @@ var ErrMachineVanished = errors.New("the machine disappeared during the listing"
 func (c *Client) Teardown(ctx context.Context, t Teardown) (TeardownResult, error) {
 	var res TeardownResult
 	if t.DryRun {
-		err := c.instancePass(ctx, t, &res, false)
+		err := c.instancePass(ctx, t, &res)
 		if IsNotFound(err) && !errors.Is(err, ErrMachineVanished) {
 			return TeardownResult{AlreadyGone: true}, nil
 		}
@@ -62,7 +62,7 @@ func (c *Client) Teardown(ctx context.Context, t Teardown) (TeardownResult, erro
 	for pass := 1; ; pass++ {
 		deletedBefore := res.DeletedInstances
 		if t.DeleteInstances {
-			err := c.instancePass(ctx, t, &res, true)
+			err := c.instancePass(ctx, t, &res)
 			switch {
 			case pass == 1 && IsNotFound(err) && !errors.Is(err, ErrMachineVanished):
 				return TeardownResult{AlreadyGone: true}, nil
@@ -87,13 +87,13 @@ func (c *Client) Teardown(ctx context.Context, t Teardown) (TeardownResult, erro
 	}
 }
 
-// instancePass lists every instance once, counting them and, with remove,
-// deleting each page's instances with at most t.Workers requests at a time
-// before the next page is asked for. An instance that is already gone is
-// skipped; one whose earlier attempt got no answer and whose retry finds it
-// gone is counted, since that attempt deleted it. After the first failure no
-// new deletion starts.
-func (c *Client) instancePass(ctx context.Context, t Teardown, res *TeardownResult, remove bool) error {
+// instancePass lists every instance once, counting them and, unless
+// t.DryRun, deleting each page's instances with at most t.Workers requests
+// at a time before the next page is asked for. An instance that is already
+// gone is skipped; one whose earlier attempt got no answer and whose retry
+// finds it gone is counted, since that attempt deleted it. After the first
+// failure no new deletion starts.
+func (c *Client) instancePass(ctx context.Context, t Teardown, res *TeardownResult) error {
 	workers := t.Workers
 	if workers <= 0 {
 		workers = 8
@@ -103,7 +103,7 @@ func (c *Client) instancePass(ctx context.Context, t Teardown, res *TeardownResu
 	err := c.Instances(ctx, t.Machine, func(page []Instance) error {
 		pages++
 		res.Instances += len(page)
-		if !remove {
+		if t.DryRun {
 			return nil
 		}
 		return each(ctx, len(page), workers, func(ctx context.Context, i int) error {

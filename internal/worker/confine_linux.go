@@ -19,29 +19,19 @@ import (
 // unconfined, and it says why. The other guards (the empty environment,
 // openat2 below the workspace in bundle, the parent's bounds) hold either
 // way.
+//
+// The rules grant reading each entry at the top of workspace but .git, in
+// any case, and listing every directory. A symlink there grants nothing of
+// its own: what it leads to is granted only if it is inside, by the rule
+// of the entry it is in.
 func confine(workspace string) (string, error) {
 	abi, err := llsys.LandlockGetABIVersion()
 	if err != nil {
 		return fmt.Sprintf("not confined by Landlock (not available: %v)", err), nil
 	}
-	rules, err := workspaceRules(workspace)
-	if err != nil {
-		return "", err
-	}
-	if err := landlock.V7.BestEffort().Restrict(rules...); err != nil {
-		return "", fmt.Errorf("worker: confine to %s with Landlock: %w", workspace, err)
-	}
-	return fmt.Sprintf("Landlock ABI %d", min(abi, 7)), nil
-}
-
-// workspaceRules grant reading each entry at the top of workspace but .git,
-// in any case, and listing every directory. A symlink there grants nothing
-// of its own: what it leads to is granted only if it is inside, by the rule
-// of the entry it is in.
-func workspaceRules(workspace string) ([]landlock.Rule, error) {
 	entries, err := os.ReadDir(workspace)
 	if err != nil {
-		return nil, fmt.Errorf("worker: read the workspace %s: %w", workspace, err)
+		return "", fmt.Errorf("worker: read the workspace %s: %w", workspace, err)
 	}
 	rules := []landlock.Rule{landlock.PathAccess(llsys.AccessFSReadDir, "/")}
 	for _, e := range entries {
@@ -54,5 +44,8 @@ func workspaceRules(workspace string) ([]landlock.Rule, error) {
 			rules = append(rules, landlock.ROFiles(path))
 		}
 	}
-	return rules, nil
+	if err := landlock.V7.BestEffort().Restrict(rules...); err != nil {
+		return "", fmt.Errorf("worker: confine to %s with Landlock: %w", workspace, err)
+	}
+	return fmt.Sprintf("Landlock ABI %d", min(abi, 7)), nil
 }

@@ -1,7 +1,7 @@
 package worker
 
 import (
-	"bytes"
+	"fmt"
 	"os"
 	"strconv"
 )
@@ -13,12 +13,8 @@ func residentBytes(pid int) int64 {
 	if err != nil {
 		return 0
 	}
-	fields := bytes.Fields(data)
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
-	if err != nil {
+	var size, pages int64 // statm's first two fields, in pages
+	if _, err := fmt.Sscan(string(data), &size, &pages); err != nil {
 		return 0
 	}
 	return pages * int64(os.Getpagesize())

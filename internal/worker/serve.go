@@ -105,7 +105,7 @@ func (s *server) evaluate(e *evaluateRequest) error {
 	if err := s.evaluating(); err != nil {
 		return err
 	}
-	err = validate.Check(context.Background(), scripts[0], e.Kind, validate.Options{Timeout: e.Timeout, MaxHeapBytes: e.MaxHeap})
+	err = validate.Check(context.Background(), scripts[0], e.Kind, e.Options)
 	return s.send(reply{Done: true, Err: toWire(err)})
 }
 
@@ -148,7 +148,7 @@ func (s *server) plan(p *planRequest) error {
 	if err := s.evaluating(); err != nil {
 		return err
 	}
-	ctx, opts := context.Background(), validate.Options{Timeout: p.Timeout, MaxHeapBytes: p.MaxHeap}
+	ctx, opts := context.Background(), p.Options
 	var machines [2]*validate.Machine
 	for i := range machines {
 		if machines[i], err = validate.Describe(ctx, scripts[i], opts); err != nil {

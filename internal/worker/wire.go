@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"sbdeploy/bundle"
 	"sbdeploy/validate"
@@ -57,21 +56,20 @@ type buildRequest struct {
 }
 
 // evaluateRequest is a validation: bundle.BuildCheck of the entry point,
-// then validate.Check of what it built.
+// then validate.Check of what it built, within Options.
 type evaluateRequest struct {
 	Dir, Entry string
 	Kind       bundle.Kind
-	Timeout    time.Duration
-	MaxHeap    uint64
+	validate.Options
 }
 
 // planRequest describes two versions of a machine, From and To (entry
 // points of machine versions), and checks the migration between them, if
-// Migration names one; the worker keeps it for replayRequests.
+// Migration names one, within Options; the worker keeps it for
+// replayRequests.
 type planRequest struct {
 	Dir, From, To, Migration string
-	Timeout                  time.Duration
-	MaxHeap                  uint64
+	validate.Options
 }
 
 // replayRequest runs the planned migration on instances.
@@ -158,10 +156,8 @@ func writeFrame(w io.Writer, v any) error {
 	if len(data) > maxFrame {
 		return fmt.Errorf("worker: a frame of %d bytes is over the limit of %d", len(data), maxFrame)
 	}
-	frame := make([]byte, 4+len(data))
-	binary.BigEndian.PutUint32(frame, uint32(len(data)))
-	copy(frame[4:], data)
-	_, err = w.Write(frame)
+	frame := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(data)), uint32(len(data)))
+	_, err = w.Write(append(frame, data...))
 	return err
 }
 

@@ -62,16 +62,11 @@ type Limits struct{ Build, Evaluate int64 }
 // Start starts the executable at path as a worker: with Arg, an empty
 // environment, and only its standard streams. It returns at once; the
 // worker starts up while the caller goes on.
-func Start(path string) (*Worker, error) { return StartWith(path, Limits{}) }
-
-// StartWith is Start with other memory limits: a worker built with the
-// race detector needs several times the memory.
-func StartWith(path string, limits Limits) (*Worker, error) {
-	return startCmd(exec.Command(path, Arg), limits)
-}
+func Start(path string) (*Worker, error) { return startCmd(exec.Command(path, Arg), Limits{}) }
 
 // startCmd starts cmd as a worker: with an empty environment, in /, and only
-// its standard streams.
+// its standard streams, within limits (a worker built with the race
+// detector needs several times the memory).
 func startCmd(cmd *exec.Cmd, limits Limits) (*Worker, error) {
 	cmd.Env = []string{}
 	cmd.Dir = "/"
@@ -89,12 +84,8 @@ func startCmd(cmd *exec.Cmd, limits Limits) (*Worker, error) {
 		return nil, err
 	}
 	cmd.Stdout = outW
-	if limits.Build == 0 {
-		limits.Build = BuildMemory
-	}
-	if limits.Evaluate == 0 {
-		limits.Evaluate = EvaluateMemory
-	}
+	limits.Build = cmp.Or(limits.Build, BuildMemory)
+	limits.Evaluate = cmp.Or(limits.Evaluate, EvaluateMemory)
 	w := &Worker{cmd: cmd, in: in, outFile: out, out: bufio.NewReader(out), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{}), limits: limits}
 	cmd.Stderr = w.stderr
 	err = cmd.Start()
@@ -124,16 +115,14 @@ func (w *Worker) Close() {
 // Confine makes the worker restrict itself to reading files in workspace,
 // and returns what confines it ("Landlock ABI 7", or why nothing does).
 func (w *Worker) Confine(ctx context.Context, workspace string) (string, error) {
-	var r reply
-	err := w.call(ctx, request{Confine: &confineRequest{Workspace: workspace}}, "", nil, &r)
+	r, err := w.call(ctx, request{Confine: &confineRequest{Workspace: workspace}}, "", nil)
 	return r.Confined, err
 }
 
 // Build runs bundle.Build in the worker. o.Root is the workspace the worker
 // was confined to; o.Progress is called from this goroutine.
 func (w *Worker) Build(ctx context.Context, o bundle.Options) (*bundle.Bundle, error) {
-	var r reply
-	err := w.call(ctx, request{Build: &buildRequest{Dir: o.Dir, Entry: o.Entry, Kind: o.Kind, Limits: o.Limits}}, o.Entry, o.Progress, &r)
+	r, err := w.call(ctx, request{Build: &buildRequest{Dir: o.Dir, Entry: o.Entry, Kind: o.Kind, Limits: o.Limits}}, o.Entry, o.Progress)
 	if err == nil && r.Bundle == nil {
 		err = errors.New("worker: a build answered no bundle")
 	}
@@ -146,21 +135,19 @@ func (w *Worker) Build(ctx context.Context, o bundle.Options) (*bundle.Bundle, e
 // variant that does not build is a *bundle.BuildError; code that fails the
 // check, a *validate.Error.
 func (w *Worker) Validate(ctx context.Context, o bundle.Options, kind bundle.Kind, vo validate.Options) error {
-	if vo.MaxHeapBytes == 0 {
-		vo.MaxHeapBytes = evaluateHeap
-	}
-	var r reply
-	req := evaluateRequest{Dir: o.Dir, Entry: o.Entry, Kind: kind, Timeout: vo.Timeout, MaxHeap: vo.MaxHeapBytes}
-	return w.call(ctx, request{Evaluate: &req}, o.Entry, nil, &r)
+	vo.MaxHeapBytes = cmp.Or(vo.MaxHeapBytes, evaluateHeap)
+	_, err := w.call(ctx, request{Evaluate: &evaluateRequest{Dir: o.Dir, Entry: o.Entry, Kind: kind, Options: vo}}, o.Entry, nil)
+	return err
 }
 
 // call sends req and reads the replies, handing progress to progress,
-// until the last, which it leaves in r. The worker's memory is watched
-// meanwhile: past its limits it is killed. ctx ending kills it too.
-func (w *Worker) call(ctx context.Context, req request, entry string, progress func(int), r *reply) error {
+// until the last, which it returns (or the one it failed to read). The
+// worker's memory is watched meanwhile: past its limits it is killed. ctx
+// ending kills it too.
+func (w *Worker) call(ctx context.Context, req request, entry string, progress func(int)) (reply, error) {
 	select {
 	case <-w.exited:
-		return w.crash(ctx, entry)
+		return reply{}, w.crash(ctx, entry)
 	default:
 	}
 	done := make(chan struct{})
@@ -170,21 +157,21 @@ func (w *Worker) call(ctx context.Context, req request, entry string, progress f
 	go w.watch(ctx, lower, done)
 	if err := writeFrame(w.in, req); err != nil {
 		w.kill("a request could not be sent: " + err.Error()) // too large, or the worker is gone
-		return w.crash(ctx, entry)
+		return reply{}, w.crash(ctx, entry)
 	}
 	for {
-		*r = reply{}
-		if err := readReply(w.out, r); err != nil {
+		var r reply
+		if err := readReply(w.out, &r); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				w.kill("it answered out of turn") // a frame too large, or not JSON: it will not be understood after
 			}
-			return w.crash(ctx, entry)
+			return r, w.crash(ctx, entry)
 		}
 		switch {
 		case r.Evaluating:
 			evaluating.Do(func() { close(lower) })
 		case r.Done:
-			return r.Err.err()
+			return r, r.Err.err()
 		case progress != nil:
 			progress(r.Progress)
 		}
@@ -321,12 +308,9 @@ func (b *limitedBuffer) Bytes() []byte {
 // error that the worker reports is a *PlanError that says which entry
 // point it failed on.
 func (w *Worker) Plan(ctx context.Context, dir, from, to, migration string, vo validate.Options) (*Plan, error) {
-	if vo.MaxHeapBytes == 0 {
-		vo.MaxHeapBytes = evaluateHeap
-	}
-	var r reply
-	req := planRequest{Dir: dir, From: from, To: to, Migration: migration, Timeout: vo.Timeout, MaxHeap: vo.MaxHeapBytes}
-	err := w.call(ctx, request{Plan: &req}, cmp.Or(migration, to), nil, &r)
+	vo.MaxHeapBytes = cmp.Or(vo.MaxHeapBytes, evaluateHeap)
+	req := planRequest{Dir: dir, From: from, To: to, Migration: migration, Options: vo}
+	r, err := w.call(ctx, request{Plan: &req}, cmp.Or(migration, to), nil)
 	switch {
 	case err != nil && r.Entry != "":
 		return nil, &PlanError{Entry: r.Entry, Err: err}
@@ -351,7 +335,6 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // Replay runs the migration of the last Plan on instances, in the worker,
 // and returns the failures (validate.Migration.Replay).
 func (w *Worker) Replay(ctx context.Context, instances []validate.Instance) ([]validate.Failure, error) {
-	var r reply
-	err := w.call(ctx, request{Replay: &replayRequest{Instances: instances}}, "", nil, &r)
+	r, err := w.call(ctx, request{Replay: &replayRequest{Instances: instances}}, "", nil)
 	return r.Failures, err
 }

@@ -57,7 +57,7 @@ func startWith(t *testing.T, files map[string]string, limits Limits) (*Worker, s
 	if err := os.MkdirAll(ws, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := StartWith(exe, limits)
+	w, err := startCmd(exec.Command(exe, Arg), limits)
 	if err != nil {
 		t.Fatal(err)
 	}
