@@ -62,10 +62,10 @@ func command(t *testing.T, timeout time.Duration, env []string, name string, arg
 
 // startEmulator serves an emulator on 127.0.0.1 for the test's duration.
 // It accepts testToken and tokens minted from the test key.
-func startEmulator(t *testing.T) (*emulator.Emulator, string) {
+func startEmulator(t *testing.T) (*testkit.Emu, string) {
 	t.Helper()
 	instances := []string{"user-1", "user-2", "user-3", "user-4", "user-5"}
-	em := emulator.New(emulator.Config{Token: testToken, Keys: map[string]string{testKeyID: testSecretKey},
+	em := testkit.New(emulator.Config{Token: testToken, Keys: map[string]string{testKeyID: testSecretKey},
 		Machines:  map[string][]string{demoMachine: {demoFrom, demoTo}, "toggle-rollout": {demoFrom}},
 		Instances: map[string][]string{"toggle-rollout": instances},
 		PageSize:  2,
@@ -242,7 +242,7 @@ func TestAct(t *testing.T) {
 	// A release that moves the instances, run twice for the same commit:
 	// the second run reuses the version, and asks the instances again.
 	out = act(t, "push", "rollout.yml", url, "--rebuild=false")
-	var rolled []emulator.Version
+	var rolled []emulator.Deploy
 	for _, v := range em.Versions() {
 		if v.Machine == "toggle-rollout" {
 			rolled = append(rolled, v)

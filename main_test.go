@@ -62,7 +62,7 @@ func TestMain(m *testing.M) {
 // program is one run of the binary against an emulator, with the example
 // project in its workspace and the inputs of a migration deploy.
 type program struct {
-	em        *emulator.Emulator
+	em        *testkit.Emu
 	url       string
 	workspace string
 	output    string // GITHUB_OUTPUT
@@ -71,7 +71,7 @@ type program struct {
 
 func newProgram(t *testing.T) *program {
 	t.Helper()
-	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
+	em := testkit.New(emulator.Config{Token: testToken, Machines: map[string][]string{demoMachine: {demoFrom, demoTo}}})
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
 	workspace := t.TempDir()
@@ -207,7 +207,7 @@ func plainCLI(p *program) {
 func TestSIGTERMCancels(t *testing.T) {
 	t.Parallel()
 	p := newProgram(t)
-	p.em.Inject(emulator.StepProvision, 10, emulator.Fault{Hang: true})
+	p.em.Inject(emulator.StepProvision, 10, testkit.Fault{Hang: true})
 	cmd := p.command()
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout

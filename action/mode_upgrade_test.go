@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // TestMaxConcurrencyInput checks the input's bounds, that only mode upgrade
@@ -95,7 +96,7 @@ func TestUpgradeFailedInstances(t *testing.T) {
 	upgradeMode(h)
 	h.env["INPUT_RETRIES"] = "2"
 	h.env["INPUT_MAX-CONCURRENCY"] = "1"
-	h.em.Inject(emulator.StepSetInstanceVersion, 2, emulator.Fault{Status: 503})
+	h.em.Inject(emulator.StepSetInstanceVersion, 2, testkit.Fault{Status: 503})
 	stdout, _, err := h.run(t)
 	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "the rollout to ver_toggle_2 asked every other instance; 1 instances could not be asked to move after their retries") {
 		t.Fatalf("err = %v (exit code %d), want exit 1 saying 1 failed", err, ExitCode(err))

@@ -19,7 +19,7 @@ const (
 )
 
 // steps lists the steps of the emulator's recorded requests, in order.
-func steps(em *emulator.Emulator) []emulator.Step {
+func steps(em *testkit.Emu) []emulator.Step {
 	var out []emulator.Step
 	for _, r := range em.Requests() {
 		out = append(out, r.Step)

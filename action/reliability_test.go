@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // TestFaultMatrix injects each fault once at each step and checks the
@@ -18,28 +19,28 @@ func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
 	faults := []struct {
 		name      string
-		fault     emulator.Fault
+		fault     testkit.Fault
 		retryable bool
 		// want is what a 2xx that cannot be used leads to, per step.
 		want map[emulator.Step]string
 	}{
-		{name: "500", fault: emulator.Fault{Status: 500, Body: `{"error":"boom","code":"internal"}`}, retryable: true},
-		{name: "502", fault: emulator.Fault{Status: 502}, retryable: true},
-		{name: "503", fault: emulator.Fault{Status: 503, Body: `{"error":"busy"}`}, retryable: true},
-		{name: "504", fault: emulator.Fault{Status: 504}, retryable: true},
-		{name: "429 with Retry-After", fault: emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}}, retryable: true},
-		{name: "connection reset", fault: emulator.Fault{Reset: true}, retryable: true},
-		{name: "hang past the request timeout", fault: emulator.Fault{Hang: true}, retryable: true},
-		{name: "HTML error page", fault: emulator.Fault{Status: 502, Body: "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"}, retryable: true},
-		{name: "200 with malformed JSON", fault: emulator.Fault{Status: 200, Body: `{"machineVersionMigrationId": "mvm_`}, want: map[emulator.Step]string{
+		{name: "500", fault: testkit.Fault{Status: 500, Body: `{"error":"boom","code":"internal"}`}, retryable: true},
+		{name: "502", fault: testkit.Fault{Status: 502}, retryable: true},
+		{name: "503", fault: testkit.Fault{Status: 503, Body: `{"error":"busy"}`}, retryable: true},
+		{name: "504", fault: testkit.Fault{Status: 504}, retryable: true},
+		{name: "429 with Retry-After", fault: testkit.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}}, retryable: true},
+		{name: "connection reset", fault: testkit.Fault{Reset: true}, retryable: true},
+		{name: "hang past the request timeout", fault: testkit.Fault{Hang: true}, retryable: true},
+		{name: "HTML error page", fault: testkit.Fault{Status: 502, Body: "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"}, retryable: true},
+		{name: "200 with malformed JSON", fault: testkit.Fault{Status: 200, Body: `{"machineVersionMigrationId": "mvm_`}, want: map[emulator.Step]string{
 			emulator.StepProvision: "provision response (status 200, application/json) is not the expected JSON",
 			emulator.StepFinalize:  "finalize response (status 200, application/json) is not the expected JSON",
 		}},
-		{name: "200 with an empty body", fault: emulator.Fault{Status: 200}, want: map[emulator.Step]string{
+		{name: "200 with an empty body", fault: testkit.Fault{Status: 200}, want: map[emulator.Step]string{
 			emulator.StepProvision: "provision response (status 200, no content type) has an empty body",
 			emulator.StepFinalize:  "finalize response (status 200, no content type) has an empty body",
 		}},
-		{name: "10 MB body", fault: emulator.Fault{Status: 200, BodyBytes: 10 << 20}, want: map[emulator.Step]string{
+		{name: "10 MB body", fault: testkit.Fault{Status: 200, BodyBytes: 10 << 20}, want: map[emulator.Step]string{
 			emulator.StepProvision: "provision response (status 200, text/plain; charset=utf-8) is larger than 1048576 bytes",
 			emulator.StepFinalize:  "finalize response (status 200, text/plain; charset=utf-8) is larger than 1048576 bytes",
 			// A deletion's answer is read too, for an "error" member: one
@@ -129,7 +130,7 @@ func TestRetriesRunOut(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.env["INPUT_RETRIES"] = "3"
-	h.em.Inject(emulator.StepFinalize, 10, emulator.Fault{Status: 503})
+	h.em.Inject(emulator.StepFinalize, 10, testkit.Fault{Status: 503})
 	_, _, err := h.run(t)
 	if err == nil || !strings.Contains(err.Error(), "after 3 attempts: finalize failed: 503 Service Unavailable") {
 		t.Fatalf("err = %v, want finalize giving up after 3 attempts", err)
@@ -147,7 +148,7 @@ func TestRunTimeout(t *testing.T) {
 	// Long enough for the worker to bundle and check under the race
 	// detector on a busy machine: the hang must be what the time runs out on.
 	h.env["INPUT_TIMEOUT"] = "5s"
-	h.em.Inject(emulator.StepProvision, 10, emulator.Fault{Hang: true})
+	h.em.Inject(emulator.StepProvision, 10, testkit.Fault{Hang: true})
 	start := time.Now()
 	_, _, err := h.run(t)
 	if err == nil || !strings.Contains(err.Error(), "provision") || !strings.Contains(err.Error(), "limited to 5s by input timeout") {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // A third version of the example's machine, which no migration leads from.
@@ -50,7 +51,7 @@ func upgradeMode(h *harness) {
 }
 
 // moved returns the instances asked to move, in order, with the version.
-func moved(em *emulator.Emulator) []string {
+func moved(em *testkit.Emu) []string {
 	var out []string
 	for _, r := range em.Requests() {
 		if r.Step == emulator.StepSetInstanceVersion {

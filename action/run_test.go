@@ -110,7 +110,7 @@ func (e env) list() []string {
 // harness is one run of the action against an emulator, as the GitHub runner
 // would do it: inputs in INPUT_ variables, a workspace, and the file commands.
 type harness struct {
-	em        *emulator.Emulator
+	em        *testkit.Emu
 	apiURL    string
 	workspace string
 	dir       string // the working directory: the workspace unless a test sets it
@@ -140,7 +140,7 @@ func newHarnessBehind(t *testing.T, cfg emulator.Config, wrap func(http.Handler)
 	if cfg.Machines == nil {
 		cfg.Machines = map[string][]string{demoMachine: {demoFrom, demoTo}}
 	}
-	em := emulator.New(cfg)
+	em := testkit.New(cfg)
 	var handler http.Handler = em
 	if wrap != nil {
 		handler = wrap(em)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // TestNoSecretLeaks runs every scenario, good and bad, and scans everything
@@ -171,7 +172,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 // uploadSecrets returns the presigned POST's policy and signature, as the
 // client sent them to the upload host.
-func uploadSecrets(t *testing.T, em *emulator.Emulator) []string {
+func uploadSecrets(t *testing.T, em *testkit.Emu) []string {
 	t.Helper()
 	var secrets []string
 	for _, r := range em.Requests() {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // newTeardownHarness is a harness whose emulator's machine has n instances,
@@ -74,7 +75,7 @@ func TestTeardown(t *testing.T) {
 		name      string
 		instances int
 		env       env
-		fail      func(*emulator.Emulator)
+		fail      func(*testkit.Emu)
 		wantErr   string
 		outputs   map[string]string // exactly; nil when the run fails
 		log       []string
@@ -95,7 +96,7 @@ func TestTeardown(t *testing.T) {
 		},
 		{
 			name: "a machine already gone succeeds with deleted=false",
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepDeleteMachine, 1, 404, `{"error":"machine not found","code":"not-found"}`)
 			},
 			outputs: map[string]string{"deleted": "false", "deleted-instances": "0"},
@@ -116,7 +117,7 @@ func TestTeardown(t *testing.T) {
 		},
 		{
 			name: "an instance deletion fails: stop, count, keep the machine", instances: 5, env: env{"INPUT_DELETE-INSTANCES": "true"},
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepDeleteInstance, 1, 403, `{"error":"no","code":"missing-scope"}`)
 			},
 			wantErr: "instances, then stopped; the machine was not deleted", summary: "| Machine deleted | no |",
@@ -125,7 +126,7 @@ func TestTeardown(t *testing.T) {
 		{
 			name: "the machine is gone once its instances are deleted: say so, deleted=false", instances: 2,
 			env: env{"INPUT_DELETE-INSTANCES": "true"},
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepDeleteMachine, 1, 404, `{"error":"machine not found","code":"not-found"}`)
 			},
 			outputs: map[string]string{"deleted": "false", "deleted-instances": "2"},

@@ -180,7 +180,7 @@ func TestInstanceStateRefused(t *testing.T) {
 func TestInstanceStateRetries(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, stateConfig())
-	em.InjectSequence(emulator.StepReadInstance, emulator.Fault{Status: 503}, emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}})
+	em.InjectSequence(emulator.StepReadInstance, testkit.Fault{Status: 503}, testkit.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}})
 	got, err := newClient(t, url).InstanceState(context.Background(), "toggle", "knob")
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func TestDeployErrors(t *testing.T) {
 		cfg      emulator.Config
 		token    string
 		m        deploy.Migration
-		fail     func(*emulator.Emulator)
+		fail     func(*testkit.Emu)
 		want     deploy.APIError // Message is not compared
 		scope    string          // MissingScope
 		text     string          // a substring of the error, besides the step
@@ -170,38 +170,38 @@ func TestDeployErrors(t *testing.T) {
 		},
 		{
 			name: "no migration path",
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepProvision, 1, 400, `{"error":"no path","code":"no-migration-path"}`)
 			},
 			want: deploy.APIError{Step: deploy.StepProvision, Status: 400, Code: "no-migration-path"}, text: "no path", requests: 1,
 		},
 		{
 			name: "server error with an HTML page",
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepProvision, 4, 502, "<!DOCTYPE html><html><body>Bad gateway</body></html>")
 			},
 			want: deploy.APIError{Step: deploy.StepProvision, Status: 502, HTML: true}, text: "HTML page", requests: 4,
 		},
 		{
 			name: "server error with no body, every attempt",
-			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepFinalize, 4, 503, "") },
+			fail: func(e *testkit.Emu) { e.FailNext(emulator.StepFinalize, 4, 503, "") },
 			want: deploy.APIError{Step: deploy.StepFinalize, Status: 503}, text: "after 4 attempts: finalize failed", requests: 6,
 		},
 		{
 			name: "501 is not retried",
-			fail: func(e *emulator.Emulator) { e.FailNext(emulator.StepProvision, 4, 501, "") },
+			fail: func(e *testkit.Emu) { e.FailNext(emulator.StepProvision, 4, 501, "") },
 			want: deploy.APIError{Step: deploy.StepProvision, Status: 501}, requests: 1,
 		},
 		{
 			name: "upload refused by S3, also after provisioning again",
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepUpload, 2, 403, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>`)
 			},
 			want: deploy.APIError{Step: deploy.StepUpload, Status: 403, Code: "AccessDenied"}, text: "Policy expired", requests: 4,
 		},
 		{
 			name: "finalize in an invalid state",
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepFinalize, 1, 409, `{"error":"busy","code":"invalid-state"}`)
 			},
 			want: deploy.APIError{Step: deploy.StepFinalize, Status: 409, Code: "invalid-state"}, requests: 3,
@@ -363,7 +363,7 @@ func TestServerTextHidesSplitSecrets(t *testing.T) {
 // presigned policy split by a line break shows neither piece.
 func TestServerTextHidesSplitUploadSecrets(t *testing.T) {
 	t.Parallel()
-	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	em := testkit.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
 	var seen atomic.Value // the policy the upload host got
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/upload/") {
@@ -496,7 +496,7 @@ func TestExpiredUploadProvisionsAgain(t *testing.T) {
 // refused at once: no retries, no request reaching the handler.
 func TestTLSIsVerified(t *testing.T) {
 	t.Parallel()
-	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	em := testkit.New(emulator.Config{Token: token, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
 	srv := httptest.NewUnstartedServer(em)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failure is the point
 	srv.StartTLS()                                   // with a self-signed certificate
@@ -537,7 +537,7 @@ func TestRetryAfter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			em, url := testkit.Emulator(t, emulator.Config{})
-			em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {tt.header()}}})
+			em.Inject(emulator.StepFinalize, 1, testkit.Fault{Status: 429, Header: http.Header{"Retry-After": {tt.header()}}})
 			var waits, slept []time.Duration
 			c := newClient(t, url, deploy.WithRetryNotify(func(e deploy.RetryEvent) { waits = append(waits, e.Wait) }),
 				deploy.WithSleep(func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }))
@@ -565,8 +565,8 @@ func TestRetryAfter(t *testing.T) {
 func TestRetryAfterResetsTheBackoff(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, emulator.Config{})
-	em.InjectSequence(emulator.StepFinalize, emulator.Fault{Status: 503}, emulator.Fault{Status: 503},
-		emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}}, emulator.Fault{Status: 503})
+	em.InjectSequence(emulator.StepFinalize, testkit.Fault{Status: 503}, testkit.Fault{Status: 503},
+		testkit.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}}, testkit.Fault{Status: 503})
 	var slept []time.Duration
 	c := newClient(t, url, deploy.WithAttempts(5),
 		deploy.WithSleep(func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }))

@@ -29,7 +29,7 @@ func newClient(t *testing.T, baseURL string, opts ...Option) *Client {
 }
 
 // requestsOf counts the requests of step that em recorded.
-func requestsOf(em *emulator.Emulator, step emulator.Step) int {
+func requestsOf(em *testkit.Emu, step emulator.Step) int {
 	n := 0
 	for _, r := range em.Requests() {
 		if r.Step == step {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const preToken = "sbtest_preconnect"
@@ -131,9 +132,9 @@ func (l *holdListener) accepted() []net.Conn {
 // apiAndUpload serves one emulator on two hosts, as production has them:
 // the API, and the upload host that provision's codeUploadUrl names. The
 // emulator builds that URL from the request's Host.
-func apiAndUpload(t *testing.T, apiAddr string, gate <-chan struct{}, maxTLS uint16) (em *emulator.Emulator, api, upload *host) {
+func apiAndUpload(t *testing.T, apiAddr string, gate <-chan struct{}, maxTLS uint16) (em *testkit.Emu, api, upload *host) {
 	t.Helper()
-	em = emulator.New(emulator.Config{Token: preToken, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	em = testkit.New(emulator.Config{Token: preToken, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
 	upload = newHost(t, "127.0.0.1:0", nil, maxTLS, em)
 	uploadHost := upload.ln.Addr().String()
 	api = newHost(t, apiAddr, gate, maxTLS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

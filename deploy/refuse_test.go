@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // The tests here check, from inside the package, the upload URLs and hosts
@@ -179,7 +180,7 @@ func TestUploadFieldsRefused(t *testing.T) {
 // to a plain http address, such as a service on the runner's own machine.
 func TestUploadURLMustBeHTTPS(t *testing.T) {
 	t.Parallel()
-	em := emulator.New(emulator.Config{Token: testToken, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
+	em := testkit.New(emulator.Config{Token: testToken, Machines: map[string][]string{"toggle": {"ver_1", "ver_2"}}})
 	srv := httptest.NewTLSServer(em)
 	t.Cleanup(srv.Close)
 	em.FailNext(emulator.StepProvision, 1, 200, `{"machineVersionMigrationId":"mvm_1","codeUploadUrl":"http://127.0.0.1:6379/","codeUploadFields":{}}`)

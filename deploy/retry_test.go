@@ -23,7 +23,7 @@ import (
 func TestCancelWhileWaiting(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, emulator.Config{})
-	em.Inject(emulator.StepFinalize, 1, emulator.Fault{Status: 503})
+	em.Inject(emulator.StepFinalize, 1, testkit.Fault{Status: 503})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, err := New(url, testToken, WithRetryNotify(func(RetryEvent) { cancel() }))

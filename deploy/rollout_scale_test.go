@@ -25,7 +25,7 @@ import (
 func TestRolloutCountsFailedAndGoesOn(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, rolloutConfig(6, 2, 1))
-	em.Inject(emulator.StepSetInstanceVersion, 2, emulator.Fault{Status: 503})
+	em.Inject(emulator.StepSetInstanceVersion, 2, testkit.Fault{Status: 503})
 	res, err := newClient(t, url, deploy.WithAttempts(2)).Rollout(context.Background(),
 		deploy.Rollout{Machine: "toggle", To: "ver_2", MaxConcurrency: 1})
 	if !errors.Is(err, deploy.ErrInstancesFailed) || !strings.Contains(err.Error(), "instance a-00") {
@@ -55,7 +55,7 @@ func TestRolloutPausesEveryRequestOnRetryAfter(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, rolloutConfig(30, 0, 0))
 	em.InjectSequence(emulator.StepSetInstanceVersion,
-		emulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"2"}}})
+		testkit.Fault{Status: 429, Header: http.Header{"Retry-After": {"2"}}})
 	var mu sync.Mutex
 	var pauses int
 	sleep := deploy.WithSleep(func(ctx context.Context, d time.Duration) error {
@@ -87,7 +87,7 @@ func TestRolloutPausesEveryRequestOnRetryAfter(t *testing.T) {
 // for a page's requests.
 func TestRolloutListsAheadOfRequests(t *testing.T) {
 	t.Parallel()
-	em := emulator.New(func() emulator.Config { c := rolloutConfig(40, 0, 0); c.Token = token; return c }())
+	em := testkit.New(func() emulator.Config { c := rolloutConfig(40, 0, 0); c.Token = token; return c }())
 	var lists atomic.Int32
 	ahead := make(chan struct{})
 	var once sync.Once

@@ -41,7 +41,7 @@ func rolloutConfig(a, b, c int) emulator.Config {
 }
 
 // puts returns, per instance, the bodies of the PUT requests it got.
-func puts(em *emulator.Emulator) map[string][]string {
+func puts(em *testkit.Emu) map[string][]string {
 	out := map[string][]string{}
 	for _, r := range em.Requests() {
 		if r.Step == emulator.StepSetInstanceVersion {
@@ -116,8 +116,8 @@ func TestRolloutSurvivesFaults(t *testing.T) {
 	t.Parallel()
 	em, url := testkit.Emulator(t, rolloutConfig(6, 1, 0))
 	em.InjectSequence(emulator.StepSetInstanceVersion,
-		emulator.Fault{Status: 503}, emulator.Fault{Reset: true}, emulator.Fault{Status: 503, Body: `{"error":"busy"}`})
-	em.InjectSequence(emulator.StepListInstances, emulator.Fault{Status: 502})
+		testkit.Fault{Status: 503}, testkit.Fault{Reset: true}, testkit.Fault{Status: 503, Body: `{"error":"busy"}`})
+	em.InjectSequence(emulator.StepListInstances, testkit.Fault{Status: 502})
 	res, err := newClient(t, url).Rollout(context.Background(), deploy.Rollout{Machine: "toggle", To: "ver_2", MaxConcurrency: 2})
 	if err != nil {
 		t.Fatal(err)

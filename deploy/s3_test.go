@@ -29,8 +29,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"sbdeploy/emulator"
-	"sbdeploy/emulator/s3post"
 	"sbdeploy/internal/testkit"
+	"sbdeploy/internal/testkit/s3post"
 )
 
 // s3Client returns a client of the gateway that .ci/s3-setup.sh started, as
@@ -140,7 +140,7 @@ func s3Migration(t *testing.T, gzipped bool) Migration {
 }
 
 // requestSteps counts the emulator's requests by step.
-func requestSteps(em *emulator.Emulator) map[emulator.Step]int {
+func requestSteps(em *testkit.Emu) map[emulator.Step]int {
 	n := map[emulator.Step]int{}
 	for _, r := range em.Requests() {
 		n[r.Step]++

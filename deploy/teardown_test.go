@@ -50,7 +50,7 @@ func instanceNames(n int) []string {
 }
 
 // steps counts the recorded requests of each step.
-func steps(em *emulator.Emulator) map[emulator.Step]int {
+func steps(em *testkit.Emu) map[emulator.Step]int {
 	n := map[emulator.Step]int{}
 	for _, r := range em.Requests() {
 		n[r.Step]++
@@ -65,7 +65,7 @@ func TestTeardown(t *testing.T) {
 		instances int
 		machine   string // default "toggle"
 		td        deploy.Teardown
-		fail      func(*emulator.Emulator)
+		fail      func(*testkit.Emu)
 		want      deploy.TeardownResult
 		wantErr   string // a substring; "" for success
 		requests  map[emulator.Step]int
@@ -104,7 +104,7 @@ func TestTeardown(t *testing.T) {
 		{
 			name: "an instance fails: stop, count, keep the machine", instances: 7,
 			td: deploy.Teardown{DeleteInstances: true, Workers: 1},
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepDeleteInstance, 1, 403, `{"error":"no","code":"missing-scope"}`)
 			},
 			// Pages are worked on as they come: the first failure ends the
@@ -115,7 +115,7 @@ func TestTeardown(t *testing.T) {
 		},
 		{
 			name: "a rejected proof names the parameter",
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepDeleteMachine, 1, 400,
 					`{"error":"bad","code":"invalid-parameter","parameter":"hmacSha256OfMachineNameWithMachineNameKey"}`)
 			},
@@ -126,14 +126,14 @@ func TestTeardown(t *testing.T) {
 			// The first attempt got no answer; the retry finds the machine
 			// gone: the first attempt is what deleted it.
 			name: "answer lost, then 404: this run deleted it", machine: "gone",
-			fail:     func(e *emulator.Emulator) { e.Inject(emulator.StepDeleteMachine, 1, emulator.Fault{Reset: true}) },
+			fail:     func(e *testkit.Emu) { e.Inject(emulator.StepDeleteMachine, 1, testkit.Fault{Reset: true}) },
 			want:     deploy.TeardownResult{Deleted: true},
 			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 2}, gone: true,
 		},
 		{
 			// A 503 means the server did not act: the machine was gone before.
 			name: "503, then 404: already gone", machine: "gone",
-			fail:     func(e *emulator.Emulator) { e.Inject(emulator.StepDeleteMachine, 1, emulator.Fault{Status: 503}) },
+			fail:     func(e *testkit.Emu) { e.Inject(emulator.StepDeleteMachine, 1, testkit.Fault{Status: 503}) },
 			want:     deploy.TeardownResult{AlreadyGone: true},
 			requests: map[emulator.Step]int{emulator.StepDeleteMachine: 2}, gone: true,
 		},
@@ -143,7 +143,7 @@ func TestTeardown(t *testing.T) {
 			// refused (409); a second pass finds it and deletes it.
 			name: "404 on an instance is not counted; a second pass deletes it", instances: 2,
 			td: deploy.Teardown{DeleteInstances: true, Workers: 1},
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepDeleteInstance, 1, 404, `{"error":"instance not found","code":"not-found"}`)
 			},
 			want: deploy.TeardownResult{Instances: 3, DeletedInstances: 2, Deleted: true}, gone: true,
@@ -151,7 +151,7 @@ func TestTeardown(t *testing.T) {
 		},
 		{
 			name: "a cursor sent twice stops the listing", td: deploy.Teardown{DeleteInstances: true},
-			fail: func(e *emulator.Emulator) {
+			fail: func(e *testkit.Emu) {
 				e.FailNext(emulator.StepListInstances, 5, 200, `{"instances":[{"slug":"a"}],"cursor":"same"}`)
 			},
 			want:     deploy.TeardownResult{Instances: 1},
@@ -210,7 +210,7 @@ func TestDeleteInstancesConcurrently(t *testing.T) {
 	t.Parallel()
 	const workers = 6
 	names := instanceNames(40)
-	em := emulator.New(emulator.Config{Token: token,
+	em := testkit.New(emulator.Config{Token: token,
 		Machines:  map[string][]string{"toggle": {"ver_1"}},
 		Instances: map[string][]string{"toggle": names},
 	})
@@ -280,7 +280,7 @@ func TestTeardownMachineVanishes(t *testing.T) {
 	for _, dryRun := range []bool{true, false} {
 		t.Run(fmt.Sprintf("dry run %v", dryRun), func(t *testing.T) {
 			t.Parallel()
-			em := emulator.New(emulator.Config{Token: token, PageSize: 2,
+			em := testkit.New(emulator.Config{Token: token, PageSize: 2,
 				Machines:  map[string][]string{"toggle": {"ver_1"}},
 				Instances: map[string][]string{"toggle": instanceNames(5)},
 			})

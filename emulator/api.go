@@ -133,7 +133,10 @@ func (e *Emulator) checkCaller(r *http.Request, step Step, scope string) *apiErr
 	if (step == StepDeleteInstance || step == StepSetInstanceVersion || step == StepReadInstance) && !validSlug(inst) {
 		return badParam("instanceSlug", "instance slug %q does not match %s", inst, slugRule)
 	}
-	if !e.HasMachine(slug) {
+	e.mu.Lock()
+	_, ok := e.machines[slug]
+	e.mu.Unlock()
+	if !ok {
 		return notFound("machine")
 	}
 	return nil
@@ -262,7 +265,7 @@ func (e *Emulator) provision(r *http.Request, body []byte) (any, *apiError) {
 		}
 		versions = append(versions, v)
 	}
-	return e.issue(r, &migration{Migration: Migration{Machine: slug, From: versions[0], To: versions[1], Gzip: gz}})
+	return e.issue(r, &migration{Deploy: Deploy{Machine: slug, From: versions[0], To: versions[1], Gzip: gz}})
 }
 
 // provisionVersion answers POST /machines/{slug}/v, whose body is empty:
@@ -275,16 +278,16 @@ func (e *Emulator) provisionVersion(r *http.Request, body []byte) (any, *apiErro
 	if p := emptyBody(r, body, "provisioning a version"); p != nil {
 		return nil, p
 	}
-	return e.issue(r, &migration{Migration: Migration{Machine: r.PathValue("machine"), Gzip: gz}, version: &Version{}})
+	return e.issue(r, &migration{Deploy: Deploy{Version: true, Machine: r.PathValue("machine"), Gzip: gz}})
 }
 
-// issue records m, a migration or (with m.version set) a version of
+// issue records m, a migration or (with m.Version set) a version of
 // m.Machine being provisioned, under a new ID, and answers its signed ID and
 // the presigned upload of its code: from Config.Uploads if set, else from
 // the emulator's own S3 stand-in.
 func (e *Emulator) issue(r *http.Request, m *migration) (any, *apiError) {
 	prefix, dir := "mvm_", "migrations/"
-	if m.version != nil {
+	if m.Version {
 		prefix, dir = "ver_", "versions/"
 	}
 	m.ID = prefix + hex.EncodeToString(randomBytes(8))
@@ -315,7 +318,7 @@ func (e *Emulator) issue(r *http.Request, m *migration) (any, *apiError) {
 	e.mu.Lock()
 	e.migrations = append(e.migrations, m)
 	e.mu.Unlock()
-	if m.version != nil {
+	if m.Version {
 		return provisioned{VersionID: m.SignedID, URL: uploadURL, Fields: m.fields}, nil
 	}
 	return provisioned{MigrationID: m.SignedID, URL: uploadURL, Fields: m.fields}, nil
@@ -339,13 +342,13 @@ func (e *Emulator) finalize(r *http.Request, body []byte) (any, *apiError) {
 var errNotObject = errors.New("not a JSON object")
 
 // finalizeVersion answers PUT /machines/{slug}/v/{signedId}, whose body
-// sets what Version records from it: see complete.
+// sets what a version's Deploy records from it: see complete.
 func (e *Emulator) finalizeVersion(r *http.Request, body []byte) (any, *apiError) {
 	obj, p := jsonObject(r, body)
 	if p != nil {
 		return nil, p
 	}
-	var v Version
+	var v Deploy
 	for _, k := range sortedKeys(obj) {
 		var err error
 		switch k {
@@ -369,14 +372,15 @@ func (e *Emulator) finalizeVersion(r *http.Request, body []byte) (any, *apiError
 	return e.complete(r, versionParam, &v)
 }
 
-// complete finalizes the migration, or with v the version, that the path's
-// signed ID names, after checking that it belongs to the path's machine and
-// has its code uploaded; param names the signed ID in errors. A finalized
+// complete finalizes the migration, or with v (what the body gave) the
+// version, that the path's signed ID names, after checking that it belongs
+// to the path's machine and has its code uploaded; param names the signed ID
+// in errors. A finalized
 // migration exists, for setting instances' versions. A finalized version
 // exists for the machine: migrations can name it, and it is listed, created
 // now, and current if finalized with makeCurrent. Finalizing again answers
 // the same and changes nothing.
-func (e *Emulator) complete(r *http.Request, param string, v *Version) (any, *apiError) {
+func (e *Emulator) complete(r *http.Request, param string, v *Deploy) (any, *apiError) {
 	slug := r.PathValue("machine")
 	id, sig, _ := strings.Cut(r.PathValue("signedID"), ".")
 	if !verify(e.idKey, id, sig) {
@@ -386,7 +390,7 @@ func (e *Emulator) complete(r *http.Request, param string, v *Version) (any, *ap
 	m := e.find(func(m *migration) bool { return m.ID == id })
 	e.mu.Unlock()
 	switch {
-	case m == nil || (m.version != nil) != (v != nil): // unreachable while only IDs this emulator issued verify
+	case m == nil || m.Version != (v != nil): // unreachable while only IDs this emulator issued verify
 		return nil, badParam(param, "%s does not exist", id)
 	case m.Machine != slug: // Machine and key never change after provision
 		return nil, badParam(param, "%s belongs to machine %q, not %q", id, m.Machine, slug)
@@ -425,7 +429,7 @@ func (e *Emulator) complete(r *http.Request, param string, v *Version) (any, *ap
 		return finalized{MigrationID: m.ID}, nil
 	}
 	if mach.version(m.ID) == nil { // finalized for the first time
-		*m.version = *v
+		m.ClientInfo, m.MakeCurrent, m.IndexSelectors = v.ClientInfo, v.MakeCurrent, v.IndexSelectors
 		mach.versions = append(mach.versions, versionInfo{ID: m.ID, CreatedAt: stamp(time.Now()), ClientInfo: v.ClientInfo})
 		if v.MakeCurrent {
 			mach.current = m.ID

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const (
@@ -433,7 +434,7 @@ func TestInstancesState(t *testing.T) {
 		Machines:  map[string][]string{"door": {"ver_1"}, "lamp": nil},
 		Instances: map[string][]string{"lamp": {"switch", "bulb", "switch"}, "door": {}},
 	}
-	em := emulator.New(cfg)
+	em := testkit.New(cfg)
 	cfg.Instances["lamp"][0] = "changed"
 	delete(cfg.Machines, "door")
 	em.Instances("lamp")[0] = "changed"

@@ -1,13 +1,15 @@
 // Package emulator is an in-memory stand-in for the StateBacked API and for
 // the S3 presigned POST that receives migration code. It validates every
 // request as the real services would (more strictly where leniency would hide
-// a client bug), records every request, and injects failures on demand.
+// a client bug), records every request, and lets a test intercept any
+// request it routes (package sbdeploy/internal/testkit injects failures so).
 //
 // It shares no code with package deploy on purpose: it is a second, independent
 // reading of the API facts, so a misreading in one fails against the other.
 package emulator
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -15,6 +17,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -74,6 +77,13 @@ type Config struct {
 	// (docs/api.md): 10,000,000 bytes plain or unzipped, 1,000,000 gzipped.
 	// Tests of the limits' logic use small ones.
 	Limits Limits
+	// Intercept, if set, is called with each request that a route takes,
+	// once it is recorded and its body read, and with its step. If it
+	// answers the request, or takes its connection over (through
+	// http.ResponseController), it returns true and the emulator does
+	// nothing more with the request, which keeps Status 0 if the connection
+	// was taken. It then touches no state, and the request is not paced.
+	Intercept func(w http.ResponseWriter, r *http.Request, step Step) bool
 
 	// CurrentVersions maps a machine slug to its current version, one of its
 	// Machines entries. A machine without one has no current version until a
@@ -140,17 +150,24 @@ type Request struct {
 	RawQuery string
 	Header   http.Header // a clone
 	Body     []byte      // the body as received, at most 16 MiB
-	Status   int         // the status answered; 0 while in progress, or if a Hang or Reset fault sent none
+	Status   int         // the status answered; 0 while in progress, or if Config.Intercept took the connection
 }
 
-// Migration is the emulator's state for one provisioned migration.
-type Migration struct {
-	ID                string // public id, returned by finalize, e.g. "mvm_<hex>"
-	SignedID          string // what provision returned as machineVersionMigrationId
-	Machine, From, To string
-	Gzip              bool   // provisioned with the gzip query flag
-	Code              []byte // the uploaded file part as uploaded (still gzipped if Gzip); nil before upload
-	Finalized         bool
+// Deploy is the emulator's state for one provisioned migration or machine
+// version.
+type Deploy struct {
+	Version   bool   // a machine version, not a migration
+	ID        string // public id, returned by finalize: "mvm_<hex>", or "ver_<hex>" for a version
+	SignedID  string // what provision returned as machineVersionMigrationId or machineVersionId
+	Machine   string
+	From, To  string // a migration's versions
+	Gzip      bool   // provisioned with the gzip query flag
+	Code      []byte // the uploaded file part as uploaded (still gzipped if Gzip); nil before upload
+	Finalized bool
+	// What a version's finalize was given.
+	ClientInfo     string
+	MakeCurrent    bool
+	IndexSelectors json.RawMessage
 }
 
 // Emulator is an http.Handler serving the StateBacked API for machines,
@@ -167,15 +184,13 @@ type Emulator struct {
 	served     int                 // requests received, recorded or not
 	migrations []*migration        // provisioned migrations and versions, in order
 	machines   map[string]*machine // by slug; deleting a machine removes its entry
-	fails      map[Step][]run      // pending faults, in order
 }
 
-// migration is a Migration plus the upload fields issued for it.
+// migration is a Deploy plus the upload fields issued for it.
 type migration struct {
-	Migration
-	key     string            // the object key the code is uploaded to
-	fields  map[string]string // never changed after provision
-	version *Version          // set for a machine version, nil for a migration
+	Deploy
+	key    string            // the object key the code is uploaded to
+	fields map[string]string // never changed after provision
 }
 
 // New returns an emulator for cfg. It panics if cfg.Token is empty, if
@@ -215,7 +230,7 @@ func New(cfg Config) *Emulator {
 	// emulator from reading the caller's, which the caller may change.
 	cfg.Machines, cfg.Instances, cfg.CurrentVersions, cfg.VersionClientInfo = nil, nil, nil, nil
 	cfg.InstanceVersions, cfg.PausedInstances, cfg.Migrations, cfg.InstanceStates = nil, nil, nil, nil
-	e := &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), machines: machines, fails: map[Step][]run{}}
+	e := &Emulator{cfg: cfg, idKey: randomBytes(32), postKey: randomBytes(32), machines: machines}
 	e.mux = e.newMux()
 	return e
 }
@@ -267,59 +282,46 @@ func (e *Emulator) Served() int {
 	return e.served
 }
 
-// Migrations returns a copy of every provisioned migration, in provision order.
-func (e *Emulator) Migrations() []Migration {
+// Deploys returns a copy of every migration and version provisioned, in
+// provision order.
+func (e *Emulator) Deploys() []Deploy {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []Migration
-	for _, m := range e.migrations {
-		if m.version == nil {
-			c := m.Migration
-			c.Code = bytes.Clone(m.Code)
-			out = append(out, c)
-		}
+	out := make([]Deploy, len(e.migrations))
+	for i, m := range e.migrations {
+		out[i] = m.Deploy
+		out[i].Code, out[i].IndexSelectors = bytes.Clone(m.Code), bytes.Clone(m.IndexSelectors)
 	}
 	return out
 }
 
-// HasMachine reports whether machine slug exists: it was in Config.Machines
-// or created through the API, and has not been deleted.
-func (e *Emulator) HasMachine(slug string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ok := e.machines[slug]
-	return ok
+// MachineState is what the emulator holds for one machine.
+type MachineState struct {
+	Instances []string          // its instances' slugs, sorted; not nil
+	Desired   map[string]string // instance slug -> the version PUT /machines/{machine}/i/{instance}/v last recorded
+	Indexes   []string          // the indexes it was created with through the API
 }
 
-// Instances returns the slugs of machine's instances, sorted, or nil if the
-// machine does not exist.
-func (e *Emulator) Instances(machine string) []string {
+// Machine returns a copy of what e holds for machine slug, or false if it
+// does not exist: it was neither in Config.Machines nor created through the
+// API, or it was deleted. The API applies a desired version only when an
+// event next reaches the instance, which never happens here: the instance
+// keeps its version.
+func (e *Emulator) Machine(slug string) (MachineState, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[machine]
+	m, ok := e.machines[slug]
 	if !ok {
-		return nil
+		return MachineState{}, false
 	}
-	out := make([]string, 0, len(m.instances)) // not nil: the machine exists
+	s := MachineState{Instances: make([]string, 0, len(m.instances)), Desired: map[string]string{}, Indexes: slices.Clone(m.indexes)}
 	for _, in := range m.instances {
-		out = append(out, in.slug)
-	}
-	return out
-}
-
-// DesiredVersion returns the version PUT /machines/{machine}/i/{instance}/v
-// last recorded for the instance, or false if none was or there is no such
-// instance. The API applies it only when an event next reaches the
-// instance, which never happens here: the instance keeps its version.
-func (e *Emulator) DesiredVersion(machine, instance string) (string, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if m, ok := e.machines[machine]; ok {
-		if in := m.instance(instance); in != nil && in.desired != "" {
-			return in.desired, true
+		s.Instances = append(s.Instances, in.slug)
+		if in.desired != "" {
+			s.Desired[in.slug] = in.desired
 		}
 	}
-	return "", false
+	return s, true
 }
 
 // find returns the migration for which match is true, or nil. Callers hold e.mu.
@@ -330,26 +332,16 @@ func (e *Emulator) find(match func(*migration) bool) *migration {
 	return nil
 }
 
-// stopKey keys, in the context of each request Listen serves, the channel
-// that its stop func closes.
-type stopKey struct{}
-
 // Listen serves e on addr (e.g. "127.0.0.1:0") in a goroutine. It returns the
-// base URL ("http://127.0.0.1:PORT") and a func that shuts the server down,
-// closing the connections of requests held by a Hang fault.
+// base URL ("http://127.0.0.1:PORT") and a func that shuts the server down.
 func (e *Emulator) Listen(addr string) (baseURL string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("listen: %w", err)
 	}
-	stopped := make(chan struct{})
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context {
-			return context.WithValue(context.Background(), stopKey{}, stopped)
-		}}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed after stop
 	stop = sync.OnceFunc(func() {
-		close(stopped) // Shutdown does not wait for hanging requests, so end them
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
@@ -364,7 +356,7 @@ type statusWriter struct {
 	e      *Emulator
 	i      int  // the request's index in e.requests; -1 if it has none
 	status int  // the first status written
-	cut    bool // a Hang or Reset fault took the connection: no status is sent
+	cut    bool // Config.Intercept took the connection over: no status is sent
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -382,9 +374,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach the connection, to hijack it.
-func (w *statusWriter) Unwrap() http.ResponseWriter {
-	return w.ResponseWriter
+// Hijack lets Config.Intercept take the connection over through
+// http.ResponseController. The request then keeps Status 0, even if the
+// connection cannot be taken (HTTP/2) and the hook ends the stream instead.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.cut = true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // mac returns the HMAC-SHA256 of msg under key.

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 const (
@@ -31,13 +32,13 @@ const (
 	code          = "export function upgradeState(s) { return s }"
 )
 
-func newServer(t *testing.T, cfg emulator.Config) (*emulator.Emulator, *httptest.Server) {
+func newServer(t *testing.T, cfg emulator.Config) (*testkit.Emu, *httptest.Server) {
 	t.Helper()
 	cfg.Token = token
 	if cfg.Machines == nil {
 		cfg.Machines = map[string][]string{"door": {"ver_1", "ver_2"}, "lamp": {"ver_a", "ver_b"}}
 	}
-	em := emulator.New(cfg)
+	em := testkit.New(cfg)
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
 	return em, srv
@@ -290,7 +291,7 @@ func TestDeploy(t *testing.T) {
 				t.Errorf("finalize IDs = %q for signed ID %q, want the same mvm_<hex> twice, prefixing the signed ID", ids, p.ID)
 			}
 
-			want := []emulator.Migration{{ID: ids[0], SignedID: p.ID, Machine: "door", From: "ver_1", To: "ver_2", Gzip: tc.gzip, Code: file, Finalized: true}}
+			want := []emulator.Deploy{{ID: ids[0], SignedID: p.ID, Machine: "door", From: "ver_1", To: "ver_2", Gzip: tc.gzip, Code: file, Finalized: true}}
 			if diff := cmp.Diff(want, em.Migrations()); diff != "" {
 				t.Errorf("Migrations() mismatch (-want +got):\n%s", diff)
 			}
@@ -700,7 +701,7 @@ func TestConcurrentDeploys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := map[string]emulator.Migration{}
+	got := map[string]emulator.Deploy{}
 	for _, m := range em.Migrations() {
 		got[m.ID] = m
 	}

@@ -29,7 +29,7 @@ func ExampleEmulator() {
 	resp.Body.Close()
 
 	fmt.Println(resp.Status)
-	for _, m := range em.Migrations() {
+	for _, m := range em.Deploys() {
 		fmt.Println(m.Machine, m.From, m.To, "gzip:", m.Gzip, "uploaded:", m.Code != nil)
 	}
 	for _, r := range em.Requests() {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // call is one valid request of a step.
@@ -65,7 +66,7 @@ func callOf(t *testing.T, base string, step emulator.Step) call {
 }
 
 // state is everything a request can change.
-func state(em *emulator.Emulator) []any {
+func state(em *testkit.Emu) []any {
 	desired, ok := em.DesiredVersion("lamp", "bulb")
 	return []any{em.Migrations(), em.HasMachine("door"), em.Instances("lamp"), desired, ok}
 }
@@ -127,23 +128,23 @@ func TestInject(t *testing.T) {
 	tests := []struct {
 		name   string
 		n      int // Inject(step, n, faults[0]); 0 means InjectSequence(step, faults...)
-		faults []emulator.Fault
+		faults []testkit.Fault
 		want   []attempt // the faulted requests, in order; the next gets the real answer
 	}{
-		{name: "503 with a JSON body", n: 1, faults: []emulator.Fault{{Status: 503, Body: unavailable}},
+		{name: "503 with a JSON body", n: 1, faults: []testkit.Fault{{Status: 503, Body: unavailable}},
 			want: []attempt{{status: 503, body: unavailable, header: jsonType}}},
-		{name: "429 with Retry-After", n: 1, faults: []emulator.Fault{{Status: 429, Body: limited, Header: http.Header{"Retry-After": {"2"}}}},
+		{name: "429 with Retry-After", n: 1, faults: []testkit.Fault{{Status: 429, Body: limited, Header: http.Header{"Retry-After": {"2"}}}},
 			want: []attempt{{status: 429, body: limited, header: http.Header{"Retry-After": {"2"}, "Content-Type": {"application/json"}}}}},
-		{name: "header overrides the JSON content type", n: 1, faults: []emulator.Fault{{Status: 502, Body: "{oops", Header: http.Header{"content-type": {"text/html"}}}},
+		{name: "header overrides the JSON content type", n: 1, faults: []testkit.Fault{{Status: 502, Body: "{oops", Header: http.Header{"content-type": {"text/html"}}}},
 			want: []attempt{{status: 502, body: "{oops", header: http.Header{"Content-Type": {"text/html"}}}}},
-		{name: "2 MiB body", n: 1, faults: []emulator.Fault{{Status: 500, Body: "oops", BodyBytes: 2 << 20}},
+		{name: "2 MiB body", n: 1, faults: []testkit.Fault{{Status: 500, Body: "oops", BodyBytes: 2 << 20}},
 			want: []attempt{{status: 500, body: huge, header: http.Header{"Content-Length": {strconv.Itoa(len(huge))}}}}},
-		{name: "hang", n: 1, faults: []emulator.Fault{{Hang: true}}, want: []attempt{{hang: true}}},
-		{name: "hang twice, status ignored", n: 2, faults: []emulator.Fault{{Hang: true, Status: 503}}, want: []attempt{{hang: true}, {hang: true}}},
-		{name: "reset, status ignored", n: 1, faults: []emulator.Fault{{Reset: true, Status: 503}}, want: []attempt{{}}},
-		{name: "503, 502, then the real answer", faults: []emulator.Fault{{Status: 503, Body: unavailable}, {Status: 502}},
+		{name: "hang", n: 1, faults: []testkit.Fault{{Hang: true}}, want: []attempt{{hang: true}}},
+		{name: "hang twice, status ignored", n: 2, faults: []testkit.Fault{{Hang: true, Status: 503}}, want: []attempt{{hang: true}, {hang: true}}},
+		{name: "reset, status ignored", n: 1, faults: []testkit.Fault{{Reset: true, Status: 503}}, want: []attempt{{}}},
+		{name: "503, 502, then the real answer", faults: []testkit.Fault{{Status: 503, Body: unavailable}, {Status: 502}},
 			want: []attempt{{status: 503, body: unavailable, header: jsonType}, {status: 502}}},
-		{name: "reset, hang, 429, then the real answer", faults: []emulator.Fault{{Reset: true}, {Hang: true}, {Status: 429, Header: http.Header{"Retry-After": {"0"}}}},
+		{name: "reset, hang, 429, then the real answer", faults: []testkit.Fault{{Reset: true}, {Hang: true}, {Status: 429, Header: http.Header{"Retry-After": {"0"}}}},
 			want: []attempt{{}, {hang: true}, {status: 429, header: http.Header{"Retry-After": {"0"}}}}},
 	}
 	steps := []emulator.Step{emulator.StepProvision, emulator.StepUpload, emulator.StepFinalize, emulator.StepDeleteMachine, emulator.StepListVersions}
@@ -219,18 +220,18 @@ func TestInjectKeepsState(t *testing.T) {
 	tests := []struct {
 		name  string
 		step  emulator.Step
-		fault emulator.Fault
+		fault testkit.Fault
 	}{
 		{name: "provision answered 200", step: emulator.StepProvision,
-			fault: emulator.Fault{Status: 200, Body: `{"machineVersionMigrationId":"mvm_0.0","codeUploadUrl":"http://x","codeUploadFields":{}}`}},
-		{name: "upload answered 204", step: emulator.StepUpload, fault: emulator.Fault{Status: 204}},
-		{name: "finalize answered 200", step: emulator.StepFinalize, fault: emulator.Fault{Status: 200, Body: `{"machineVersionMigrationId":"mvm_0"}`}},
-		{name: "delete machine answered 204", step: emulator.StepDeleteMachine, fault: emulator.Fault{Status: 204}},
-		{name: "delete instance answered 204", step: emulator.StepDeleteInstance, fault: emulator.Fault{Status: 204}},
-		{name: "set instance version answered 201", step: emulator.StepSetInstanceVersion, fault: emulator.Fault{Status: 201}},
-		{name: "set instance version reset", step: emulator.StepSetInstanceVersion, fault: emulator.Fault{Reset: true}},
-		{name: "delete machine hangs", step: emulator.StepDeleteMachine, fault: emulator.Fault{Hang: true}},
-		{name: "finalize reset", step: emulator.StepFinalize, fault: emulator.Fault{Reset: true}},
+			fault: testkit.Fault{Status: 200, Body: `{"machineVersionMigrationId":"mvm_0.0","codeUploadUrl":"http://x","codeUploadFields":{}}`}},
+		{name: "upload answered 204", step: emulator.StepUpload, fault: testkit.Fault{Status: 204}},
+		{name: "finalize answered 200", step: emulator.StepFinalize, fault: testkit.Fault{Status: 200, Body: `{"machineVersionMigrationId":"mvm_0"}`}},
+		{name: "delete machine answered 204", step: emulator.StepDeleteMachine, fault: testkit.Fault{Status: 204}},
+		{name: "delete instance answered 204", step: emulator.StepDeleteInstance, fault: testkit.Fault{Status: 204}},
+		{name: "set instance version answered 201", step: emulator.StepSetInstanceVersion, fault: testkit.Fault{Status: 201}},
+		{name: "set instance version reset", step: emulator.StepSetInstanceVersion, fault: testkit.Fault{Reset: true}},
+		{name: "delete machine hangs", step: emulator.StepDeleteMachine, fault: testkit.Fault{Hang: true}},
+		{name: "finalize reset", step: emulator.StepFinalize, fault: testkit.Fault{Reset: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,35 +271,35 @@ func TestInjectKeepsState(t *testing.T) {
 
 func TestInjectReplaces(t *testing.T) {
 	t.Parallel()
-	fail := func(status int) emulator.Fault { return emulator.Fault{Status: status} }
+	fail := func(status int) testkit.Fault { return testkit.Fault{Status: status} }
 	tests := []struct {
 		name   string
-		inject func(*emulator.Emulator)
+		inject func(*testkit.Emu)
 		want   []int // statuses of consecutive provision requests
 	}{
-		{name: "Inject n times", inject: func(em *emulator.Emulator) { em.Inject(emulator.StepProvision, 3, fail(503)) }, want: []int{503, 503, 503, 200}},
-		{name: "FailNext is Inject", inject: func(em *emulator.Emulator) { em.FailNext(emulator.StepProvision, 2, 418, "") }, want: []int{418, 418, 200}},
-		{name: "Inject replaces a sequence", inject: func(em *emulator.Emulator) {
+		{name: "Inject n times", inject: func(em *testkit.Emu) { em.Inject(emulator.StepProvision, 3, fail(503)) }, want: []int{503, 503, 503, 200}},
+		{name: "FailNext is Inject", inject: func(em *testkit.Emu) { em.FailNext(emulator.StepProvision, 2, 418, "") }, want: []int{418, 418, 200}},
+		{name: "Inject replaces a sequence", inject: func(em *testkit.Emu) {
 			em.InjectSequence(emulator.StepProvision, fail(503), fail(502))
 			em.Inject(emulator.StepProvision, 1, fail(500))
 		}, want: []int{500, 200}},
-		{name: "a sequence replaces Inject", inject: func(em *emulator.Emulator) {
+		{name: "a sequence replaces Inject", inject: func(em *testkit.Emu) {
 			em.Inject(emulator.StepProvision, 5, fail(500))
 			em.InjectSequence(emulator.StepProvision, fail(429), fail(503))
 		}, want: []int{429, 503, 200}},
-		{name: "n = 0 cancels", inject: func(em *emulator.Emulator) {
+		{name: "n = 0 cancels", inject: func(em *testkit.Emu) {
 			em.Inject(emulator.StepProvision, 3, fail(503))
 			em.Inject(emulator.StepProvision, 0, fail(500))
 		}, want: []int{200}},
-		{name: "negative n cancels", inject: func(em *emulator.Emulator) {
+		{name: "negative n cancels", inject: func(em *testkit.Emu) {
 			em.FailNext(emulator.StepProvision, 3, 503, "")
 			em.FailNext(emulator.StepProvision, -1, 500, "")
 		}, want: []int{200}},
-		{name: "an empty sequence cancels", inject: func(em *emulator.Emulator) {
+		{name: "an empty sequence cancels", inject: func(em *testkit.Emu) {
 			em.Inject(emulator.StepProvision, 3, fail(503))
 			em.InjectSequence(emulator.StepProvision)
 		}, want: []int{200}},
-		{name: "other steps keep their own", inject: func(em *emulator.Emulator) {
+		{name: "other steps keep their own", inject: func(em *testkit.Emu) {
 			em.Inject(emulator.StepProvision, 1, fail(503))
 			em.Inject(emulator.StepFinalize, 3, fail(500))
 			em.InjectSequence(emulator.StepFinalize)
@@ -323,7 +324,7 @@ func TestInjectReplaces(t *testing.T) {
 func TestInjectWrongMethod(t *testing.T) {
 	t.Parallel()
 	em, srv := newServer(t, emulator.Config{})
-	em.Inject(emulator.StepProvision, 1, emulator.Fault{Status: 503})
+	em.Inject(emulator.StepProvision, 1, testkit.Fault{Status: 503})
 	var got []int
 	for _, method := range []string{"GET", "POST", "POST"} {
 		got = append(got, mustSend(t, method, srv.URL+"/machines/door/migrations", apiHeader(), []byte(provisionBody)).status)
@@ -337,7 +338,7 @@ func TestInjectConcurrent(t *testing.T) {
 	t.Parallel()
 	em, srv := newServer(t, emulator.Config{})
 	const n, faults = 24, 10
-	em.Inject(emulator.StepProvision, faults, emulator.Fault{Status: 503})
+	em.Inject(emulator.StepProvision, faults, testkit.Fault{Status: 503})
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -348,7 +349,7 @@ func TestInjectConcurrent(t *testing.T) {
 			}
 			statuses[i] = r.status
 		})
-		wg.Go(func() { em.InjectSequence(emulator.StepFinalize, emulator.Fault{Status: 500}); _ = em.Requests() })
+		wg.Go(func() { em.InjectSequence(emulator.StepFinalize, testkit.Fault{Status: 500}); _ = em.Requests() })
 	}
 	wg.Wait()
 	count := map[int]int{}
@@ -365,9 +366,9 @@ func TestInjectConcurrent(t *testing.T) {
 
 // hangingProvision sends a provision request, which a Hang fault holds, in a
 // goroutine, and returns once the emulator has it. The request ends with ctx.
-func hangingProvision(t *testing.T, ctx context.Context, em *emulator.Emulator, base string) <-chan error {
+func hangingProvision(t *testing.T, ctx context.Context, em *testkit.Emu, base string) <-chan error {
 	t.Helper()
-	em.Inject(emulator.StepProvision, 1, emulator.Fault{Hang: true})
+	em.Inject(emulator.StepProvision, 1, testkit.Fault{Hang: true})
 	errc := make(chan error, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/machines/door/migrations", strings.NewReader(provisionBody))
@@ -423,7 +424,7 @@ func TestHangClose(t *testing.T) {
 
 func TestHangListenStop(t *testing.T) {
 	t.Parallel()
-	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", "ver_2"}}})
+	em := testkit.New(emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", "ver_2"}}})
 	base, stop, err := em.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -455,19 +456,19 @@ func TestFaultsOverTLS(t *testing.T) {
 	tests := []struct {
 		name      string
 		http2     bool
-		fault     emulator.Fault
+		fault     testkit.Fault
 		wantErr   string // in the error text; "" for a timeout
 		wantProto string // of the request afterwards
 	}{
-		{name: "HTTP/1.1 reset", fault: emulator.Fault{Reset: true}, wantErr: "connection reset by peer", wantProto: "HTTP/1.1"},
-		{name: "HTTP/1.1 hang", fault: emulator.Fault{Hang: true}, wantProto: "HTTP/1.1"},
-		{name: "HTTP/2 reset", http2: true, fault: emulator.Fault{Reset: true}, wantErr: "INTERNAL_ERROR", wantProto: "HTTP/2.0"},
-		{name: "HTTP/2 hang", http2: true, fault: emulator.Fault{Hang: true}, wantProto: "HTTP/2.0"},
+		{name: "HTTP/1.1 reset", fault: testkit.Fault{Reset: true}, wantErr: "connection reset by peer", wantProto: "HTTP/1.1"},
+		{name: "HTTP/1.1 hang", fault: testkit.Fault{Hang: true}, wantProto: "HTTP/1.1"},
+		{name: "HTTP/2 reset", http2: true, fault: testkit.Fault{Reset: true}, wantErr: "INTERNAL_ERROR", wantProto: "HTTP/2.0"},
+		{name: "HTTP/2 hang", http2: true, fault: testkit.Fault{Hang: true}, wantProto: "HTTP/2.0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", "ver_2"}}})
+			em := testkit.New(emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", "ver_2"}}})
 			srv := httptest.NewUnstartedServer(em)
 			srv.EnableHTTP2 = tc.http2
 			srv.StartTLS()
@@ -512,21 +513,21 @@ func TestInjectPanics(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		inject func(*emulator.Emulator)
+		inject func(*testkit.Emu)
 	}{
-		{name: "Hang and Reset", inject: func(em *emulator.Emulator) {
-			em.Inject(emulator.StepProvision, 1, emulator.Fault{Hang: true, Reset: true})
+		{name: "Hang and Reset", inject: func(em *testkit.Emu) {
+			em.Inject(emulator.StepProvision, 1, testkit.Fault{Hang: true, Reset: true})
 		}},
-		{name: "no status", inject: func(em *emulator.Emulator) { em.Inject(emulator.StepProvision, 1, emulator.Fault{Body: "oops"}) }},
-		{name: "status 1000", inject: func(em *emulator.Emulator) { em.FailNext(emulator.StepProvision, 1, 1000, "") }},
-		{name: "a bad fault in a sequence", inject: func(em *emulator.Emulator) {
-			em.InjectSequence(emulator.StepProvision, emulator.Fault{Status: 503}, emulator.Fault{Status: 99})
+		{name: "no status", inject: func(em *testkit.Emu) { em.Inject(emulator.StepProvision, 1, testkit.Fault{Body: "oops"}) }},
+		{name: "status 1000", inject: func(em *testkit.Emu) { em.FailNext(emulator.StepProvision, 1, 1000, "") }},
+		{name: "a bad fault in a sequence", inject: func(em *testkit.Emu) {
+			em.InjectSequence(emulator.StepProvision, testkit.Fault{Status: 503}, testkit.Fault{Status: 99})
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			em := emulator.New(emulator.Config{Token: token})
+			em := testkit.New(emulator.Config{Token: token})
 			defer func() {
 				if recover() == nil {
 					t.Error("did not panic")

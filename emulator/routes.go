@@ -12,7 +12,7 @@ type route struct {
 	pattern string // a ServeMux pattern: method and path, e.g. "PUT /machines/{machine}/v/{signedID}"
 	step    Step
 	// serve answers a request of the step once it is recorded, its body read
-	// and no fault applies.
+	// and Config.Intercept did not answer it.
 	serve func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
@@ -79,9 +79,9 @@ func (e *Emulator) newMux() *http.ServeMux {
 	return mux
 }
 
-// ServeHTTP records the request under its step, then answers it with an
-// injected fault, or by its route; a request no route takes is answered 405
-// (a known path) or 404, and uses up no fault.
+// ServeHTTP records the request under its step, then answers it through
+// Config.Intercept or by its route; a request no route takes is answered 405
+// (a known path) or 404, without Config.Intercept.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Only a path the mux routes to an endpoint is served through it, which
 	// sets the path values: one it would redirect, as with "//" or "..", is
@@ -105,8 +105,8 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve records r under rt's step, reads its body, and answers it: 400 if
-// the body cannot be read, else a fault pending for the step if routed,
-// else rt.serve.
+// the body cannot be read, else through Config.Intercept if routed and it
+// answers, else rt.serve.
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, rt route, routed bool) {
 	i := e.record(rt.step, r)
 	// Reading one byte past the cap lets handlers see an oversized body as too large.
@@ -121,7 +121,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, rt route, route
 	switch {
 	case err != nil:
 		http.Error(sw, "cannot read request body", http.StatusBadRequest)
-	case routed && e.inject(sw, r, rt.step):
+	case routed && e.cfg.Intercept != nil && e.cfg.Intercept(sw, r, rt.step):
 	default:
 		rt.serve(sw, r, body)
 	}

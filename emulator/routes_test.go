@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sbdeploy/emulator"
+	"sbdeploy/internal/testkit"
 )
 
 // routedCall is a request of one step, by its method and path alone.
@@ -110,7 +111,7 @@ func TestRoutes(t *testing.T) {
 			t.Parallel()
 			em, srv := newServer(t, emulator.Config{Instances: map[string][]string{"door": {"bulb"}}})
 			for _, c := range routedCalls() {
-				em.Inject(c.step, 1, emulator.Fault{Status: teapot})
+				em.Inject(c.step, 1, testkit.Fault{Status: teapot})
 			}
 			r := mustSend(t, tc.method, srv.URL+tc.path, apiHeader(), nil)
 			reqs := em.Requests()

@@ -8,9 +8,9 @@ import (
 
 // UploadTarget is a real S3-compatible store that receives uploads in place
 // of the emulator's own S3 stand-in (see Config.Uploads). Package
-// sbdeploy/emulator/s3post has one built on minio-go, for tests only: this
-// package must not import an S3 client, since the shipped binary imports it
-// for its demo.
+// sbdeploy/internal/testkit/s3post has one built on minio-go, for tests
+// only: this package must not import an S3 client, since the shipped binary
+// imports it for its demo.
 type UploadTarget interface {
 	// Presign returns the URL and the form fields of an S3 presigned POST
 	// whose signed policy allows exactly the upload p describes. The fields

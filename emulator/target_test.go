@@ -115,7 +115,7 @@ func TestUploadTarget(t *testing.T) {
 			if r, err := finalize(srv.URL, p.ID); err != nil || r.status != http.StatusOK {
 				t.Fatalf("finalize after upload = %d %s %v, want 200", r.status, r.body, err)
 			}
-			want := []emulator.Migration{{ID: id, SignedID: p.ID, Machine: "door", From: "ver_1", To: "ver_2", Gzip: tc.gzip, Code: file, Finalized: true}}
+			want := []emulator.Deploy{{ID: id, SignedID: p.ID, Machine: "door", From: "ver_1", To: "ver_2", Gzip: tc.gzip, Code: file, Finalized: true}}
 			if diff := cmp.Diff(want, em.Migrations()); diff != "" {
 				t.Errorf("Migrations() mismatch (-want +got):\n%s", diff)
 			}

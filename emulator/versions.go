@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -10,48 +9,6 @@ import (
 )
 
 const versionParam = "signedMachineVersionId"
-
-// Version is the emulator's state for one provisioned machine version.
-type Version struct {
-	ID        string // public id, returned by finalize, e.g. "ver_<hex>"
-	SignedID  string // what provision returned as machineVersionId
-	Machine   string
-	Gzip      bool   // provisioned with the gzip query flag
-	Code      []byte // the uploaded file part as uploaded, nil before upload
-	Finalized bool
-	// What finalize was given.
-	ClientInfo     string
-	MakeCurrent    bool
-	IndexSelectors json.RawMessage
-}
-
-// Versions returns the machine versions provisioned so far, in order.
-func (e *Emulator) Versions() []Version {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []Version
-	for _, m := range e.migrations {
-		if m.version != nil {
-			v := *m.version
-			v.ID, v.SignedID, v.Machine, v.Gzip, v.Finalized = m.ID, m.SignedID, m.Machine, m.Gzip, m.Finalized
-			v.Code = bytes.Clone(m.Code)
-			v.IndexSelectors = bytes.Clone(v.IndexSelectors)
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// MachineIndexes returns the indexes a machine was created with through the
-// API, or nil.
-func (e *Emulator) MachineIndexes(slug string) []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if m, ok := e.machines[slug]; ok {
-		return slices.Clone(m.indexes)
-	}
-	return nil
-}
 
 // createMachine answers POST /machines {"slug": ..., "indexes": [...]}.
 func (e *Emulator) createMachine(r *http.Request, body []byte) (any, *apiError) {

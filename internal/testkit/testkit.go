@@ -7,12 +7,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
-
-	"sbdeploy/emulator"
 )
 
 // Outputs reads a GITHUB_OUTPUT file, as the runner does: name<<delimiter,
@@ -78,24 +75,4 @@ func Gzip(tb testing.TB, b []byte) []byte {
 		tb.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// Token is the token Emulator accepts unless cfg names another.
-const Token = "sbtest_token"
-
-// Emulator serves an emulator of the API with cfg until the test ends (by
-// default with Token and the machine toggle at ver_1 and ver_2), and
-// returns it and its URL.
-func Emulator(tb testing.TB, cfg emulator.Config) (*emulator.Emulator, string) {
-	tb.Helper()
-	if cfg.Token == "" {
-		cfg.Token = Token
-	}
-	if cfg.Machines == nil {
-		cfg.Machines = map[string][]string{"toggle": {"ver_1", "ver_2"}}
-	}
-	em := emulator.New(cfg)
-	srv := httptest.NewServer(em)
-	tb.Cleanup(srv.Close)
-	return em, srv.URL
 }

@@ -1,4 +1,4 @@
-package emulator
+package testkit
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"sbdeploy/emulator"
 )
 
 // maxHang is the longest a Hang fault holds a request.
@@ -26,7 +28,8 @@ type Fault struct {
 	// huge answer (e.g. 10 MB), streamed with its Content-Length.
 	BodyBytes int
 	// Hang holds the request without answering until the client goes away,
-	// the server of Listen stops, or 30 s pass; then the connection is closed.
+	// the server of Emu.Listen stops, or 30 s pass; then the connection is
+	// closed.
 	Hang bool
 	// Reset closes the connection without answering, with a TCP reset where
 	// the connection is TCP.
@@ -40,13 +43,13 @@ type run struct {
 }
 
 // Inject applies f to the next n requests of step, instead of validating
-// them or touching state. It replaces any fault still pending for step; n <= 0
-// cancels it. Faulted requests are still recorded, with Status 0 for Hang and
-// Reset. A request for no step, or with the wrong method, is answered as
-// usual and uses up no fault. Inject panics if f has both Hang and Reset, or
+// them or touching state (see emulator.Config.Intercept). It replaces any
+// fault still pending for step; n <= 0 cancels it. Faulted requests are
+// still recorded, with Status 0 for Hang and Reset. A request for no step,
+// or with the wrong method, is answered as usual and uses up no fault. Inject panics if f has both Hang and Reset, or
 // neither and a Status net/http cannot send, since either is a mistake in the
 // test.
-func (e *Emulator) Inject(step Step, n int, f Fault) {
+func (e *Emu) Inject(step emulator.Step, n int, f Fault) {
 	if n <= 0 {
 		e.pend(step, nil)
 		return
@@ -58,7 +61,7 @@ func (e *Emulator) Inject(step Step, n int, f Fault) {
 // step, one each (e.g. 503, then 429 with Retry-After, then the real answer).
 // It replaces any fault still pending for step; no faults cancels it. It
 // panics as Inject does.
-func (e *Emulator) InjectSequence(step Step, faults ...Fault) {
+func (e *Emu) InjectSequence(step emulator.Step, faults ...Fault) {
 	runs := make([]run, len(faults))
 	for i, f := range faults {
 		runs[i] = run{n: 1, f: check(f)}
@@ -68,7 +71,7 @@ func (e *Emulator) InjectSequence(step Step, faults ...Fault) {
 
 // FailNext makes the next n requests of step answer status with body
 // (verbatim): it is Inject(step, n, Fault{Status: status, Body: body}).
-func (e *Emulator) FailNext(step Step, n int, status int, body string) {
+func (e *Emu) FailNext(step emulator.Step, n int, status int, body string) {
 	e.Inject(step, n, Fault{Status: status, Body: body})
 }
 
@@ -76,23 +79,23 @@ func (e *Emulator) FailNext(step Step, n int, status int, body string) {
 func check(f Fault) Fault {
 	switch {
 	case f.Hang && f.Reset:
-		panic("emulator: Fault has both Hang and Reset")
+		panic("testkit: Fault has both Hang and Reset")
 	case !f.Hang && !f.Reset && (f.Status < 100 || f.Status > 999):
-		panic(fmt.Sprintf("emulator: Fault has status %d, want 100 to 999", f.Status))
+		panic(fmt.Sprintf("testkit: Fault has status %d, want 100 to 999", f.Status))
 	}
 	f.Header = f.Header.Clone()
 	return f
 }
 
 // pend replaces the faults pending for step with runs.
-func (e *Emulator) pend(step Step, runs []run) {
+func (e *Emu) pend(step emulator.Step, runs []run) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.fails[step] = runs
 }
 
 // next takes the fault for the next request of step, if one is pending.
-func (e *Emulator) next(step Step) (Fault, bool) {
+func (e *Emu) next(step emulator.Step) (Fault, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	runs := e.fails[step]
@@ -105,15 +108,15 @@ func (e *Emulator) next(step Step) (Fault, bool) {
 	return runs[0].f, true
 }
 
-// inject applies a pending fault for step to the request, if there is one,
-// and reports whether it did.
-func (e *Emulator) inject(w *statusWriter, r *http.Request, step Step) bool {
+// inject is the emulator's Intercept: it applies a pending fault for step
+// to the request, if there is one, and reports whether it did.
+func (e *Emu) inject(w http.ResponseWriter, r *http.Request, step emulator.Step) bool {
 	f, ok := e.next(step)
 	switch {
 	case !ok:
 		return false
 	case f.Hang:
-		hang(w, r)
+		e.hang(w, r)
 	case f.Reset:
 		reset(w)
 	default:
@@ -151,13 +154,11 @@ func answer(w http.ResponseWriter, f Fault) {
 // hang takes the connection over from net/http and holds it, unanswered, in
 // a goroutine. Taking it over means neither httptest.Server.Close nor
 // http.Server.Shutdown waits for it; the connection is closed when the client
-// closes its end, when the server of Listen stops, or after maxHang.
-func hang(w *statusWriter, r *http.Request) {
-	stopped, _ := r.Context().Value(stopKey{}).(chan struct{}) // nil outside Listen
-	w.cut = true
+// closes its end, when the server of Emu.Listen stops, or after maxHang.
+func (e *Emu) hang(w http.ResponseWriter, r *http.Request) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil { // HTTP/2: hold the handler instead, then reset the stream
-		wait(r.Context().Done(), stopped)
+		wait(r.Context().Done(), e.stopped)
 		panic(http.ErrAbortHandler)
 	}
 	go func() {
@@ -167,7 +168,7 @@ func hang(w *statusWriter, r *http.Request) {
 			defer close(gone)
 			_, _ = io.Copy(io.Discard, conn) // returns when the client closes, or on conn.Close
 		}()
-		wait(gone, stopped)
+		wait(gone, e.stopped)
 	}()
 }
 
@@ -185,8 +186,7 @@ func wait(done, stopped <-chan struct{}) {
 // reset closes the connection without answering. With linger 0 the close
 // sends a TCP RST, so the client reads "connection reset by peer" rather
 // than EOF.
-func reset(w *statusWriter) {
-	w.cut = true
+func reset(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil { // HTTP/2: reset the stream
 		panic(http.ErrAbortHandler)
