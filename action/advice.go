@@ -14,16 +14,8 @@ import (
 	"sbdeploy/deploy"
 )
 
-// advisedError is an error with what a person can do about it.
-type advisedError struct {
-	err  error
-	hint string
-}
-
-func (e *advisedError) Error() string { return e.err.Error() + "\n  what to do: " + e.hint }
-func (e *advisedError) Unwrap() error { return e.err }
-
-// advise adds to err what to do about it, naming the inputs (or flags) to
+// advise adds to err what to do about it, after "\n  what to do: " (the
+// job summary splits the hint off there), naming the inputs (or flags) to
 // change: the deploy package reports facts, this layer turns them into
 // advice in the caller's terms. ctx tells a time limit or a cancellation
 // from a failure of the service.
@@ -44,7 +36,7 @@ func (c *config) advise(ctx context.Context, err error) error {
 	if len(hints) == 0 {
 		return err
 	}
-	return &advisedError{err, strings.Join(hints, "\n  ")}
+	return fmt.Errorf("%w\n  what to do: %s", err, strings.Join(hints, "\n  "))
 }
 
 // causeHint says what to do about the cause of a failure.

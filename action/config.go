@@ -36,7 +36,7 @@ type config struct {
 	github          githubConfig
 }
 
-// codeConfig is what the modes that deploy code (mode.code) take.
+// codeConfig is what the modes that deploy code (those that take file) take.
 type codeConfig struct {
 	paths    paths // the workspace, working directory and entry points
 	gzip     bool
@@ -105,13 +105,12 @@ type loading struct {
 // paths inside workspace.
 func loadConfig(src source, names namer, workspace func() (string, error)) (*config, error) {
 	c := &config{
-		machine:  src.get("machine"),
-		from:     src.get("from-version"),
-		to:       src.get("to-version"),
-		orgID:    src.get("org-id"),
-		apiURL:   src.get("api-url"),
-		names:    names,
-		attempts: 1,
+		machine: src.get("machine"),
+		from:    src.get("from-version"),
+		to:      src.get("to-version"),
+		orgID:   src.get("org-id"),
+		apiURL:  src.get("api-url"),
+		names:   names,
 	}
 	errs := &problems{names: names}
 	checkUnknownInputs(src.environ, names, errs)
@@ -221,11 +220,11 @@ func (c *config) loadAuth(src source, errs *problems) {
 	case !c.dryRun || c.mode.dryRunNeedsToken:
 		errs.errs = append(errs.errs, c.emptyTokenError(src.getenv))
 	}
-	if c.auth.token != "" && len(c.auth.token) < minSecretLen {
-		errs.add("token", "shorter than %d characters: that is not a StateBacked token (its value is not shown)", minSecretLen)
+	if c.auth.token != "" && len(c.auth.token) < deploy.MinSecretLen {
+		errs.add("token", "shorter than %d characters: that is not a StateBacked token (its value is not shown)", deploy.MinSecretLen)
 	}
-	if key.Secret != "" && len(key.Secret) < minSecretLen {
-		errs.add("secret-key", "shorter than %d characters: that is not a StateBacked secret key (its value is not shown)", minSecretLen)
+	if key.Secret != "" && len(key.Secret) < deploy.MinSecretLen {
+		errs.add("secret-key", "shorter than %d characters: that is not a StateBacked secret key (its value is not shown)", deploy.MinSecretLen)
 	}
 }
 

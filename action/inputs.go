@@ -17,8 +17,7 @@ import (
 // every mode's.
 type input struct {
 	name, def, usage string
-	boolean          bool   // true or false; a bare flag means true
-	yml              string // action.yml's default where it is an expression GitHub evaluates; def is then the CLI's
+	boolean          bool // true or false; a bare flag means true
 }
 
 // inputs are the action's inputs, in the order --help and action.yml list
@@ -55,7 +54,7 @@ var inputs = []input{
 	{name: "max-concurrency", def: "64", usage: "upgrade, and upgrade-instances: the most requests in flight while instances are asked to move, 1 to 256; fewer while the API pushes back"},
 	{name: "upgrade-instances", def: "false", usage: "migration and release: then ask every instance to move to the new version", boolean: true},
 	{name: "comment-on-pr", def: "false", usage: "on a pull request, post what the run found as one comment, edited on every later run (needs pull-requests: write)", boolean: true},
-	{name: "github-token", yml: "${{ github.token }}", usage: "token for the GitHub API, for comment-on-pr and github-deployment (action: the workflow's token; elsewhere: GITHUB_TOKEN)"},
+	{name: "github-token", usage: "token for the GitHub API, for comment-on-pr and github-deployment (action: the workflow's token; elsewhere: GITHUB_TOKEN)"},
 	{name: "github-deployment", def: "false", usage: "version, migration, release and teardown: record the deploy as a GitHub deployment with its status (needs deployments: write)", boolean: true},
 	{name: "environment", usage: "with github-deployment: the GitHub environment (default: statebacked/<machine>)"},
 	{name: "reuse-version", def: "false", usage: "version and release: reuse a version deployed before with this client-info, instead of deploying it again", boolean: true},

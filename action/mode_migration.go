@@ -8,7 +8,6 @@ func modeMigration() *mode {
 		name:      "migration",
 		usage:     "deploy a migration between two versions (from-version, to-version, file)",
 		inputs:    slices.Concat([]string{"from-version", "to-version", "from-machine-file", "to-machine-file", "replay-instances"}, rolloutInputs, deploymentInputs, codeInputs),
-		code:      true,
 		migration: alwaysMigration,
 		load: func(c *config, l loading) {
 			requireVersion(l.errs, "from-version", c.from, "for a migration")

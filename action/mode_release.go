@@ -9,7 +9,6 @@ func modeRelease() *mode {
 		name:      "release",
 		usage:     "deploy a machine version (file), then with from-version the migration to it (migration-file)",
 		inputs:    slices.Concat([]string{"from-version", "migration-file", "from-machine-file", "replay-instances"}, rolloutInputs, versionInputs, deploymentInputs, codeInputs),
-		code:      true,
 		version:   true,
 		migration: migrationWithFrom,
 		load: func(c *config, l loading) {

@@ -114,7 +114,7 @@ func (d *deployer) rollout(ctx context.Context, client *deploy.Client, version s
 	return nil
 }
 
-// named shows the first names of n instances, and how many more there are.
+// named shows names, the first of n, and how many more there are.
 func named(names []string, n int) string {
 	s := strings.Join(names, ", ")
 	if more := n - len(names); more > 0 {

@@ -18,7 +18,6 @@ func modeVersion() *mode {
 		name:    "version",
 		usage:   "deploy a machine version (file)",
 		inputs:  slices.Concat([]string{"from-machine-file"}, versionInputs, deploymentInputs, codeInputs),
-		code:    true,
 		version: true,
 		load: func(c *config, l loading) {
 			c.loadVersion(l)

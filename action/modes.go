@@ -18,9 +18,6 @@ type mode struct {
 	// inputs are the inputs of the table's that this mode takes, of those
 	// that not every mode takes (an input no mode lists is every mode's).
 	inputs []string
-	// code is set for the modes that bundle code and deploy it: their
-	// config has paths, gzip and validate.
-	code bool
 	// version is set for the modes that deploy a machine version.
 	version bool
 	// migration says when the mode deploys a migration.

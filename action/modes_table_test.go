@@ -26,7 +26,7 @@ func TestModeTable(t *testing.T) {
 			t.Errorf("mode %s lacks a title: %+v", m.name, m.titles)
 		case m.migration != noMigration && !slices.Contains(m.inputs, "from-version"):
 			t.Errorf("mode %s deploys a migration but takes no from-version", m.name)
-		case (m.code || m.version) && !slices.Contains(m.inputs, "file"):
+		case (m.version || m.migration != noMigration) && !slices.Contains(m.inputs, "file"):
 			t.Errorf("mode %s deploys code but takes no file", m.name)
 		}
 		seen[m.name] = true

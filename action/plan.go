@@ -320,14 +320,11 @@ func mapSlice(in []string, f func(string) string) []string {
 	return out
 }
 
-// codes shows names as code, comma-separated, or "none".
+// codes shows names as code, comma-separated, the first maxNames of them
+// (see named), or "none".
 func codes(redact func(string) string, names []string) string {
 	if len(names) == 0 {
 		return "none"
 	}
-	shown := strings.Join(mapSlice(names[:min(len(names), maxNames)], func(n string) string { return code(redact, n) }), ", ")
-	if len(names) > maxNames {
-		shown += fmt.Sprintf(" and %d more", len(names)-maxNames)
-	}
-	return shown
+	return named(mapSlice(names[:min(len(names), maxNames)], func(n string) string { return code(redact, n) }), len(names))
 }

@@ -271,7 +271,7 @@ func checkWorkflow(t *testing.T, declared map[string]string, wf readmeWorkflow) 
 				for _, e := range err {
 					stepFail("%v", e)
 				}
-				if m := modeNamed(mode); m == nil || !m.code {
+				if m := modeNamed(mode); m == nil || !slices.Contains(m.inputs, "file") { // a mode that deploys code
 					continue
 				}
 				if !checkedOut {

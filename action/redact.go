@@ -12,10 +12,6 @@ import (
 	"sbdeploy/deploy"
 )
 
-// minSecretLen is the shortest secret accepted: masking a shorter one would
-// turn common words of the log into ***.
-const minSecretLen = deploy.MinSecretLen
-
 // maxLineBytes is the longest line written; longer ones are cut, after
 // redaction, so that a cut never leaves part of a secret behind.
 const maxLineBytes = 4096
@@ -42,7 +38,7 @@ type secrets struct {
 // add registers v and returns the values a runner should mask (v, and v
 // trimmed if that differs); none if v is too short or known.
 func (s *secrets) add(v string) []string {
-	if len(strings.TrimSpace(v)) < minSecretLen {
+	if len(strings.TrimSpace(v)) < deploy.MinSecretLen {
 		return nil
 	}
 	s.mu.Lock()

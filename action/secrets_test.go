@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"sbdeploy/deploy"
 	"sbdeploy/emulator"
 	"sbdeploy/internal/testkit"
 )
@@ -138,7 +139,7 @@ func TestNoSecretLeaks(t *testing.T) {
 				}
 				rest = append(rest, line)
 			}
-			if given := h.env["INPUT_TOKEN"]; len(given) >= minSecretLen && h.env["GITHUB_ACTIONS"] == "true" && !strings.HasPrefix(stdout, "::add-mask::"+given+"\n") {
+			if given := h.env["INPUT_TOKEN"]; len(given) >= deploy.MinSecretLen && h.env["GITHUB_ACTIONS"] == "true" && !strings.HasPrefix(stdout, "::add-mask::"+given+"\n") {
 				t.Errorf("the token was not masked before the first line of output:\n%s", stdout)
 			}
 			stdout = strings.Join(rest, "")
