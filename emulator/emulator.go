@@ -382,6 +382,10 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
+// Unwrap lets http.ResponseController reach the connection's other
+// controls (Flush, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // mac returns the HMAC-SHA256 of msg under key.
 func mac(key []byte, msg string) []byte {
 	h := hmac.New(sha256.New, key)

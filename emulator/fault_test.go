@@ -537,3 +537,30 @@ func TestInjectPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestInterceptReachesConnection: a hook reaches the connection's controls
+// through http.ResponseController, as a handler would, and the status it
+// answers is recorded.
+func TestInterceptReachesConnection(t *testing.T) {
+	t.Parallel()
+	var errs []error
+	em := emulator.New(emulator.Config{Token: token, Machines: map[string][]string{"door": {"ver_1", "ver_2"}},
+		Intercept: func(w http.ResponseWriter, r *http.Request, step emulator.Step) bool {
+			rc := http.NewResponseController(w)
+			errs = append(errs, rc.SetWriteDeadline(time.Now().Add(time.Minute)))
+			w.WriteHeader(http.StatusTeapot)
+			errs = append(errs, rc.Flush())
+			return true
+		}})
+	srv := httptest.NewServer(em)
+	t.Cleanup(srv.Close)
+	if got := mustSend(t, "POST", srv.URL+"/machines/door/migrations", apiHeader(), []byte(provisionBody)).status; got != http.StatusTeapot {
+		t.Errorf("status = %d, want %d", got, http.StatusTeapot)
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Errorf("the hook's connection controls failed: %v", err)
+	}
+	if reqs := em.Requests(); len(reqs) != 1 || reqs[0].Status != http.StatusTeapot {
+		t.Errorf("requests = %+v, want one with status %d", reqs, http.StatusTeapot)
+	}
+}
