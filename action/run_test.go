@@ -631,6 +631,16 @@ func readFile(t *testing.T, path string) string {
 	return testkit.ReadFile(t, path)
 }
 
+// hasAll fails t for each of wants that text, called what, does not contain.
+func hasAll(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
+		}
+	}
+}
+
 // TestServerTextIsSafe checks that a hostile server's text cannot act on
 // the log or the job summary: no control, bidi or separator characters
 // reach the log, and links, images, HTML and comments reach the summary
